@@ -1,0 +1,5 @@
+"""Allow `python -m wstail`."""
+
+from wstail.commands.main import main
+
+main()

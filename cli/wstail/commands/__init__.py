@@ -1,0 +1,1 @@
+"""Click commands: each parses options, builds a pipeline and runs it."""

@@ -1,0 +1,6 @@
+"""Entry point (placeholder until the CLI lands)."""
+
+
+def main() -> None:
+    """Run wstail."""
+    raise SystemExit(0)

@@ -1,0 +1,114 @@
+"""The envelope of SPEC.md: its keys, its times and its one serializer."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from wstail.jsonexact import dumps
+
+ENVELOPE_KEYS = ("seq", "recv_ts", "source", "event", "event_ts", "data")
+
+Envelope = dict[str, Any]
+
+_US = 1_000_000
+_EPOCH_US_MIN = 0
+# Epoch numbers are read by magnitude: seconds below 1e11 (year 5138), then
+# milliseconds below 1e14, then microseconds below 1e17, then nanoseconds.
+_MS_FROM = 1e11
+_US_FROM = 1e14
+_NS_FROM = 1e17
+_MAX_US = 253402300799_999999  # 9999-12-31T23:59:59.999999Z
+
+_last_second = -1
+_last_prefix = ""
+
+
+def format_us(us: int) -> str:
+    """RFC 3339 UTC time with microseconds and `Z` from microseconds since the epoch."""
+    global _last_second, _last_prefix
+    second, micro = divmod(us, _US)
+    if second != _last_second:
+        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        _last_second = second
+    return f"{_last_prefix}{micro:06d}Z"
+
+
+def now_us() -> int:
+    """The current time in microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def epoch_to_us(value: float) -> int | None:
+    """Microseconds from an epoch number in s, ms, µs or ns (read by magnitude)."""
+    if value != value or value <= 0:  # NaN, zero ("deleted" levels), negative
+        return None
+    if value < _MS_FROM:
+        us = round(value * _US)
+    elif value < _US_FROM:
+        us = round(value * 1000)
+    elif value < _NS_FROM:
+        us = round(value)
+    else:
+        us = round(value / 1000)
+    return us if _EPOCH_US_MIN < us <= _MAX_US else None
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def iso_to_us(text: str) -> int | None:
+    """Microseconds from an ISO 8601 time with offset or `Z`; None if not one."""
+    try:
+        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text, count=1))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None  # a time without offset has no defined instant
+    return _datetime_to_us(moment)
+
+
+def _datetime_to_us(moment: datetime) -> int | None:
+    delta = moment - _EPOCH
+    us = (delta.days * 86400 + delta.seconds) * _US + delta.microseconds
+    return us if _EPOCH_US_MIN < us <= _MAX_US else None
+
+
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def time_to_us(value: Any) -> int | None:
+    """Microseconds from an event's own time field, whatever its form; None if none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return epoch_to_us(value)
+    if isinstance(value, str):
+        if value[:1].isdigit() and ("-" in value[1:] or "T" in value):
+            return iso_to_us(value)
+        try:
+            return epoch_to_us(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def make_envelope(
+    seq: int, recv_us: int, source: str, event: str, event_us: int | None, data: Any
+) -> Envelope:
+    """Build an envelope with the keys in SPEC order."""
+    return {
+        "seq": seq,
+        "recv_ts": format_us(recv_us),
+        "source": source,
+        "event": event,
+        "event_ts": None if event_us is None else format_us(event_us),
+        "data": data,
+    }
+
+
+def serialize(envelope: Any) -> bytes:
+    """Compact JSON bytes of an envelope (or any JSON value), no newline."""
+    return dumps(envelope)

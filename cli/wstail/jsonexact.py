@@ -1,0 +1,148 @@
+"""JSON that never changes a number: exact decoding, decimal strings to numbers.
+
+orjson is fast but turns integers beyond 64 bits and decimals with more than
+~15 significant digits into the nearest double, and reads `1e-400` as 0.0.
+`loads_exact` takes orjson's path only when the text provably holds no such
+number, and otherwise parses with the standard library, keeping every digit
+in an `ExactNumber`: a float (so JMESPath compares it as a number) that
+serializes as the digits received.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "ExactNumber",
+    "JSONDecodeError",
+    "dumps",
+    "json_default",
+    "loads_exact",
+    "number_from_string",
+]
+
+JSONDecodeError = json.JSONDecodeError
+
+# A number token that a double may not hold: 16+ digits (the decimal point may
+# sit among them), or an exponent of 3+ digits. Matches inside strings too,
+# which only sends that text down the exact (slower) path.
+_RISKY = re.compile(rb"[0-9][0-9.]{15}|[eE][-+]?[0-9]{3}")
+_RISKY_STR = re.compile(r"[0-9][0-9.]{15}|[eE][-+]?[0-9]{3}")
+
+# JSON's number grammar: a string of this form is a decimal string.
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+_INT64_MIN = -(2**63)
+_UINT64_MAX = 2**64 - 1
+
+
+class ExactNumber(float):
+    """A number a double cannot print back: compares as a float, prints its digits."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> ExactNumber:
+        try:
+            value = float(text)
+        except OverflowError:  # pragma: no cover - float() returns inf instead
+            value = float("inf")
+        number = super().__new__(cls, value)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ExactNumber, (self.text,))
+
+
+def _exact_float(text: str) -> float:
+    value = float(text)
+    if value not in (float("inf"), float("-inf")):
+        try:
+            if Decimal(repr(value)) == Decimal(text):
+                return value
+        except InvalidOperation:  # pragma: no cover - text is a JSON number
+            pass
+    return ExactNumber(text)
+
+
+def _exact_int(text: str) -> int | float:
+    value = int(text)
+    if _INT64_MIN <= value <= _UINT64_MAX:
+        return value
+    return ExactNumber(text)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_exact_decoder = json.JSONDecoder(
+    parse_float=_exact_float, parse_int=_exact_int, parse_constant=_reject_constant
+)
+
+
+def loads_exact(text: str | bytes) -> Any:
+    """Decode JSON text, keeping every digit of every number.
+
+    Raises ValueError (orjson.JSONDecodeError or json.JSONDecodeError) on
+    invalid JSON, NaN and Infinity included.
+    """
+    risky = _RISKY.search(text) if isinstance(text, bytes) else _RISKY_STR.search(text)
+    if risky is None:
+        return orjson.loads(text)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return _exact_decoder.decode(text)
+
+
+def number_from_string(text: str) -> int | float | None:
+    """The number a decimal string spells, with no change of value; None if not one."""
+    if len(text) <= 15 and text.isdigit():
+        return int(text) if text[0] != "0" or text == "0" else None
+    if _DECIMAL.fullmatch(text) is None:
+        return None
+    if "." not in text and "e" not in text and "E" not in text:
+        return _exact_int(text)
+    if len(text) <= 16:  # at most 15 digits besides the point and sign: a double holds it
+        digits = sum(ch.isdigit() for ch in text)
+        if digits <= 15 and "e" not in text and "E" not in text:
+            return float(text)
+    return _exact_float(text)
+
+
+def json_default(obj: Any) -> Any:
+    """orjson `default`: exact numbers as their digits, big ints likewise."""
+    if isinstance(obj, ExactNumber):
+        return orjson.Fragment(obj.text)
+    if isinstance(obj, int):
+        return orjson.Fragment(str(obj))
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def dumps(obj: Any, option: int = 0) -> bytes:
+    """Serialize compactly with orjson, keeping exact numbers exact."""
+    try:
+        return orjson.dumps(obj, default=json_default, option=option)
+    except orjson.JSONEncodeError:
+        # orjson refuses ints beyond 64 bits before calling `default`.
+        return orjson.dumps(_widen_ints(obj), default=json_default, option=option)
+
+
+def _widen_ints(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {key: _widen_ints(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_widen_ints(value) for value in obj]
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        if not _INT64_MIN <= obj <= _UINT64_MAX:
+            return ExactNumber(str(obj))
+    return obj

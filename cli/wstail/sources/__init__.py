@@ -1,0 +1,1 @@
+"""Live sources: async iterators of `Frame`s, one per protocol."""

@@ -1,0 +1,325 @@
+"""The OpenBazaar node source: its plain WebSocket, read-only, reconnecting.
+
+The node echoes whatever a client sends to every connected client, so this
+source never sends a data frame: liveness rests on WebSocket control pings.
+It drops a client whose 256-message buffer fills, so frames are read off the
+socket as they arrive, whatever the pace of the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+    WebSocketException,
+)
+from websockets.uri import parse_uri
+
+from wstail import __version__
+from wstail.envelope import now_us
+from wstail.exitcodes import ConnectError, UsageError
+from wstail.frames import Frame, meta_frame
+from wstail.sources.nodeauth import NodeAuth
+from wstail.sources.retry import attempts_left, backoff
+
+DEFAULT_NODE_URL = "ws://127.0.0.1:4002/ws"
+
+# Frames websockets may hold for a consumer that is busy elsewhere. Reading
+# pauses (and TCP pushes back on the node) only beyond this many; the node
+# itself gives up on a client after 256 unsent messages.
+_MAX_QUEUE = (4096, 1024)
+# Longest wait for the server's close frame once we decided to close.
+_CLOSE_TIMEOUT = 2.0
+_REFUSED = {401, 403}
+_SECRET_HEADER_WORDS = ("auth", "cookie", "token", "secret", "key", "password")
+_USER_AGENT = f"wstail/{__version__} websockets/{websockets.__version__}"
+
+
+def redact_url(url: str) -> str:
+    """The URL fit for display: no user:password@, every query value replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = "&".join(_redact_query_item(item) for item in parts.query.split("&"))
+    fragment = "***" if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def _redact_query_item(item: str) -> str:
+    if not item:
+        return item
+    name, equals, _ = item.partition("=")
+    # A bare item ("?abc123") may itself be the secret.
+    return f"{name}=***" if equals else "***"
+
+
+def _ws_scheme(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+
+
+def websocket_url(url: str) -> str:
+    """The ws:// or wss:// URL to dial: http(s) mapped to ws(s), userinfo removed.
+
+    Raises UsageError (with the URL redacted) when it is no WebSocket URL.
+    """
+    try:
+        parts = urlsplit(_ws_scheme(url))
+        clean = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        parse_uri(clean)
+    except (ValueError, InvalidURI):
+        raise UsageError(
+            f"--url {redact_url(url)}: not a WebSocket URL (ws://HOST[:PORT]/PATH or wss://...)"
+        ) from None
+    return clean
+
+
+def url_credentials(url: str) -> NodeAuth | None:
+    """Basic credentials written into the URL (ws://user:password@host/), if any."""
+    try:
+        user_info = parse_uri(_ws_scheme(url)).user_info
+    except (ValueError, InvalidURI):
+        return None
+    if user_info is None:
+        return None
+    return NodeAuth(user=user_info[0], password=user_info[1])
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address is this machine (localhost, 127/8, ::1)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def handshake_headers(
+    auth: NodeAuth | None, headers: Mapping[str, str] | None, host: str
+) -> list[tuple[str, str]]:
+    """Headers for the upgrade request: credentials, then -H headers (which win on a clash).
+
+    A cookie picked up from the local node's datadir only goes to a loopback
+    host: it is this machine's node's secret.
+    """
+    merged: dict[str, tuple[str, str]] = {}
+    if auth is not None and not (auth.from_datadir and not is_loopback(host)):
+        for name, value in auth.headers().items():
+            merged[name.lower()] = (name, value)
+    for name, value in (headers or {}).items():
+        merged[name.lower()] = (name, value)
+    return list(merged.values())
+
+
+def describe_open_error(exc: BaseException, timeout: float) -> str:
+    """Why a connection attempt failed, in a few words and without secrets."""
+    if isinstance(exc, TimeoutError):
+        return f"no WebSocket handshake within {timeout:g}s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, InvalidStatus):
+        return f"HTTP {exc.response.status_code} on the WebSocket upgrade"
+    if isinstance(exc, InvalidMessage):
+        cause = exc.__cause__
+        if isinstance(cause, EOFError):
+            return "server closed the connection during the handshake"
+        return f"invalid handshake response: {exc}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.strerror and exc.errno is not None:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return str(exc) or type(exc).__name__
+
+
+def describe_close(exc: ConnectionClosed, ping_timeout: float | None) -> str:
+    """Why an open connection ended, in a few words."""
+    if exc.rcvd is not None:
+        return f"server closed the connection: {exc.rcvd}"
+    if exc.sent is not None:
+        if "keepalive ping timeout" in exc.sent.reason and ping_timeout is not None:
+            return f"no pong within {ping_timeout:g}s (keepalive ping timeout)"
+        return f"closed the connection: {exc.sent}"
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"connection lost: {cause.strerror}"
+    return "connection lost (no close frame)"
+
+
+class _RedactCredentials(logging.Filter):
+    """Keeps credentials out of websockets' debug log of the handshake."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.msg == "> %s: %s" and isinstance(args, tuple) and len(args) == 2:
+            name = str(args[0]).lower()
+            if any(word in name for word in _SECRET_HEADER_WORDS):
+                record.args = (args[0], "***")
+        elif record.msg == "> GET %s HTTP/1.1" and isinstance(args, tuple) and args:
+            record.args = (redact_url(f"//h{args[0]}").removeprefix("//h"),)
+        return True
+
+
+_LOGGER = logging.getLogger("wstail.sources.node")
+_LOGGER.addFilter(_RedactCredentials())
+
+
+class NodeSource:
+    """Frames from an OpenBazaar node's WebSocket, reconnecting on every drop.
+
+    Yields text frames as `Frame(kind="text")` exactly as received, binary
+    frames as `kind="binary"`, and lifecycle frames `meta.connected`,
+    `meta.disconnected` and `meta.reconnecting`. Raises ConnectError when
+    the node refuses the credentials (at once) or retries run out.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_NODE_URL,
+        *,
+        auth: NodeAuth | None = None,
+        headers: Mapping[str, str] | None = None,
+        insecure: bool = False,
+        connect_timeout: float = 10.0,
+        retries: int | None = None,
+        ping_interval: float | None = 20.0,
+        delays: Callable[[], Iterator[float]] = backoff,
+    ) -> None:
+        self.url = url
+        self._dial_url = websocket_url(url)
+        self.display_url = redact_url(self._dial_url)
+        self.auth = auth if auth is not None else url_credentials(url)
+        self.insecure = insecure
+        self.connect_timeout = connect_timeout
+        self.retries = retries
+        self.ping_interval = ping_interval
+        self.ping_timeout = None if ping_interval is None else 2 * ping_interval
+        self._delays = delays
+        host = parse_uri(self._dial_url).host
+        self._secure = parse_uri(self._dial_url).secure
+        self._loopback = is_loopback(host)
+        self._headers = handshake_headers(self.auth, headers, host)
+        self._sends_credentials = any(
+            name.lower() in ("authorization", "cookie") for name, _ in self._headers
+        )
+
+    def __repr__(self) -> str:
+        return f"NodeSource({self.display_url!r}, auth={self.auth!r})"
+
+    def __aiter__(self) -> AsyncGenerator[Frame, None]:
+        """A fresh run of the source; `aclose()` it to close the connection promptly."""
+        return self._frames()
+
+    async def _frames(self) -> AsyncGenerator[Frame, None]:
+        delays = self._delays()
+        attempt = 0
+        while True:
+            try:
+                connection = await self._open()
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                self._raise_if_fatal(exc)
+                reason = describe_open_error(exc, self.connect_timeout)
+            else:
+                attempt, delays = 0, self._delays()
+                yield meta_frame(
+                    now_us(), "meta.connected", url=self.display_url, protocol="websocket"
+                )
+                try:
+                    while True:
+                        try:
+                            message = await connection.recv()
+                        except ConnectionClosed as closed:
+                            reason = describe_close(closed, self.ping_timeout)
+                            break
+                        if isinstance(message, str):
+                            yield Frame(recv_us=now_us(), kind="text", payload=message)
+                        else:
+                            yield Frame(recv_us=now_us(), kind="binary", payload=message)
+                finally:
+                    await connection.close()
+            yield meta_frame(now_us(), "meta.disconnected", reason=reason)
+            attempt += 1
+            if not attempts_left(attempt, self.retries):
+                raise ConnectError(
+                    f"could not connect to {self.display_url}"
+                    f" after {self.retries} retries: {reason}"
+                )
+            delay = next(delays)
+            yield meta_frame(now_us(), "meta.reconnecting", attempt=attempt, delay=round(delay, 3))
+            await asyncio.sleep(delay)
+
+    async def _open(self) -> ClientConnection:
+        options: dict[str, Any] = {}
+        if self._secure and self.insecure:
+            options["ssl"] = _unverified_tls()
+        if self._loopback:
+            options["proxy"] = None
+        return await connect(
+            self._dial_url,
+            additional_headers=self._headers,
+            user_agent_header=_USER_AGENT,
+            open_timeout=self.connect_timeout,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            close_timeout=min(_CLOSE_TIMEOUT, self.ping_interval or _CLOSE_TIMEOUT),
+            max_size=None,
+            max_queue=_MAX_QUEUE,
+            logger=_LOGGER,
+            **options,
+        )
+
+    def _raise_if_fatal(self, exc: BaseException) -> None:
+        """Refused credentials and untrusted certificates end the run: retrying cannot help."""
+        if isinstance(exc, InvalidStatus) and exc.response.status_code in _REFUSED:
+            code = exc.response.status_code
+            hint = (
+                ""
+                if self._sends_credentials
+                else "; no credentials were sent: give --cookie-file FILE,"
+                " or --user NAME with --password-file FILE"
+            )
+            raise ConnectError(
+                f"{self.display_url}: credentials refused (HTTP {code}){hint}"
+            ) from None
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            raise ConnectError(
+                f"{self.display_url}: TLS certificate not trusted"
+                f" ({exc.verify_message or exc.reason}); --insecure skips verification"
+            ) from None
+
+
+def _unverified_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+__all__ = [
+    "DEFAULT_NODE_URL",
+    "NodeAuth",
+    "NodeSource",
+    "describe_close",
+    "describe_open_error",
+    "handshake_headers",
+    "is_loopback",
+    "redact_url",
+    "websocket_url",
+]

@@ -1,0 +1,163 @@
+"""What the Socket.IO transports share: the target, the session shape, the failures.
+
+A transport (`sio_eio3`, `sio_eio4`) opens a `SioSession`: the handshake and
+the namespace connect are done, `channel` was emitted for every channel. Its
+`frames()` yields what arrives and ends by raising `SessionDropped`. The
+reconnect loop in `socketio.py` only sees these types.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from wstail.exitcodes import UsageError
+from wstail.frames import Frame
+
+DEFAULT_PATH = "/ws/socket.io"
+BAD_FRAME_CHARS = 200
+REFUSED_STATUSES = frozenset({401, 403})
+
+
+def silent_logger(name: str) -> logging.Logger:
+    """A logger that lets nothing out, for libraries that log frame contents.
+
+    websockets (DEBUG), python-socketio and python-engineio (INFO) log every
+    frame they send, `channel` emits included: channel IDs are secrets.
+    """
+    logger = logging.getLogger(name)
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    logger.setLevel(logging.CRITICAL + 1)
+    return logger
+
+
+class HandshakeFailed(Exception):
+    """A connection attempt failed in a way worth retrying; the message is the reason."""
+
+
+class UpgradeRejected(HandshakeFailed):
+    """The server answered the WebSocket upgrade with an HTTP status instead of 101."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"server rejected the WebSocket upgrade: HTTP {status}")
+        self.status = status
+
+
+class SpeaksEio4(Exception):
+    """The probe found a Socket.IO v5 server (socket.io 3+): use the EIO4 transport."""
+
+
+class Refused(Exception):
+    """The server refused us for good (HTTP 401/403, namespace error): never retried."""
+
+
+class SessionDropped(Exception):
+    """An open session ended; the message is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class SioTarget:
+    """Where and how to connect. Channels and headers stay out of the repr (secrets)."""
+
+    scheme: str  # "http" or "https"
+    netloc: str  # host[:port], userinfo included when the URL had one
+    query: str  # the URL's own query, passed on to the server
+    path: str  # the Socket.IO path, "/ws/socket.io"
+    namespace: str
+    display_url: str  # redacted, for messages and meta frames
+    channels: tuple[str, ...] = field(default=(), repr=False)
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    insecure: bool = False
+    connect_timeout: float = 10.0
+    ping_interval: float | None = None
+
+    def websocket_url(self, eio: int) -> str:
+        """The Engine.IO WebSocket URL: ws(s)://host/path/?EIO=n&transport=websocket."""
+        scheme = "wss" if self.scheme == "https" else "ws"
+        query = f"{self.query}&" if self.query else ""
+        query += f"EIO={eio}&transport=websocket"
+        return urlunsplit((scheme, self.netloc, self.path.rstrip("/") + "/", query, ""))
+
+    def base_url(self) -> str:
+        """The server URL without path, for python-socketio: http(s)://host[?query]."""
+        return urlunsplit((self.scheme, self.netloc, "", self.query, ""))
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS settings: None for plain http, no verification with --insecure."""
+        if self.scheme != "https":
+            return None
+        context = ssl.create_default_context()
+        if self.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+
+class SioSession(Protocol):
+    """An open Socket.IO connection joined to one namespace."""
+
+    protocol: str  # "eio3" | "eio4"
+
+    def frames(self) -> AsyncIterator[Frame]:
+        """Frames as they arrive; ends by raising SessionDropped."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        ...
+
+
+def redact_url(url: str) -> str:
+    """The URL fit for display: no user:password@, every query value replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    items = (_redact_query_item(item) for item in parts.query.split("&"))
+    query = "&".join(item for item in items if item)
+    fragment = "***" if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def _redact_query_item(item: str) -> str:
+    if not item:
+        return item
+    name, equals, _ = item.partition("=")
+    return f"{name}=***" if equals else "***"  # a bare item may itself be the secret
+
+
+_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+
+
+def parse_target_url(url: str, path: str) -> tuple[str, str, str, str]:
+    """(scheme, netloc, query, socket.io path) of a --url; its own path wins over `path`.
+
+    Raises UsageError (with the URL redacted) for anything but http(s)/ws(s) URLs.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme.lower() not in _SCHEMES or not parts.hostname:
+        raise UsageError(
+            f"--url {redact_url(url)}: not a Socket.IO server URL (https://HOST[:PORT][/PATH])"
+        )
+    del port
+    own_path = parts.path.rstrip("/")
+    socketio_path = own_path if own_path else "/" + path.strip("/")
+    return _SCHEMES[parts.scheme.lower()], parts.netloc, parts.query, socketio_path
+
+
+def truncate_frame(data: str | bytes) -> str:
+    """The raw packet for a meta.bad_frame, as text, at most BAD_FRAME_CHARS characters."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data[: BAD_FRAME_CHARS * 4]).decode("utf-8", "backslashreplace")
+    return data[:BAD_FRAME_CHARS]

@@ -1,0 +1,209 @@
+"""The Paymium source: one Socket.IO namespace as an async iterator of Frames.
+
+Two transports sit behind one reconnect loop, so the lifecycle (`meta.*`
+frames, retries, exit codes) is the same whatever the server speaks:
+- `eio3`: Engine.IO 3 (socket.io 1.x/2.x, the live Paymium server), our own
+  codec over `websockets` (`sio_eio3`);
+- `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), through
+  python-socketio's AsyncClient (`sio_eio4`).
+
+How `eio="auto"` decides: the first connection is a probe at `?EIO=4`.
+- An open packet with `maxPayload` comes from an Engine.IO 4 server
+  (socket.io 4.2+, python-engineio): the probe is closed at once, before it
+  joins anything, and python-socketio connects.
+- Otherwise the probe asks to join the namespace with `40/<ns>`, a request
+  both dialects accept. socket.io 1.x/2.x (the live Paymium server) ignore
+  `EIO=4`, answer in EIO3 and ack with a bare `40/<ns>`: the probe goes on
+  as the EIO3 session (channels are emitted, pings start), no second
+  connection. A Socket.IO v5 server (socket.io 3.0-4.1) acks with a socket
+  id, `40/<ns>,{"sid":…}`: the probe is closed before any channel is sent,
+  and python-socketio connects.
+- A server that refuses `EIO=4` with a 4xx (other than 401/403) gets a plain
+  EIO3 attempt at once.
+Asking for `?EIO=3` first does not work: socket.io 4 (engine.io 6) accepts
+the upgrade and only then writes an HTTP 400 into the WebSocket. 401/403
+refuse us whatever the protocol (exit 3, never retried); a network error
+decides nothing and is retried as it is. The protocol of the first
+successful connection is kept for every reconnect.
+
+Reconnects: after a drop, `meta.disconnected` with the reason; then before
+each attempt `meta.reconnecting` with its number and delay (exponential
+backoff with jitter). A failed first connection is retried the same way.
+`retries` (None: forever) caps the attempts in a row; then ConnectError,
+exit 3. A connection that delivered an event or stayed up 30 s starts the
+count (and the backoff) afresh; one dropped before either does not. Channel IDs (the only
+credential of /user) are sent and nowhere else: not in messages, frames,
+logs or reprs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+
+from wstail.envelope import now_us
+from wstail.exitcodes import ConnectError, UsageError
+from wstail.frames import Frame, meta_frame
+from wstail.sources.retry import attempts_left, backoff
+from wstail.sources.sio_eio3 import Eio3Session
+from wstail.sources.sio_eio4 import Eio4Session
+from wstail.sources.sio_session import (
+    DEFAULT_PATH,
+    HandshakeFailed,
+    Refused,
+    SessionDropped,
+    SioSession,
+    SioTarget,
+    SpeaksEio4,
+    UpgradeRejected,
+    parse_target_url,
+    redact_url,
+)
+
+__all__ = ["DEFAULT_URL", "EIO_CHOICES", "SocketIOSource", "redact_url"]
+
+DEFAULT_URL = "https://paymium.com"
+EIO_CHOICES = ("auto", "3", "4")
+STABLE_AFTER = 30.0  # seconds up after which a connection that delivered nothing counts
+
+log = logging.getLogger(__name__)
+
+
+def is_stable(delivered: bool, lasted: float) -> bool:
+    """Whether a connection counts as a success that resets backoff and --retries.
+
+    One that delivered an event, or stayed up a while. A server that accepts
+    and drops at once must not turn the reconnect loop into a hot loop that
+    --retries never ends.
+    """
+    return delivered or lasted >= STABLE_AFTER
+
+
+class SocketIOSource:
+    """Frames of one Socket.IO namespace, reconnecting; `async for frame in source`.
+
+    `url` is the server (`https://paymium.com`); a path in it replaces `path`
+    as the Socket.IO path. `channels` are emitted as `channel` events after
+    every (re)connect. `eio` is "auto", "3" or "4". `connect_timeout` bounds
+    each handshake, namespace join included. `ping_interval` replaces the
+    server's pingInterval for the client pings of EIO3; in EIO4 the server
+    pings and it has no effect. Yields `sio` frames (payload: the event
+    array's JSON text) and `meta.*` frames; raises ConnectError (exit 3).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str,
+        channels: Sequence[str] = (),
+        *,
+        eio: str = "auto",
+        headers: Mapping[str, str] | None = None,
+        insecure: bool = False,
+        connect_timeout: float = 10.0,
+        retries: int | None = None,
+        ping_interval: float | None = None,
+        path: str = DEFAULT_PATH,
+    ) -> None:
+        if eio not in EIO_CHOICES:
+            raise UsageError(f"--eio {eio}: expected one of {', '.join(EIO_CHOICES)}")
+        if not namespace.startswith("/") or "," in namespace:
+            raise UsageError(f"bad Socket.IO namespace {namespace!r}")
+        scheme, netloc, query, socketio_path = parse_target_url(url, path)
+        self.display_url = redact_url(url)
+        self.namespace = namespace
+        self.retries = retries
+        self._eio = eio
+        self._protocol: str | None = {"3": "eio3", "4": "eio4"}.get(eio)
+        self._target = SioTarget(
+            scheme=scheme,
+            netloc=netloc,
+            query=query,
+            path=socketio_path,
+            namespace=namespace,
+            display_url=self.display_url,
+            channels=tuple(channels),
+            headers=tuple((headers or {}).items()),
+            insecure=insecure,
+            connect_timeout=connect_timeout,
+            ping_interval=ping_interval,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SocketIOSource({self.display_url!r}, {self.namespace!r}, "
+            f"channels=<{len(self._target.channels)}>, eio={self._eio!r})"
+        )
+
+    @property
+    def protocol(self) -> str | None:
+        """The protocol in use ("eio3", "eio4"), or None while `auto` has not decided."""
+        return self._protocol
+
+    def __aiter__(self) -> AsyncIterator[Frame]:
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[Frame]:
+        delays: Iterator[float] = backoff()
+        attempt = 0
+        while True:
+            reason = ""
+            session: SioSession | None = None
+            try:
+                session = await self._open()
+            except Refused as exc:
+                raise ConnectError(str(exc)) from None
+            except HandshakeFailed as exc:
+                reason = str(exc)
+                log.info("connecting to %s failed: %s", self.display_url, reason)
+            if session is not None:
+                loop = asyncio.get_running_loop()
+                connected_at, delivered = loop.time(), False
+                try:
+                    yield meta_frame(
+                        now_us(),
+                        "meta.connected",
+                        url=self.display_url,
+                        protocol=session.protocol,
+                        namespace=self.namespace,
+                    )
+                    async for frame in session.frames():
+                        delivered = delivered or frame.kind == "sio"
+                        yield frame
+                    reason = "the session ended"  # pragma: no cover - frames() never returns
+                except SessionDropped as exc:
+                    reason = str(exc)
+                finally:
+                    await session.close()
+                if is_stable(delivered, loop.time() - connected_at):
+                    attempt, delays = 0, backoff()
+                yield meta_frame(now_us(), "meta.disconnected", reason=reason)
+            attempt += 1
+            if not attempts_left(attempt, self.retries):
+                raise ConnectError(
+                    f"{self.display_url}: gave up after {self.retries} retries: {reason}"
+                )
+            delay = next(delays)
+            yield meta_frame(now_us(), "meta.reconnecting", attempt=attempt, delay=round(delay, 3))
+            await asyncio.sleep(delay)
+
+    async def _open(self) -> SioSession:
+        """One connection attempt with the protocol chosen (or being chosen) for this source."""
+        if self._protocol == "eio4":
+            return await Eio4Session.open(self._target)
+        if self._protocol == "eio3":
+            return await Eio3Session.open(self._target)
+        session: SioSession
+        try:
+            session = await Eio3Session.open(self._target, probe=True)
+        except SpeaksEio4:
+            log.info("%s speaks Socket.IO v5: using EIO4", self.display_url)
+            session = await Eio4Session.open(self._target)
+        except UpgradeRejected as exc:
+            if not 400 <= exc.status < 500:
+                raise
+            log.info("%s refused EIO=4 (HTTP %d): trying EIO3", self.display_url, exc.status)
+            session = await Eio3Session.open(self._target)
+        self._protocol = session.protocol
+        return session

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// A Paymium-like Socket.IO server on an official socket.io release, for tests.
+//
+//   node paymium_server.js VERSION [SCENARIO.json]     (VERSION: 1, 2 or 4)
+//
+// Listens on 127.0.0.1, port 0, path /ws/socket.io, namespaces /public and
+// /user; prints the port as the first stdout line, then one JSON line per
+// thing that happened ({"ev": "connect"|"channel"|"disconnect"|"sent"|"drop"|"done", ...}).
+// The scenario (a file, or stdin when no file is given) is a list of steps,
+// or {"steps": [...], "refuse": {"/user": "Not authorized"}, "allowEIO3": true,
+// "pingInterval": ms, "pingTimeout": ms}. Steps, played once, in order:
+//   {"ns": "/public", "event": "stream", "data": {...}}    emit through socket.io
+//   {"ns": "/public", "raw": "[\"stream\",{...}]"}          write this event array text as is
+//                                                           (numbers JS cannot hold)
+//   {"ns": "/user", ..., "after_channels": 2}              wait for a socket that sent 2 channels
+//   {"drop": true}                                          close every client connection
+//   {"sleep": ms}
+// A step waits until a client is connected to its namespace, so a client
+// gets the steps only once it is there; after a drop the next steps go to
+// the client that reconnects (nothing is played twice). Ends when stdin closes.
+"use strict";
+
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+
+const version = process.argv[2];
+const packages = { 1: "sio1", 2: "sio2", 4: "sio4" };
+if (!packages[version]) {
+  console.error("usage: paymium_server.js 1|2|4 [SCENARIO.json]");
+  process.exit(2);
+}
+const scenarioText = process.argv[3]
+  ? fs.readFileSync(process.argv[3], "utf8")
+  : fs.readFileSync(0, "utf8");
+const parsed = JSON.parse(scenarioText);
+const scenario = Array.isArray(parsed) ? { steps: parsed } : parsed;
+const steps = scenario.steps || [];
+
+const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const options = { path: "/ws/socket.io", serveClient: false };
+for (const key of ["pingInterval", "pingTimeout", "allowEIO3"]) {
+  if (scenario[key] !== undefined) options[key] = scenario[key];
+}
+
+const server = http.createServer((req, res) => {
+  res.writeHead(404);
+  res.end();
+});
+const sio = require(path.join(__dirname, "..", "node_modules", packages[version]));
+const io = typeof sio.Server === "function" ? new sio.Server(server, options) : sio(server, options);
+
+const sockets = new Set(); // {socket, ns, conn, channels}
+const refuse = scenario.refuse || {};
+
+for (const ns of ["/public", "/user"]) {
+  const nsp = io.of(ns);
+  if (refuse[ns]) {
+    nsp.use((socket, next) => next(new Error(refuse[ns])));
+  }
+  nsp.on("connection", (socket) => {
+    const entry = { socket, ns, conn: socket.conn.id, channels: [] };
+    sockets.add(entry);
+    log({ ev: "connect", ns, conn: entry.conn });
+    socket.on("channel", (channel) => {
+      entry.channels.push(channel);
+      log({ ev: "channel", ns, conn: entry.conn, channel });
+    });
+    socket.on("disconnect", (reason) => {
+      sockets.delete(entry);
+      log({ ev: "disconnect", ns, conn: entry.conn, reason: String(reason) });
+    });
+  });
+}
+
+function targets(ns, channels) {
+  return [...sockets].filter((e) => e.ns === ns && e.channels.length >= channels);
+}
+
+async function waitFor(found) {
+  for (;;) {
+    const result = found();
+    if (result.length > 0) return result;
+    await sleep(5);
+  }
+}
+
+function writeRaw(entry, text) {
+  // An EVENT packet written straight to the Engine.IO socket: "2/public,[...]".
+  const nsp = entry.ns === "/" ? "" : entry.ns + ",";
+  entry.socket.conn.write("2" + nsp + text);
+}
+
+async function play() {
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index];
+    if (step.sleep !== undefined) {
+      await sleep(step.sleep);
+      continue;
+    }
+    if (step.drop) {
+      const all = await waitFor(() => [...sockets]);
+      const conns = new Set();
+      for (const entry of all) {
+        conns.add(entry.conn);
+        entry.socket.disconnect(true);
+      }
+      log({ ev: "drop", step: index, conns: [...conns] });
+      continue;
+    }
+    const ns = step.ns || "/public";
+    const chosen = await waitFor(() => targets(ns, step.after_channels || 0));
+    for (const entry of chosen) {
+      if (step.raw !== undefined) {
+        writeRaw(entry, step.raw);
+      } else {
+        const args = step.args !== undefined ? step.args : [step.data];
+        entry.socket.emit(step.event || "stream", ...args);
+      }
+    }
+    log({ ev: "sent", step: index, conns: chosen.map((e) => e.conn) });
+  }
+  log({ ev: "done" });
+}
+
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(server.address().port + "\n");
+  play().catch((error) => {
+    log({ ev: "error", message: String(error) });
+  });
+});
+
+// The test holds our stdin: when it goes away, so do we.
+if (process.argv[3]) {
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.on("error", () => process.exit(0));
+  process.stdin.resume();
+}
