@@ -43,7 +43,7 @@ def now_us() -> int:
 
 def epoch_to_us(value: float) -> int | None:
     """Microseconds from an epoch number in s, ms, µs or ns (read by magnitude)."""
-    if value != value or value <= 0:  # NaN, zero ("deleted" levels), negative
+    if value != value or value <= 0 or value == float("inf"):  # NaN, 0 (deleted), <0, inf
         return None
     if value < _MS_FROM:
         us = round(value * _US)

@@ -75,9 +75,7 @@ class EventFilter:
         return frozenset(self.include)
 
 
-def event_names_needed(
-    events: EventFilter, filter_texts: Sequence[str]
-) -> frozenset[str] | None:
+def event_names_needed(events: EventFilter, filter_texts: Sequence[str]) -> frozenset[str] | None:
     """Event names an envelope must have to pass, when provable; None when any may pass."""
     from wstail.jmes import literal_event_names
 

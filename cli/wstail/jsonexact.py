@@ -35,7 +35,7 @@ _RISKY = re.compile(rb"[0-9][0-9.]{15}|[eE][-+]?[0-9]{3}")
 _RISKY_STR = re.compile(r"[0-9][0-9.]{15}|[eE][-+]?[0-9]{3}")
 
 # JSON's number grammar: a string of this form is a decimal string.
-_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
 
 _INT64_MIN = -(2**63)
 _UINT64_MAX = 2**64 - 1
@@ -75,10 +75,12 @@ def _exact_float(text: str) -> float:
 
 
 def _exact_int(text: str) -> int | float:
+    if len(text) <= 18:
+        return int(text)
+    if len(text) > 21:  # beyond 64 bits for sure; int() refuses > 4300 digits anyway
+        return ExactNumber(text)
     value = int(text)
-    if _INT64_MIN <= value <= _UINT64_MAX:
-        return value
-    return ExactNumber(text)
+    return value if _INT64_MIN <= value <= _UINT64_MAX else ExactNumber(text)
 
 
 def _reject_constant(name: str) -> Any:
@@ -90,32 +92,66 @@ _exact_decoder = json.JSONDecoder(
 )
 
 
+def _has_float(value: Any) -> bool:
+    # orjson reads integers beyond 64 bits as floats too: no float, nothing rounded.
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        for item in node.values() if type(node) is dict else node:
+            kind = type(item)
+            if kind is float:
+                return True
+            if kind is dict or kind is list:
+                stack.append(item)
+    return False
+
+
+def _risky(text: str | bytes) -> bool:
+    found = _RISKY.search(text) if isinstance(text, bytes) else _RISKY_STR.search(text)
+    return found is not None
+
+
+def _decode_exact(text: str | bytes) -> Any:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    try:
+        return _exact_decoder.decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def loads_exact(text: str | bytes) -> Any:
     """Decode JSON text, keeping every digit of every number.
 
-    Raises ValueError (orjson.JSONDecodeError or json.JSONDecodeError) on
-    invalid JSON, NaN and Infinity included.
+    orjson decodes first; only a result holding a float, from a text with a
+    number a double may not hold, is decoded again exactly. Raises ValueError
+    on invalid JSON, NaN and Infinity included.
     """
-    risky = _RISKY.search(text) if isinstance(text, bytes) else _RISKY_STR.search(text)
-    if risky is None:
-        return orjson.loads(text)
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    return _exact_decoder.decode(text)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # orjson refuses 1e400 ("number is infinity"); the exact decoder reads it.
+        if not _risky(text):
+            raise
+        return _decode_exact(text)
+    kind = type(value)
+    if (kind is float or ((kind is dict or kind is list) and _has_float(value))) and _risky(text):
+        return _decode_exact(text)
+    return value
 
 
 def number_from_string(text: str) -> int | float | None:
     """The number a decimal string spells, with no change of value; None if not one."""
-    if len(text) <= 15 and text.isdigit():
+    if len(text) <= 15 and text.isascii() and text.isdigit():
         return int(text) if text[0] != "0" or text == "0" else None
     if _DECIMAL.fullmatch(text) is None:
         return None
-    if "." not in text and "e" not in text and "E" not in text:
+    if "e" in text or "E" in text:
+        return _exact_float(text)
+    if "." not in text:
         return _exact_int(text)
-    if len(text) <= 16:  # at most 15 digits besides the point and sign: a double holds it
-        digits = sum(ch.isdigit() for ch in text)
-        if digits <= 15 and "e" not in text and "E" not in text:
-            return float(text)
+    if len(text) <= 16:  # a point among at most 15 digits: a double holds it
+        return float(text)
     return _exact_float(text)
 
 

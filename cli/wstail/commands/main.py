@@ -1,6 +1,95 @@
-"""Entry point (placeholder until the CLI lands)."""
+"""The `wstail` group and `main()`, which maps every outcome to one exit code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from wstail import __version__
+
+EPILOG = """\b
+Exit codes: 0 done, 1 internal error, 2 usage error, 3 could not connect,
+4 bad input file, 124 idle timeout, 130 interrupted."""
 
 
-def main() -> None:
-    """Run wstail."""
-    raise SystemExit(0)
+def _build_cli() -> Any:
+    import click
+
+    from wstail.commands.replay import replay
+
+    @click.group(
+        context_settings={"auto_envvar_prefix": "WSTAIL", "help_option_names": ["-h", "--help"]},
+        epilog=EPILOG,
+    )
+    @click.version_option(__version__, "-V", "--version", prog_name="wstail")
+    @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+    def cli(debug: bool) -> None:
+        """Tap live Socket.IO and WebSocket feeds as normalized NDJSON.
+
+        Every message becomes one JSON envelope per line on stdout, filtered
+        by event name or JMESPath; sessions can be recorded and replayed.
+        """
+
+    cli.add_command(replay)
+    for name in ("tail", "record", "completion"):
+        try:
+            module = __import__(f"wstail.commands.{name}", fromlist=[name])
+        except ModuleNotFoundError:
+            continue
+        cli.add_command(getattr(module, name))
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run wstail and exit with the SPEC's exit code; a traceback only with --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):  # answer before importing anything heavy
+        sys.stdout.write(f"wstail, version {__version__}\n")
+        raise SystemExit(0)
+    raise SystemExit(run(args))
+
+
+def run(args: list[str]) -> int:
+    """Run the command line and return the exit code."""
+    import click
+
+    from wstail.exitcodes import ExitCode, WstailError
+    from wstail.pipeline import StreamDone
+    from wstail.sinks import StdoutClosed, silence_stdout
+
+    debug = "--debug" in args
+    try:
+        _build_cli().main(args=args, prog_name="wstail", standalone_mode=False)
+    except (StreamDone, StdoutClosed):
+        pass
+    except WstailError as exc:
+        _flush_stdout(silence_stdout)
+        sys.stderr.write(f"wstail: {exc.message}\n")
+        return int(exc.code)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _flush_stdout(silence_stdout)
+        sys.stderr.write("wstail: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        silence_stdout()
+    except Exception as exc:
+        if debug:
+            raise
+        sys.stderr.write(
+            f"wstail: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n"
+        )
+        return int(ExitCode.INTERNAL)
+    return _flush_stdout(silence_stdout)
+
+
+def _flush_stdout(silence: Any) -> int:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        silence()
+    return 0

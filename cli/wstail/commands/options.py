@@ -1,0 +1,133 @@
+"""Shared option bundles (decorators) and their conversion to option objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from wstail.pipeline import StreamOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def stream_options(func: F) -> F:
+    """-e -x -f -q -r -n --until --idle-timeout --duration --raw --meta --seq."""
+    return _apply(
+        [
+            click.option(
+                "-e",
+                "--event",
+                "events",
+                multiple=True,
+                metavar="GLOB",
+                help="Keep events matching the glob (repeatable; any match keeps).",
+            ),
+            click.option(
+                "-x",
+                "--exclude",
+                "excludes",
+                multiple=True,
+                metavar="GLOB",
+                help="Drop events matching the glob (repeatable).",
+            ),
+            click.option(
+                "-f",
+                "--filter",
+                "filters",
+                multiple=True,
+                metavar="EXPR",
+                help="Keep envelopes for which the JMESPath EXPR is truthy "
+                "(repeatable; all must hold).",
+            ),
+            click.option(
+                "-q",
+                "--query",
+                metavar="EXPR",
+                help="Print the JMESPath result instead of the envelope.",
+            ),
+            click.option(
+                "-r", "--raw-output", is_flag=True, help="Print string results of --query unquoted."
+            ),
+            click.option(
+                "-n",
+                "--count",
+                type=click.IntRange(min=1),
+                metavar="N",
+                help="Exit 0 after N envelopes passed the filters.",
+            ),
+            click.option(
+                "--until",
+                metavar="EXPR",
+                help="Exit 0 right after the first envelope for which EXPR is truthy.",
+            ),
+            click.option(
+                "--idle-timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                metavar="SECONDS",
+                help="Exit 124 when no envelope passed the filters for that long.",
+            ),
+            click.option(
+                "--duration",
+                type=click.FloatRange(min=0),
+                metavar="SECONDS",
+                help="Exit 0 after that long.",
+            ),
+            click.option(
+                "--raw", is_flag=True, help="Print frames as received instead of envelopes."
+            ),
+            click.option("--meta", is_flag=True, help="Also print lifecycle envelopes (meta.*)."),
+            click.option(
+                "--seq", "rs", is_flag=True, help="Frame records as RFC 7464 JSON text sequences."
+            ),
+            click.option(
+                "--pretty/--compact",
+                default=None,
+                help="Indent output (default: pretty on a terminal).",
+            ),
+            click.option(
+                "--color",
+                type=click.Choice(["auto", "always", "never"]),
+                default="auto",
+                show_default=True,
+                help="Colour output; NO_COLOR turns auto off.",
+            ),
+            click.option("--no-color", is_flag=True, help="Same as --color never."),
+            click.option(
+                "--stats", is_flag=True, help="Print a per-event count summary on stderr at exit."
+            ),
+        ]
+    )(func)
+
+
+def build_stream_options(params: dict[str, Any]) -> StreamOptions:
+    """StreamOptions from the parsed command-line parameters."""
+    return StreamOptions(
+        events=params["events"],
+        excludes=params["excludes"],
+        filters=params["filters"],
+        query=params["query"],
+        raw_output=params["raw_output"],
+        count=params["count"],
+        until=params["until"],
+        idle_timeout=params["idle_timeout"],
+        duration=params["duration"],
+        raw=params["raw"],
+        meta=params["meta"],
+        seq=params["rs"],
+    )
+
+
+def color_choice(params: dict[str, Any]) -> str:
+    """The effective --color choice (--no-color wins)."""
+    return "never" if params["no_color"] else str(params["color"])

@@ -1,0 +1,93 @@
+"""`wstail replay`: captures and wstail NDJSON back through the stream, or served live."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from wstail.exitcodes import UsageError
+
+from .common import build_stream, print_stats
+from .options import stream_options
+
+EXAMPLES = """\b
+Examples:
+  wstail replay session.jsonl.gz -e trade -q data.price
+  wstail replay --speed 10 day.jsonl.zst | ./consumer
+  wstail replay --from 2026-11-23T10:00:00Z --to seq:5000 cap.jsonl
+  wstail tail public -n 100 | wstail replay - -f 'data.price > `200`'
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False))
+@click.option(
+    "--from",
+    "start",
+    metavar="TIME|seq:N",
+    help="Start at this receive time (RFC 3339) or sequence number (inclusive).",
+)
+@click.option(
+    "--to",
+    "end",
+    metavar="TIME|seq:N",
+    help="Stop before this receive time or sequence number (exclusive).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="X",
+    help="Pace by the recorded times (1 = real time). Default: as fast as the "
+    "pipe takes it; 1 when serving.",
+)
+@click.option(
+    "--max-gap", type=click.FloatRange(min=0), metavar="SECONDS", help="Cap idle gaps when pacing."
+)
+@click.option(
+    "--serve",
+    metavar="[HOST:]PORT",
+    help="Serve the capture as a live endpoint of its own protocol instead of printing.",
+)
+@click.option("--loop", is_flag=True, help="With --serve: start over at the end.")
+@click.option(
+    "--eio",
+    type=click.Choice(["3", "4"]),
+    default="4",
+    show_default=True,
+    help="With --serve, Paymium captures: Engine.IO protocol to serve.",
+)
+@stream_options
+def replay(files: tuple[str, ...], **params: Any) -> None:
+    """Replay captures or wstail's own NDJSON output (FILE may be '-' for stdin).
+
+    Compression is read from the file (.gz, .zst). Corrupt lines are reported
+    as FILE:LINE: reason on stderr; good lines are still printed (exit 4).
+    """
+    from wstail.replay import Bound, Replayer, ReplayOptions
+
+    paths = list(files) or ["-"]
+    if params["serve"]:
+        from .serving import serve_files
+
+        serve_files(paths, params)
+        return
+    if params["loop"]:
+        raise UsageError("--loop only applies with --serve")
+    options = ReplayOptions(
+        start=Bound.parse(params["start"], "--from") if params["start"] else None,
+        end=Bound.parse(params["end"], "--to") if params["end"] else None,
+        speed=params["speed"],
+        max_gap=params["max_gap"],
+    )
+    stream = build_stream(params, block=not params["speed"], meta_to_stderr=False)
+    replayer = Replayer(stream, options, sys.stderr)
+    try:
+        replayer.replay(paths)
+    finally:
+        try:
+            stream.writer.flush()
+        finally:
+            if params["stats"]:
+                print_stats(stream)

@@ -1,0 +1,91 @@
+"""Normalizers: frames in, (source, event, event_us, data) items out.
+
+Pure code: no I/O, no clock. `normalize_frame` never raises and never drops a
+frame: what it does not recognise becomes an `unknown` item holding the frame
+as received, and what is not JSON at all a `meta.bad_frame` item holding the
+text.
+"""
+
+from __future__ import annotations
+
+from wstail.frames import Frame
+from wstail.normalize.common import BAD_FRAME, UNKNOWN, Item, bad_frame
+from wstail.normalize.node import normalize_node_message, normalize_node_text
+from wstail.normalize.paymium import (
+    PUBLIC,
+    USER,
+    normalize_paymium_event,
+    normalize_paymium_message,
+)
+
+__all__ = [
+    "BAD_FRAME",
+    "INTERNAL_ERROR",
+    "UNKNOWN",
+    "Item",
+    "normalize_frame",
+    "normalize_node_message",
+    "normalize_node_text",
+    "normalize_paymium_event",
+    "normalize_paymium_message",
+]
+
+# The bad_frame reason when a normalizer bug raised; tests assert it never appears.
+INTERNAL_ERROR = "internal normalizer error"
+
+
+def normalize_frame(frame: Frame, source: str) -> list[Item]:
+    """The items of one frame, in the frame's order; never raises.
+
+    Socket.IO frames take their source from the namespace (`/user` gives
+    `paymium.user`, anything else `paymium.public`); the other kinds use
+    `source`.
+    """
+    try:
+        return _normalize(frame, source)
+    except Exception:  # a bug must not stop a live tail: keep the frame, say so
+        if frame.kind == "sio":
+            source = USER if frame.channel == "/user" else PUBLIC
+        return [bad_frame(source, INTERNAL_ERROR, _text(frame.payload))]
+
+
+def _normalize(frame: Frame, source: str) -> list[Item]:
+    kind = frame.kind
+    payload = frame.payload
+    if kind == "sio":
+        if type(payload) is not str:
+            text = _utf8(payload)
+            if text is None:
+                source = USER if frame.channel == "/user" else PUBLIC
+                return [bad_frame(source, "invalid UTF-8", _text(payload))]
+            payload = text
+        return normalize_paymium_event(payload, frame.channel)
+    if kind == "text" or kind == "binary":
+        if type(payload) is not str:
+            text = _utf8(payload)
+            if text is None:
+                return [bad_frame(source, "invalid UTF-8", _text(payload))]
+            payload = text
+        return normalize_node_text(payload, source)
+    if kind == "meta":
+        return [(source, _text(payload), None, frame.data or {})]
+    return [bad_frame(source, f"unknown frame kind {kind!r}", _text(payload))]
+
+
+def _utf8(payload: object) -> str | None:
+    """The text of bytes that are valid UTF-8, else None."""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def _text(payload: object) -> str:
+    """Any payload as text, for a bad_frame item: bytes decoded with replacement."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload).decode("utf-8", errors="replace")
+    return repr(payload)

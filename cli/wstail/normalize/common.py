@@ -1,0 +1,119 @@
+"""Pieces both normalizers share: items, safe decoding, numbers and times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wstail.envelope import epoch_to_us, time_to_us
+from wstail.jsonexact import ExactNumber, dumps, loads_exact, number_from_string
+
+__all__ = [
+    "BAD_FRAME",
+    "UNKNOWN",
+    "BadFrame",
+    "Item",
+    "bad_frame",
+    "decode_json",
+    "event_time",
+    "to_boolean",
+    "to_number",
+]
+
+Item = tuple[str, str, int | None, Any]
+"""(source, event, event_us, data): one envelope to be, without seq and receive time."""
+
+BAD_FRAME = "meta.bad_frame"
+UNKNOWN = "unknown"
+
+# orjson serializes at most 254 nested levels, and an envelope puts `data` up to
+# three levels down ({"data": {"args": [value]}}). A text with fewer opening
+# brackets than this cannot nest deeper, so only longer ones are checked.
+_MAX_OPENINGS = 240
+
+
+class BadFrame(ValueError):
+    """A frame that cannot be decoded; `reason` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def bad_frame(source: str, reason: str, text: str) -> Item:
+    """A `meta.bad_frame` item holding the text as received."""
+    return (source, BAD_FRAME, None, {"reason": reason, "frame": _printable(text)})
+
+
+def _printable(text: str) -> str:
+    # A str from a replayed capture may hold lone surrogates, which no JSON
+    # encoder accepts: spell them as escapes instead of losing the frame.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def decode_json(text: str) -> Any:
+    """Decode JSON text exactly, or raise BadFrame.
+
+    Beyond loads_exact, refuse what decodes but could not be serialized again
+    inside an envelope: nesting deeper than orjson writes, and lone surrogates
+    (the standard-library path of loads_exact accepts `"\\ud800"`).
+    """
+    if not text.isascii():  # isascii() is O(1); a str from a capture may hold lone surrogates
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadFrame("lone surrogate in a string") from None
+    try:
+        value = loads_exact(text)
+    except RecursionError:
+        raise BadFrame("JSON nested too deeply") from None
+    except ValueError:
+        raise BadFrame("invalid JSON") from None
+    if ("\\u" in text and ("\\ud" in text or "\\uD" in text)) or (
+        len(text) > _MAX_OPENINGS and text.count("[") + text.count("{") > _MAX_OPENINGS
+    ):
+        try:
+            dumps({"data": {"args": [value]}})
+        except Exception as error:  # orjson.JSONEncodeError, RecursionError
+            if "surrogate" in str(error):
+                raise BadFrame("lone surrogate in a string") from None
+            raise BadFrame("JSON nested too deeply") from None
+    return value
+
+
+def to_number(text: str) -> Any:
+    """The JSON number a decimal string spells, with every digit; the string itself if none."""
+    if not text.isascii():  # str.isdigit() accepts "٣" and "²"
+        return text
+    try:
+        number = number_from_string(text)
+    except ValueError:
+        # int() refuses more than 4300 digits; the text already matched the
+        # JSON number grammar, so it is a number that keeps its digits.
+        return ExactNumber(text)
+    return text if number is None else number
+
+
+def to_boolean(text: str) -> Any:
+    """True or False for "true"/"false"; the string itself otherwise."""
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    return text
+
+
+def event_time(value: Any) -> int | None:
+    """Microseconds from a time field of any unit, or None; never raises."""
+    kind = type(value)
+    try:
+        if kind is int or kind is float:  # the common case, without time_to_us's dispatch
+            return epoch_to_us(value)
+        if value is None:
+            return None
+        return time_to_us(value)
+    except (ArithmeticError, ValueError, TypeError):  # round(inf) in epoch_to_us
+        return None

@@ -1,0 +1,274 @@
+"""Paymium Socket.IO events to items.
+
+Two generations of `stream` messages arrive: the 2015 `{"event", "payload"}`
+shape of the seed document, and the keyed shape of the current server, where
+one object holds only what changed (`ticker`, `trades`, `bids`, `asks`,
+`prices`, `balance_*`, `locked_*`, `orders`). Both come out as the same items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wstail.normalize.common import (
+    UNKNOWN,
+    BadFrame,
+    Item,
+    bad_frame,
+    decode_json,
+    event_time,
+    to_boolean,
+    to_number,
+)
+
+__all__ = [
+    "BOOLEAN_FIELDS",
+    "NUMERIC_FIELDS",
+    "PUBLIC",
+    "USER",
+    "normalize_paymium_event",
+    "normalize_paymium_message",
+]
+
+PUBLIC = "paymium.public"
+USER = "paymium.user"
+
+# Fields that hold amounts, prices, rates or epoch times, in the socket shapes
+# and the REST order/payment/account-operation shapes they embed. Ids (uuid,
+# trade_id), ISO times and names are never converted.
+NUMERIC_FIELDS = frozenset(
+    {
+        "amount",
+        "ask",
+        "at",
+        "balance",
+        "bid",
+        "broker_price",
+        "btc_amount",
+        "btc_fee",
+        "created_at_int",
+        "currency_amount",
+        "currency_fee",
+        "expires_at",
+        "fee",
+        "high",
+        "low",
+        "midpoint",
+        "open",
+        "payment_split",
+        "price",
+        "size",
+        "timestamp",
+        "traded_btc",
+        "traded_currency",
+        "variation",
+        "volume",
+        "vwap",
+    }
+)
+BOOLEAN_FIELDS = frozenset({"trading", "is_trading_account"})
+
+
+def normalize_paymium_event(payload: str, channel: str) -> list[Item]:
+    """Items from one Socket.IO event: `payload` is the JSON text of the event array."""
+    source = USER if channel == "/user" else PUBLIC
+    try:
+        event = decode_json(payload)
+    except BadFrame as bad:
+        return [bad_frame(source, bad.reason, payload)]
+    if type(event) is not list or not event or type(event[0]) is not str:
+        return [bad_frame(source, "not a Socket.IO event", payload)]
+    name = event[0]
+    args = event[1:]
+    if len(args) == 1:
+        arg = args[0]
+        if name == "stream" and type(arg) is dict:
+            return normalize_paymium_message(arg, source)
+        if name == "announcement":
+            if type(arg) is list:
+                return [(source, "announcement", None, {"notices": arg})]
+            if type(arg) is dict:
+                return [(source, "announcement", None, arg)]
+    return [(source, UNKNOWN, None, {"event": name, "args": args})]
+
+
+def normalize_paymium_message(message: dict[str, Any], source: str) -> list[Item]:
+    """Items from the object of one `stream` event, in the order of its keys."""
+    if "event" in message and "payload" in message:
+        return _normalize_2015(message, source)
+    items: list[Item] = []
+    for key, value in message.items():
+        handler = _KEY_HANDLERS.get(key)
+        if handler is None:
+            if key.startswith("balance_"):
+                handler = _balance_available
+            elif key.startswith("locked_"):
+                handler = _balance_locked
+        if handler is None or not handler(items, source, key, value):
+            items.append((source, UNKNOWN, None, {key: value}))
+    if not items:  # an empty object: still one envelope
+        items.append((source, UNKNOWN, None, message))
+    return items
+
+
+# -- the current keyed shape -------------------------------------------------
+# A handler appends the items of one key and returns True, or returns False
+# (having appended nothing) when the value is not of the documented shape.
+
+_Handler = Callable[[list[Item], str, str, Any], bool]
+
+
+def _timestamp(record: dict[str, Any]) -> int | None:
+    """A trade's or depth level's time."""
+    return event_time(record.get("timestamp"))
+
+
+def _ticker_time(ticker: dict[str, Any]) -> int | None:
+    """A ticker's time (`at`, in seconds)."""
+    return event_time(ticker.get("at"))
+
+
+def _record_time(record: dict[str, Any]) -> int | None:
+    """An order's or payment's time: its last update, else its creation."""
+    us = event_time(record.get("updated_at"))
+    return us if us is not None else event_time(record.get("created_at"))
+
+
+def _no_time(record: dict[str, Any]) -> None:
+    """Balances, notices and states carry no time of their own."""
+    return None
+
+
+def _ticker(items: list[Item], source: str, key: str, value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    _convert(value)
+    items.append((source, "ticker", _ticker_time(value), value))
+    return True
+
+
+def _each(event: str, time_of: Callable[[dict[str, Any]], int | None]) -> _Handler:
+    """A handler for a list key: one `event` item per object in the list."""
+
+    def handle(items: list[Item], source: str, key: str, value: Any) -> bool:
+        if type(value) is not list or not value:
+            return False
+        for entry in value:
+            if type(entry) is dict:
+                _convert(entry)
+                items.append((source, event, time_of(entry), entry))
+            else:
+                items.append((source, UNKNOWN, None, {key: [entry]}))
+        return True
+
+    return handle
+
+
+def _prices(items: list[Item], source: str, key: str, value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    _convert(value)
+    latest: int | None = None
+    for entry in value.values():
+        if type(entry) is dict:
+            us = event_time(entry.get("timestamp"))
+            if us is not None and (latest is None or us > latest):
+                latest = us
+    items.append((source, "prices", latest, value))
+    return True
+
+
+def _balance(items: list[Item], source: str, key: str, value: Any, trading: bool) -> bool:
+    currency = key.partition("_")[2].upper()
+    kind = type(value)
+    if not currency or not (kind is str or kind is int or isinstance(value, float)):
+        return False  # bool is not int here: type() is compared, not isinstance
+    if kind is str:
+        value = to_number(value)
+    items.append(
+        (source, "balance", None, {"balance": value, "currency": currency, "trading": trading})
+    )
+    return True
+
+
+def _balance_available(items: list[Item], source: str, key: str, value: Any) -> bool:
+    return _balance(items, source, key, value, False)
+
+
+def _balance_locked(items: list[Item], source: str, key: str, value: Any) -> bool:
+    return _balance(items, source, key, value, True)
+
+
+_KEY_HANDLERS: dict[str, _Handler] = {
+    "ticker": _ticker,
+    "trades": _each("trade", _timestamp),
+    "bids": _each("depth", _timestamp),
+    "asks": _each("depth", _timestamp),
+    "prices": _prices,
+    "orders": _each("order", _record_time),
+}
+
+
+# -- the 2015 shape ------------------------------------------------------------
+
+# 2015 event name: the normalized event and how to read its time.
+_EVENTS_2015: dict[str, tuple[str, Callable[[dict[str, Any]], int | None]]] = {
+    "new-trade": ("trade", _timestamp),
+    "tick": ("ticker", _ticker_time),
+    "update-market-depth": ("depth", _timestamp),
+    "balance": ("balance", _no_time),
+    "order": ("order", _record_time),
+    "notice": ("notice", _no_time),
+    "state": ("state", _no_time),
+    "payment": ("payment", _record_time),
+}
+
+
+def _normalize_2015(message: dict[str, Any], source: str) -> list[Item]:
+    name = message["event"]
+    spec = _EVENTS_2015.get(name) if type(name) is str and len(message) == 2 else None
+    if spec is not None:
+        payload = message["payload"]
+        if type(payload) is str:  # "<JSON-serialized order>": an object inside a string
+            payload = _decode_object(payload)
+        if type(payload) is dict:
+            _convert(payload)
+            event, time_of = spec
+            return [(source, event, time_of(payload), payload)]
+    return [(source, UNKNOWN, None, message)]
+
+
+def _decode_object(text: str) -> Any:
+    try:
+        value = decode_json(text)
+    except BadFrame:
+        return None
+    return value if type(value) is dict else None
+
+
+# -- values --------------------------------------------------------------------
+
+
+def _convert(obj: dict[str, Any]) -> None:
+    """Numeric and boolean strings to JSON values, in place, at any depth."""
+    for key, value in obj.items():
+        kind = type(value)
+        if kind is str:
+            if key in NUMERIC_FIELDS:
+                obj[key] = to_number(value)
+            elif key in BOOLEAN_FIELDS:
+                obj[key] = to_boolean(value)
+        elif kind is dict:
+            _convert(value)
+        elif kind is list:
+            _convert_list(value)
+
+
+def _convert_list(values: list[Any]) -> None:
+    for value in values:
+        kind = type(value)
+        if kind is dict:
+            _convert(value)
+        elif kind is list:
+            _convert_list(value)

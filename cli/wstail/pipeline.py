@@ -1,0 +1,174 @@
+"""The stream every command shares: frames in, envelopes numbered, filtered, written."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from wstail.envelope import Envelope, make_envelope
+from wstail.filters import EnvelopeFilter, EventFilter, compile_jmespath, is_truthy
+from wstail.frames import Frame
+from wstail.sinks import OutputWriter
+from wstail.terminal import Terminal
+
+
+class StreamDone(Exception):
+    """The stream reached its end condition (-n, --until, --duration): exit 0."""
+
+
+@dataclass(slots=True)
+class StreamOptions:
+    """The STREAM options of SPEC.md, as parsed from the command line."""
+
+    events: Sequence[str] = ()
+    excludes: Sequence[str] = ()
+    filters: Sequence[str] = ()
+    query: str | None = None
+    raw_output: bool = False
+    count: int | None = None
+    until: str | None = None
+    idle_timeout: float | None = None
+    duration: float | None = None
+    raw: bool = False
+    meta: bool = False
+    seq: bool = False
+
+
+@dataclass(slots=True)
+class CompiledOptions:
+    """StreamOptions with every expression compiled once."""
+
+    filter: EnvelopeFilter
+    query: Callable[[Any], Any] | None
+    until: Callable[[Any], Any] | None
+
+    @classmethod
+    def build(cls, options: StreamOptions) -> CompiledOptions:
+        """Compile -e/-x/-f/-q/--until; a bad expression is a usage error (exit 2)."""
+        predicates = [compile_jmespath(text, "--filter") for text in options.filters]
+        return cls(
+            filter=EnvelopeFilter(EventFilter(options.events, options.excludes), predicates),
+            query=compile_jmespath(options.query, "--query") if options.query else None,
+            until=compile_jmespath(options.until, "--until") if options.until else None,
+        )
+
+
+def describe_meta(envelope: Envelope) -> str:
+    """One human line for a lifecycle envelope, for stderr."""
+    event = envelope["event"]
+    data = envelope.get("data") or {}
+    if event == "meta.connected":
+        where = data.get("url", "")
+        protocol = data.get("protocol", "")
+        return f"connected to {where}" + (f" ({protocol})" if protocol else "")
+    if event == "meta.disconnected":
+        return f"disconnected: {data.get('reason', 'unknown reason')}"
+    if event == "meta.reconnecting":
+        return f"reconnecting (attempt {data.get('attempt')}) in {data.get('delay')}s"
+    if event == "meta.bad_frame":
+        return f"bad frame: {data.get('reason', '')}"
+    return f"{event}: {data}"
+
+
+@dataclass(slots=True)
+class Stream:
+    """Numbers envelopes, filters them, and writes what passes.
+
+    `seq` numbers every envelope, lifecycle ones included, before filtering:
+    the same data envelope has the same number with or without --meta or -e,
+    live or replayed from a capture.
+    """
+
+    options: StreamOptions
+    compiled: CompiledOptions
+    writer: OutputWriter
+    terminal: Terminal
+    meta_stderr: TextIO | None = None
+    next_seq: int = 1
+    passed: int = 0
+    last_pass: float = field(default_factory=time.monotonic)
+    counts: dict[str, int] = field(default_factory=dict)
+    normalize: Callable[[Frame, str], list[Any]] | None = None
+
+    def _normalize(self, frame: Frame, source: str) -> list[Any]:
+        if self.normalize is None:
+            from wstail.normalize import normalize_frame
+
+            self.normalize = normalize_frame
+        return self.normalize(frame, source)
+
+    def feed_frame(self, frame: Frame, source: str) -> None:
+        """Normalize one frame and send its envelopes on; StreamDone at the end condition."""
+        items = self._normalize(frame, source)
+        raw_printed = False
+        for item_source, event, event_us, data in items:
+            envelope = make_envelope(
+                self.next_seq, frame.recv_us, item_source, event, event_us, data
+            )
+            self.next_seq += 1
+            if self.options.raw and not event.startswith("meta."):
+                if self._passes(envelope):
+                    if not raw_printed:
+                        self.writer.write(_raw_frame_bytes(frame))
+                        raw_printed = True
+                    self._after_pass(envelope)
+                continue
+            self.feed_envelope(envelope)
+        self.writer.end_batch()
+
+    def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
+        """Filter and write one envelope (`line` is its canonical text, if known)."""
+        event = envelope["event"]
+        if event.startswith("meta."):
+            if self.options.meta:
+                self.writer.write(
+                    line
+                    if line is not None and self.terminal.plain
+                    else self.terminal.render(envelope)
+                )
+            elif self.meta_stderr is not None:
+                self.meta_stderr.write(f"wstail: {describe_meta(envelope)}\n")
+                self.meta_stderr.flush()
+            return
+        if not self._passes(envelope):
+            return
+        self.writer.write(self._format(envelope, line))
+        self._after_pass(envelope)
+
+    def _passes(self, envelope: Envelope) -> bool:
+        return self.compiled.filter.passes(envelope)
+
+    def _format(self, envelope: Envelope, line: bytes | None) -> bytes:
+        query = self.compiled.query
+        if query is not None:
+            result = query(envelope)
+            if self.options.raw_output and isinstance(result, str):
+                return result.encode("utf-8", "surrogateescape")
+            return self.terminal.render(result)
+        if line is not None and self.terminal.plain:
+            return line
+        return self.terminal.render(envelope)
+
+    def _after_pass(self, envelope: Envelope) -> None:
+        self.passed += 1
+        self.last_pass = time.monotonic()
+        event = envelope["event"]
+        self.counts[event] = self.counts.get(event, 0) + 1
+        until = self.compiled.until
+        if until is not None and is_truthy(until(envelope)):
+            raise StreamDone
+        if self.options.count is not None and self.passed >= self.options.count:
+            raise StreamDone
+
+
+def _raw_frame_bytes(frame: Frame) -> bytes:
+    payload = frame.payload
+    if isinstance(payload, bytes):
+        try:
+            return payload.decode("utf-8").encode()
+        except UnicodeDecodeError:
+            return base64.b64encode(payload)
+    return payload.encode("utf-8", "surrogateescape")

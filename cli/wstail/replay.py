@@ -1,0 +1,312 @@
+"""Replay: read captures and wstail NDJSON, and feed them through the stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, TextIO
+
+from wstail.capture import CaptureError, decode_frame, decode_header, is_header
+from wstail.envelope import Envelope, iso_to_us
+from wstail.exitcodes import BadInputError, IdleTimeout, UsageError
+from wstail.filters import event_names_needed
+from wstail.frames import Frame
+from wstail.inputs import display_name, open_input
+from wstail.jsonexact import loads_exact
+from wstail.pipeline import Stream, StreamDone
+
+RS = b"\x1e"
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """One end of --from/--to: a receive time (µs) or a sequence number."""
+
+    kind: str  # "time" | "seq"
+    value: int
+
+    @classmethod
+    def parse(cls, text: str, option: str) -> Bound:
+        """Read `seq:N` or an RFC 3339 time; a bad one is a usage error."""
+        if text.startswith("seq:"):
+            number = text[4:]
+            if number.isascii() and number.isdigit():
+                return cls("seq", int(number))
+            raise UsageError(f"{option} {text!r}: seq:N needs a whole number")
+        us = iso_to_us(text.replace(" ", "T", 1))
+        if us is None:
+            raise UsageError(
+                f"{option} {text!r}: expected an RFC 3339 time with offset "
+                "(2026-11-23T10:00:00Z) or seq:N"
+            )
+        return cls("time", us)
+
+
+@dataclass(slots=True)
+class ReplayOptions:
+    """The REPLAY options that shape reading (not serving)."""
+
+    start: Bound | None = None
+    end: Bound | None = None
+    speed: float | None = None
+    max_gap: float | None = None
+
+
+class Window:
+    """--from (inclusive) and --to (exclusive) over envelopes."""
+
+    def __init__(self, start: Bound | None, end: Bound | None) -> None:
+        self.start = start
+        self.end = end
+        self.active = start is not None or end is not None
+
+    def contains(self, seq: int, recv_us: int) -> bool:
+        """Whether an envelope with this seq and receive time is inside."""
+        for bound, inside_if_after in ((self.start, True), (self.end, False)):
+            if bound is None:
+                continue
+            value = seq if bound.kind == "seq" else recv_us
+            if (value >= bound.value) != inside_if_after:
+                return False
+        return True
+
+
+class Pacer:
+    """Sleeps so that items come out at their recorded pace (--speed, --max-gap)."""
+
+    def __init__(
+        self,
+        speed: float | None,
+        max_gap: float | None,
+        stream: Stream,
+        idle_timeout: float | None,
+        deadline: float | None,
+    ) -> None:
+        self.speed = speed
+        self.max_gap_us = None if max_gap is None else int(max_gap * 1_000_000)
+        self.stream = stream
+        self.idle_timeout = idle_timeout
+        self.deadline = deadline
+        self._last_recorded: int | None = None
+        self._virtual = 0.0
+        self._wall_start = time.monotonic()
+
+    def wait(self, recorded_us: int) -> None:
+        """Sleep until the item recorded at `recorded_us` is due."""
+        if self.speed is None or self.speed <= 0:
+            return
+        if self._last_recorded is not None:
+            gap = max(0, recorded_us - self._last_recorded)
+            if self.max_gap_us is not None:
+                gap = min(gap, self.max_gap_us)
+            self._virtual += gap / 1_000_000 / self.speed
+        self._last_recorded = recorded_us
+        due = self._wall_start + self._virtual
+        while True:
+            now = time.monotonic()
+            if self.deadline is not None and now >= self.deadline:
+                raise StreamDone
+            if self.idle_timeout is not None and now - self.stream.last_pass >= self.idle_timeout:
+                raise IdleTimeout(f"no envelope passed the filters for {self.idle_timeout:g}s")
+            if now >= due:
+                return
+            limit = due - now
+            if self.deadline is not None:
+                limit = min(limit, self.deadline - now)
+            if self.idle_timeout is not None:
+                limit = min(limit, self.stream.last_pass + self.idle_timeout - now)
+            self.stream.writer.flush()
+            time.sleep(max(limit, 0.0))
+
+
+class Replayer:
+    """Reads each input in turn and feeds the stream; reports bad lines as FILE:LINE."""
+
+    def __init__(self, stream: Stream, options: ReplayOptions, stderr: TextIO) -> None:
+        self.stream = stream
+        self.options = options
+        self.stderr = stderr
+        self.bad_lines = 0
+        self.window = Window(options.start, options.end)
+        opts = stream.options
+        deadline = None if opts.duration is None else time.monotonic() + opts.duration
+        self.pacer = Pacer(options.speed, options.max_gap, stream, opts.idle_timeout, deadline)
+        self.needles = self._needles()
+
+    def _needles(self) -> tuple[bytes, ...] | None:
+        # Lines that cannot hold a wanted event name are skipped undecoded:
+        # an event name can only hide from a substring test behind a \u escape.
+        opts = self.stream.options
+        if self.window.active or self.options.speed:
+            return None
+        names = event_names_needed(self.stream.compiled.filter.events, opts.filters)
+        if names is None:
+            return None
+        if any(not name.isprintable() or '"' in name or "\\" in name for name in names):
+            return None
+        needles = {name.encode() for name in names}
+        if opts.meta:
+            needles.add(b"meta.")
+        return tuple(needles)
+
+    def report(self, path: str, lineno: int, reason: str) -> None:
+        """Report one bad line as FILE:LINE: reason."""
+        self.bad_lines += 1
+        self.stream.writer.flush()
+        self.stderr.write(f"{display_name(path)}:{lineno}: {reason}\n")
+        self.stderr.flush()
+
+    def replay(self, paths: list[str]) -> None:
+        """Replay every input; BadInputError at the end if any line or file was bad."""
+        unreadable = 0
+        for path in paths:
+            try:
+                handle = open_input(path)
+            except BadInputError as exc:
+                unreadable += 1
+                self.stream.writer.flush()
+                self.stderr.write(f"wstail: {exc.message}\n")
+                continue
+            try:
+                self._replay_one(path, handle)
+            finally:
+                if path != "-":
+                    handle.close()
+        self.stream.writer.flush()
+        if self.bad_lines or unreadable:
+            what = []
+            if self.bad_lines:
+                what.append(f"{self.bad_lines} bad line{'s' if self.bad_lines != 1 else ''}")
+            if unreadable:
+                what.append(f"{unreadable} unreadable file{'s' if unreadable != 1 else ''}")
+            raise BadInputError(f"replay finished with {' and '.join(what)}")
+
+    def _lines(self, path: str, handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(handle, 1):  # noqa: B007
+                yield lineno, line
+        except EOFError:
+            self.report(path, lineno + 1, "compressed stream is truncated")
+        except OSError as exc:
+            self.report(path, lineno + 1, f"cannot read: {exc}")
+        except Exception as exc:  # zstandard raises its own ZstdError
+            if type(exc).__name__ != "ZstdError":
+                raise
+            self.report(path, lineno + 1, f"corrupt zstd stream: {exc}")
+
+    def _replay_one(self, path: str, handle: BinaryIO) -> None:
+        lines = self._lines(path, handle)
+        for lineno, line in lines:
+            text = line.strip()
+            if text.startswith(RS):
+                text = text[1:].strip()
+            if not text:
+                continue
+            try:
+                first = loads_exact(text)
+            except ValueError:
+                first = None
+            if is_header(first):
+                try:
+                    header = decode_header(first)
+                except CaptureError as exc:
+                    self.report(path, lineno, str(exc))
+                    for _ in lines:  # count nothing more: the file cannot be read
+                        pass
+                    return
+                self.stream.next_seq = header.first_seq
+                self._replay_capture(path, lines, header.source, header.start_us)
+            else:
+                self._replay_envelopes(path, [(lineno, line)], lines)
+            return
+
+    def _replay_capture(
+        self, path: str, lines: Iterator[tuple[int, bytes]], source: str, start_us: int
+    ) -> None:
+        stream = self.stream
+        window = self.window
+        pacer = self.pacer
+        paced = bool(self.options.speed)
+        for lineno, line in lines:
+            if not line.strip():
+                continue
+            try:
+                frame = decode_frame(line, start_us)
+            except CaptureError as exc:
+                self.report(path, lineno, str(exc))
+                continue
+            if paced:
+                pacer.wait(frame.recv_us)
+            if window.active:
+                self._feed_windowed(frame, source)
+            else:
+                stream.feed_frame(frame, source)
+
+    def _feed_windowed(self, frame: Frame, source: str) -> None:
+        stream = self.stream
+        for item_source, event, event_us, data in stream._normalize(frame, source):
+            seq = stream.next_seq
+            stream.next_seq += 1
+            if self.window.contains(seq, frame.recv_us):
+                from wstail.envelope import make_envelope
+
+                stream.feed_envelope(
+                    make_envelope(seq, frame.recv_us, item_source, event, event_us, data)
+                )
+        stream.writer.end_batch()
+
+    def _replay_envelopes(
+        self,
+        path: str,
+        head: list[tuple[int, bytes]],
+        lines: Iterator[tuple[int, bytes]],
+    ) -> None:
+        stream = self.stream
+        feed = stream.feed_envelope
+        needles = self.needles
+        window = self.window
+        paced = bool(self.options.speed)
+        for source in (head, lines):
+            for lineno, line in source:
+                if line[:1] == RS:
+                    line = line[1:]
+                line = line.strip()
+                if not line:
+                    continue
+                if needles is not None and b"\\u" not in line:
+                    for needle in needles:
+                        if needle in line:
+                            break
+                    else:
+                        if line[:1] != b"{" or line[-1:] != b"}":
+                            self.report(path, lineno, "not a JSON object")
+                        continue
+                try:
+                    envelope = loads_exact(line)
+                except ValueError as exc:
+                    self.report(path, lineno, f"invalid JSON ({_reason(exc)})")
+                    continue
+                if type(envelope) is not dict or type(envelope.get("event")) is not str:
+                    self.report(path, lineno, "not a wstail envelope or capture line")
+                    continue
+                if window.active or paced:
+                    recv_us = _recv_us(envelope)
+                    if window.active:
+                        seq = envelope.get("seq")
+                        if not window.contains(seq if type(seq) is int else 0, recv_us or 0):
+                            continue
+                    if paced and recv_us is not None:
+                        self.pacer.wait(recv_us)
+                feed(envelope, line)
+
+
+def _recv_us(envelope: Envelope) -> int | None:
+    value = envelope.get("recv_ts")
+    return iso_to_us(value) if isinstance(value, str) else None
+
+
+def _reason(exc: ValueError) -> str:
+    text = str(exc.args[0]) if exc.args else str(exc)
+    return text.split(": line")[0]

@@ -1,0 +1,300 @@
+"""Normalizer properties: never raises, always serializable, never changes a number."""
+
+from __future__ import annotations
+
+import html
+import json
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wstail.envelope import make_envelope, serialize
+from wstail.frames import Frame
+from wstail.jsonexact import dumps, loads_exact
+from wstail.normalize import INTERNAL_ERROR, normalize_frame
+from wstail.normalize.node import NUMERIC_FIELDS as NODE_NUMERIC
+from wstail.normalize.paymium import NUMERIC_FIELDS as PAYMIUM_NUMERIC
+
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+PAYMIUM_KEYS = [
+    "ticker",
+    "trades",
+    "bids",
+    "asks",
+    "prices",
+    "orders",
+    "balance_eur",
+    "locked_btc",
+    "balance_",
+    "event",
+    "payload",
+    "foo",
+]
+NODE_KEYS = [
+    "walletUpdate",
+    "wallet",
+    "notification",
+    "message",
+    "messageTyping",
+    "messageRead",
+    "status",
+    "id",
+    "peerId",
+    "peerID",
+    "profile",
+    "error",
+    "ratingId",
+    "rating",
+    "type",
+    "currency",
+    "code",
+]
+FIELD_NAMES = sorted(PAYMIUM_NUMERIC | NODE_NUMERIC) + [
+    "trading",
+    "read",
+    "updated_at",
+    "created_at",
+    "type",
+    "currency",
+    "code",
+    "peerID",
+]
+
+# Decimal strings of JSON's number grammar, long ones and huge exponents included.
+DECIMALS = st.from_regex(
+    r"-?(0|[1-9][0-9]{0,40})(\.[0-9]{1,40})?([eE][-+]?[0-9]{1,4})?", fullmatch=True
+)
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**90), max_value=2**90)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | DECIMALS
+    | st.sampled_from(
+        ["true", "false", "&amp;", "a&lt;b", "2019-02-12T13:23:43-05:00", "1790139583", "0"]
+    )
+)
+KEYS = st.sampled_from(PAYMIUM_KEYS + NODE_KEYS + FIELD_NAMES) | st.text(max_size=6)
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=5),
+    max_leaves=30,
+)
+
+
+def check_items(items: list[Any], meta: bool = False) -> None:
+    """Every item is well formed and its envelope serializes.
+
+    A meta frame's name is passed through unchanged, so it may be any string.
+    """
+    assert items, "a frame always gives at least one item"
+    for item in items:
+        source, event, event_us, data = item
+        assert isinstance(source, str) and isinstance(event, str) and (event or meta)
+        assert event_us is None or (type(event_us) is int and event_us > 0)
+        assert isinstance(data, dict)
+        if event == "meta.bad_frame":
+            assert data["reason"] != INTERNAL_ERROR
+        serialize(make_envelope(1, 1_790_139_583_000_000, source, event, event_us, data))
+
+
+def sio(payload: str, channel: str = "/public") -> Frame:
+    """A Socket.IO frame."""
+    return Frame(recv_us=1, kind="sio", payload=payload, channel=channel)
+
+
+def node(payload: str | bytes, kind: str = "text") -> Frame:
+    """A node frame."""
+    return Frame(recv_us=1, kind=kind, payload=payload)
+
+
+@SETTINGS
+@given(JSON_VALUES, st.sampled_from(["stream", "announcement", "other"]), st.booleans())
+def test_sio_never_raises(value: Any, name: str, on_user: bool) -> None:
+    """Any JSON value as the argument of any Socket.IO event gives well-formed items."""
+    payload = json.dumps([name, value])
+    check_items(normalize_frame(sio(payload, "/user" if on_user else "/public"), "x"))
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(PAYMIUM_KEYS) | KEYS, JSON_VALUES, max_size=6))
+def test_paymium_messages_never_raise(message: dict[str, Any]) -> None:
+    """Any object with Paymium's keys holding any values gives well-formed items."""
+    check_items(normalize_frame(sio(json.dumps(["stream", message])), "x"))
+
+
+@SETTINGS
+@given(st.sampled_from(list(PAYMIUM_KEYS[:6])), st.lists(JSON_VALUES, max_size=3))
+def test_paymium_2015_never_raises(event: str, payloads: list[Any]) -> None:
+    """The 2015 shape with any payload, raw or JSON-serialized, gives well-formed items."""
+    for payload in payloads:
+        for sent in (payload, json.dumps(payload)):
+            frame = sio(json.dumps(["stream", {"event": event, "payload": sent}]))
+            check_items(normalize_frame(frame, "x"))
+
+
+@SETTINGS
+@given(JSON_VALUES)
+def test_node_never_raises(value: Any) -> None:
+    """Any JSON value as a node frame, pretty-printed, gives well-formed items."""
+    check_items(normalize_frame(node(json.dumps(value, indent=2)), "node"))
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(NODE_KEYS), JSON_VALUES, min_size=1, max_size=3))
+def test_node_messages_never_raise(message: dict[str, Any]) -> None:
+    """Any object with node keys holding any values gives well-formed items."""
+    check_items(normalize_frame(node(json.dumps(message, indent=4)), "node"))
+
+
+@SETTINGS
+@given(st.text(), st.sampled_from(["sio", "text", "binary", "meta"]))
+def test_any_text_never_raises(payload: str, kind: str) -> None:
+    """Arbitrary text as any kind of frame gives well-formed items."""
+    frame = Frame(recv_us=1, kind=kind, payload=payload, channel="/public")
+    check_items(normalize_frame(frame, "node"), meta=kind == "meta")
+
+
+@SETTINGS
+@given(st.binary(), st.sampled_from(["sio", "text", "binary"]))
+def test_any_bytes_never_raise(payload: bytes, kind: str) -> None:
+    """Arbitrary bytes as any kind of frame gives well-formed items."""
+    frame = Frame(recv_us=1, kind=kind, payload=payload, channel="/user")
+    check_items(normalize_frame(frame, "node"))
+
+
+@SETTINGS
+@given(
+    st.text(alphabet='[]{}",:0123456789.eE-+ntrufalsN\\ud8', max_size=40),
+    st.sampled_from(["sio", "text"]),
+)
+def test_json_like_noise_never_raises(payload: str, kind: str) -> None:
+    """Text made of JSON's own characters, valid or not, gives well-formed items."""
+    frame = Frame(recv_us=1, kind=kind, payload=payload, channel="/public")
+    check_items(normalize_frame(frame, "node"))
+
+
+def test_deep_nesting_never_raises() -> None:
+    """Nesting beyond what an envelope can hold is a bad frame, at any depth."""
+    for depth in (250, 253, 260, 1023, 1024, 1025, 5000):
+        nested = "[" * depth + "1.00000000000000001" + "]" * depth
+        for frame in (sio(f'["stream",{nested}]'), node(nested), node('{"a":' + nested + "}")):
+            check_items(normalize_frame(frame, "node"))
+
+
+@SETTINGS
+@given(st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3))
+def test_raw_surrogates_never_raise(surrogates: str) -> None:
+    """A str frame holding raw lone surrogates is a bad frame whose text still serializes."""
+    for payload in (
+        '["stream",{"a":"' + surrogates + '"},1.00000000000000001]',
+        '{"status":"' + surrogates + '","n":1.00000000000000001}',
+    ):
+        for frame in (sio(payload), node(payload)):
+            items = normalize_frame(frame, "node")
+            check_items(items)
+            assert [event for _, event, _, _ in items] == ["meta.bad_frame"]
+
+
+def test_huge_integer_text() -> None:
+    """Integers longer than int() accepts are kept (a bad frame if the JSON itself holds one)."""
+    digits = "7" * 5000
+    [(_, event, _, data)] = normalize_frame(sio('["stream",{"balance_eur":"' + digits + '"}]'), "")
+    assert (
+        event == "balance"
+        and dumps(data) == b'{"balance":' + digits.encode() + b',"currency":"EUR","trading":false}'
+    )
+    check_items(normalize_frame(node('{"value":' + digits + "}"), "node"))
+
+
+def same_value(serialized: bytes, original: str) -> bool:
+    """The serialized number has the decimal value of the original string."""
+    return Decimal(serialized.decode()) == Decimal(original)
+
+
+@SETTINGS
+@given(DECIMALS, st.sampled_from(sorted(PAYMIUM_NUMERIC)))
+def test_paymium_decimal_strings_keep_their_value(text: str, field: str) -> None:
+    """A decimal string in a Paymium numeric field becomes a number of the same value."""
+    frame = sio(json.dumps(["stream", {"trades": [{field: text, "currency": "EUR"}]}]))
+    [(_, event, _, data)] = normalize_frame(frame, "x")
+    assert event == "trade"
+    assert isinstance(data[field], (int, float)) and not isinstance(data[field], bool)
+    assert same_value(dumps(data[field]), text)
+
+
+@SETTINGS
+@given(DECIMALS)
+def test_paymium_balances_keep_their_value(text: str) -> None:
+    """A balance_* decimal string becomes a number of the same value."""
+    frame = sio(json.dumps(["stream", {"locked_eur": text}]), "/user")
+    [(_, _, _, data)] = normalize_frame(frame, "x")
+    assert same_value(dumps(data["balance"]), text)
+
+
+@SETTINGS
+@given(DECIMALS, st.sampled_from(sorted(NODE_NUMERIC)))
+def test_node_decimal_strings_keep_their_value(text: str, field: str) -> None:
+    """A decimal string in a nested node numeric field becomes a number of the same value."""
+    message = {"notification": {"type": "order", "price": {field: text}}}
+    [(_, _, _, data)] = normalize_frame(node(json.dumps(message, indent=4)), "node")
+    assert same_value(dumps(data["price"][field]), text)
+
+
+@SETTINGS
+@given(DECIMALS)
+def test_json_numbers_keep_their_value(text: str) -> None:
+    """A number that arrives as a JSON number is written back with the same value."""
+    frame = sio('["stream",{"trades":[{"price":' + text + ',"note":' + text + "}]}]")
+    [(_, _, _, data)] = normalize_frame(frame, "x")
+    assert same_value(dumps(data["price"]), text)
+    assert same_value(dumps(data["note"]), text)
+    [(_, _, _, unknown)] = normalize_frame(node('{"x": ' + text + "}"), "node")
+    assert same_value(dumps(unknown["x"]), text)
+
+
+@SETTINGS
+@given(st.text(max_size=30))
+def test_node_strings_are_unescaped(original: str) -> None:
+    """Any string the node HTML-escapes comes back as it was written."""
+    escaped = html.escape(original, quote=True)
+    message = {"message": {"message": escaped, "subject": [escaped], "peerId": "Qm"}}
+    [(_, event, _, data)] = normalize_frame(node(json.dumps(message, indent=4)), "node")
+    assert event == "chat.message"
+    assert data["message"] == html.unescape(escaped) == original
+    assert data["subject"] == [original]
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(["ticker", "trades", "asks", "balance_eur", "x", "y"]), unique=True)
+)
+def test_items_follow_key_order(keys: list[str]) -> None:
+    """Items come out in the order of the frame's keys."""
+    values = {
+        "ticker": {"price": "1"},
+        "trades": [{"price": "1"}],
+        "asks": [{"price": "1"}],
+        "balance_eur": "1",
+        "x": 1,
+        "y": 2,
+    }
+    names = {"ticker": "ticker", "trades": "trade", "asks": "depth", "balance_eur": "balance"}
+    frame = sio(json.dumps(["stream", {key: values[key] for key in keys}]), "/user")
+    events = [event for _, event, _, _ in normalize_frame(frame, "x")]
+    assert events == ([names.get(key, "unknown") for key in keys] or ["unknown"])
+
+
+@SETTINGS
+@given(st.dictionaries(st.text(max_size=6), JSON_VALUES, min_size=1, max_size=4))
+def test_unknown_node_data_is_the_frame_as_received(message: dict[str, Any]) -> None:
+    """An unknown node message is kept exactly as decoded: no conversion, no renaming."""
+    text = json.dumps({"unrecognised key": message}, indent=2)
+    [(_, event, _, data)] = normalize_frame(node(text), "node")
+    assert event == "unknown"
+    assert dumps(data) == dumps(loads_exact(text))
