@@ -1,0 +1,214 @@
+"""CONNECT and NODE options, and building a live source from them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, TypeVar
+
+import click
+
+from wstail.exitcodes import UsageError
+from wstail.live import LiveSource
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PAYMIUM_URL = "https://paymium.com"
+NODE_URL = "ws://127.0.0.1:4002/ws"
+
+
+def connect_options(func: F) -> F:
+    """--url --eio -H --insecure --connect-timeout --retries --ping-interval --demo."""
+    options = [
+        click.option(
+            "--url",
+            envvar="WSTAIL_URL",
+            metavar="URL",
+            help="Server URL (default: https://paymium.com; node: "
+            "ws://127.0.0.1:4002/ws). Env: WSTAIL_URL.",
+        ),
+        click.option(
+            "--eio",
+            type=click.Choice(["auto", "3", "4"]),
+            default="auto",
+            show_default=True,
+            envvar="WSTAIL_EIO",
+            help="Engine.IO protocol (Socket.IO sources); auto works with Socket.IO 1.x to 4.x.",
+        ),
+        click.option(
+            "-H",
+            "--header",
+            "headers",
+            multiple=True,
+            metavar="'K: V'",
+            help="Extra HTTP header on the upgrade request (repeatable).",
+        ),
+        click.option("--insecure", is_flag=True, help="Skip TLS certificate verification."),
+        click.option(
+            "--connect-timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=10.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Bound on each connection handshake.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            metavar="N",
+            envvar="WSTAIL_RETRIES",
+            help="Reconnect attempts after a drop (default: forever, with "
+            "capped exponential backoff and jitter).",
+        ),
+        click.option(
+            "--ping-interval",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Client liveness ping interval.",
+        ),
+        click.option(
+            "--demo",
+            is_flag=True,
+            help="Tail a bundled sample capture served on 127.0.0.1 (offline).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def node_options(func: F) -> F:
+    """--user --password-file --cookie-file."""
+    options = [
+        click.option("--user", metavar="NAME", help="Basic auth user name."),
+        click.option(
+            "--password-file",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="File whose first line is the password (or set WSTAIL_NODE_PASSWORD).",
+        ),
+        click.option(
+            "--cookie-file",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="File with a line OpenBazaar_Auth_Cookie=VALUE (default: the "
+            "node datadir's .cookie when present).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def channel_options(func: F) -> F:
+    """CHANNEL... plus --channel-file and WSTAIL_CHANNELS."""
+    func = click.option(
+        "--channel-file",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        metavar="FILE",
+        help="Read channel IDs from FILE, one per line (keeps them off the command line).",
+    )(func)
+    return click.argument("channels", nargs=-1)(func)
+
+
+def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
+    """`-H 'K: V'` values as a dict; a malformed one is a usage error."""
+    headers: dict[str, str] = {}
+    for value in values:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+            raise UsageError(f"-H {value.split(':')[0][:40]!r}...: expected 'Name: value'")
+        headers[name.strip()] = content.strip()
+    return headers
+
+
+def collect_channels(args: tuple[str, ...], channel_file: str | None) -> list[str]:
+    """Channel IDs from arguments, --channel-file and WSTAIL_CHANNELS (never echoed)."""
+    channels = [c.strip() for c in args if c.strip()]
+    if channel_file:
+        try:
+            if channel_file == "-":
+                text = sys.stdin.read()
+            else:
+                with open(channel_file, encoding="utf-8") as handle:
+                    text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise UsageError(f"cannot read --channel-file {channel_file}: {reason}") from None
+        channels += [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+    env = os.environ.get("WSTAIL_CHANNELS", "")
+    channels += [c.strip() for c in env.split(",") if c.strip()]
+    unique = list(dict.fromkeys(channels))
+    if not unique:
+        raise UsageError(
+            "tail user needs at least one channel ID: as arguments, --channel-file FILE, "
+            "or WSTAIL_CHANNELS"
+        )
+    return unique
+
+
+def build_source(
+    kind: str, params: dict[str, Any], channels: list[str] | None = None, url: str | None = None
+) -> LiveSource:
+    """The live source for `tail KIND` / `record KIND` from parsed options."""
+    headers = parse_headers(params["headers"])
+    common: dict[str, Any] = {
+        "headers": headers,
+        "insecure": params["insecure"],
+        "connect_timeout": params["connect_timeout"],
+        "retries": params["retries"],
+    }
+    if kind == "node":
+        from wstail.sources.node import NodeSource
+        from wstail.sources.nodeauth import resolve_node_auth
+
+        auth = resolve_node_auth(
+            params["user"], params["password_file"], params["cookie_file"], os.environ
+        )
+        node = NodeSource(
+            url or params["url"] or NODE_URL,
+            auth=auth,
+            ping_interval=params["ping_interval"] or 20.0,
+            **common,
+        )
+        return LiveSource(node, "node", node.display_url, "websocket", private=True)
+    from wstail.sources.socketio import SocketIOSource
+
+    namespace = "/user" if kind == "user" else "/public"
+    sio = SocketIOSource(
+        url or params["url"] or PAYMIUM_URL,
+        namespace,
+        channels or (),
+        eio=params["eio"],
+        ping_interval=params["ping_interval"],
+        **common,
+    )
+    return LiveSource(
+        sio,
+        f"paymium.{kind}",
+        sio.display_url,
+        "socket.io",
+        private=kind == "user",
+    )
+
+
+def source_preparer(
+    kind: str, params: dict[str, Any], channels: list[str] | None = None
+) -> Callable[[AsyncExitStack], Awaitable[LiveSource]]:
+    """What `run_live` calls to get the source: the demo server first with --demo."""
+    if params["demo"]:
+        from .demo import demo_preparer
+
+        return demo_preparer(kind, params)
+    live = build_source(kind, params, channels)  # option errors surface before connecting
+
+    async def prepare(stack: AsyncExitStack) -> LiveSource:
+        return live
+
+    return prepare

@@ -1,0 +1,162 @@
+"""`wstail record -o FILE public|user|node`: a lossless capture of a live feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from wstail.exitcodes import UsageError
+
+from .common import build_stream, print_stats
+from .connect import (
+    channel_options,
+    collect_channels,
+    connect_options,
+    node_options,
+    source_preparer,
+)
+from .options import stream_options
+
+EXAMPLES = """\b
+Examples:
+  wstail record -o public.jsonl.gz public
+  wstail record -o 'paymium-%Y%m%dT%H.jsonl.zst' --rotate-every 1h public   # from cron
+  wstail record -o user.jsonl.gz --channel-file ~/.paymium-channel user --tee -e balance
+"""
+
+
+def record_options(func: Any) -> Any:
+    """-o --rotate-size --rotate-every --tee (on the group and on each source)."""
+    options = [
+        click.option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Capture file ('-' for stdout); .gz and .zst compress. strftime "
+            "fields (%Y%m%d...) are filled per rotated part.",
+        ),
+        click.option("--rotate-size", metavar="SIZE", help="Start a new file after SIZE (100M)."),
+        click.option(
+            "--rotate-every",
+            metavar="DURATION",
+            help="Start a new file every DURATION (1h, 15m, 1d).",
+        ),
+        click.option(
+            "--tee",
+            is_flag=True,
+            default=None,
+            help="Also print the envelopes (filtered) to stdout.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(epilog=EXAMPLES)
+@record_options
+@click.pass_context
+def record(ctx: click.Context, **params: Any) -> None:
+    """Record a live feed to a capture file, frames as received (lossless)."""
+    ctx.obj = params
+
+
+def _merged(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
+    group = ctx.obj or {}
+    for key in ("output", "rotate_size", "rotate_every", "tee"):
+        if params.get(key) is None:
+            params[key] = group.get(key)
+    if not params["output"]:
+        raise UsageError("record needs -o/--output FILE ('-' for stdout)")
+    if params["output"] == "-" and params["tee"]:
+        raise UsageError("--tee cannot share stdout with -o -")
+    return params
+
+
+def run_record(kind: str, params: dict[str, Any], channels: list[str] | None = None) -> None:
+    """Connect and write every frame to the capture; --tee prints envelopes too."""
+    from wstail import __version__
+    from wstail.capture import CaptureHeader
+    from wstail.envelope import now_us
+    from wstail.live import LiveSource, run_live
+    from wstail.recorder import Recorder, parse_duration, parse_size
+
+    rotate_size = parse_size(params["rotate_size"]) if params["rotate_size"] else None
+    rotate_every = parse_duration(params["rotate_every"]) if params["rotate_every"] else None
+    stream = build_stream(params, block=False, meta_to_stderr=True)
+    if not params["tee"]:
+        stream.writer = _NullWriter()  # type: ignore[assignment]
+    prepare = source_preparer(kind, params, channels)
+
+    def make_recorder(live: LiveSource) -> Recorder:
+        header = CaptureHeader(
+            source=live.source,
+            start_us=now_us(),
+            url=live.display_url,
+            protocol=live.protocol,
+            tool=f"wstail {__version__}",
+        )
+        recorder = Recorder(
+            params["output"],
+            header,
+            private=live.private,
+            rotate_size=rotate_size,
+            rotate_every=rotate_every,
+        )
+        recorder.open_now()
+        return recorder
+
+    try:
+        run_live(prepare, stream, make_recorder)
+    finally:
+        if params["stats"]:
+            print_stats(stream)
+
+
+class _NullWriter:
+    """Stdout writer for record without --tee: envelopes are counted, not printed."""
+
+    def write(self, record: bytes) -> None:
+        """Drop the record."""
+
+    def end_batch(self) -> None:
+        """Nothing to flush."""
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+
+@record.command("public")
+@record_options
+@connect_options
+@stream_options
+@click.pass_context
+def record_public(ctx: click.Context, **params: Any) -> None:
+    """Record the Paymium public feed."""
+    run_record("public", _merged(ctx, params))
+
+
+@record.command("user")
+@channel_options
+@record_options
+@connect_options
+@stream_options
+@click.pass_context
+def record_user(
+    ctx: click.Context, channels: tuple[str, ...], channel_file: str | None, **params: Any
+) -> None:
+    """Record Paymium user and payment channels (capture files are created 0600)."""
+    ids = collect_channels(channels, channel_file) if not params["demo"] else None
+    run_record("user", _merged(ctx, params), ids)
+
+
+@record.command("node")
+@record_options
+@connect_options
+@node_options
+@stream_options
+@click.pass_context
+def record_node(ctx: click.Context, **params: Any) -> None:
+    """Record an OpenBazaar node's WebSocket."""
+    run_record("node", _merged(ctx, params))

@@ -1,0 +1,180 @@
+"""Capture files as a sink: compressed by extension, rotated, closed whole."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import sys
+import time
+from typing import Any, BinaryIO
+
+from wstail.capture import CaptureHeader, encode_frame
+from wstail.exitcodes import UsageError
+from wstail.frames import Frame
+
+_SIZE = re.compile(r"(?i)^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$")
+_DURATION = re.compile(r"(?i)^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_DURATION_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `500M`, `1G`, `64k`, `1048576`; a usage error otherwise."""
+    match = _SIZE.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"--rotate-size {text!r}: expected a size like 100M, 1G or 65536")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from `1h`, `30m`, `90s`, `1d`, `3600`; a usage error otherwise."""
+    match = _DURATION.match(text.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"--rotate-every {text!r}: expected a duration like 1h, 15m or 3600")
+    unit = match.group(2).lower() if match.group(2) else None
+    return float(match.group(1)) * _DURATION_UNITS[unit]
+
+
+def part_name(pattern: str, part: int, start_us: int) -> str:
+    """The file name of rotated part `part` (0 is the first).
+
+    strftime fields in the pattern are filled from the part's start (UTC);
+    part numbers are inserted before the extensions when the pattern has none
+    (`day.jsonl.gz`, `day.1.jsonl.gz`, `day.2.jsonl.gz`).
+    """
+    name = pattern
+    if "%" in pattern:
+        name = time.strftime(pattern, time.gmtime(start_us // 1_000_000))
+        if part == 0 or name != pattern:
+            return name
+    if part == 0:
+        return name
+    head, tail = os.path.split(name)
+    stem, dot, exts = tail.partition(".")
+    numbered = f"{stem}.{part}{dot}{exts}" if dot else f"{stem}.{part}"
+    return os.path.join(head, numbered)
+
+
+class CaptureFile:
+    """One capture file: header on open, a line per frame, flushed as it goes."""
+
+    def __init__(self, path: str, header: CaptureHeader, *, private: bool) -> None:
+        self.path = path
+        self.header = header
+        self.size = 0
+        self._raw: BinaryIO
+        if path == "-":
+            self._raw = sys.stdout.buffer
+        else:
+            mode = 0o600 if private else 0o666
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            except OSError as exc:
+                raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+            if private:
+                os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
+            self._raw = os.fdopen(fd, "wb")
+        self._sink = self._compressor(path)
+        self._write(header.encode())
+
+    def _compressor(self, path: str) -> Any:
+        if path.endswith(".gz"):
+            return gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6)
+        if path.endswith(".zst"):
+            import zstandard
+
+            self._zstd_flush = zstandard.FLUSH_BLOCK
+            return zstandard.ZstdCompressor(level=3).stream_writer(self._raw, closefd=False)
+        return self._raw
+
+    def _write(self, line: bytes) -> None:
+        self._sink.write(line + b"\n")
+        self.size += len(line) + 1
+        # Every line reaches the kernel at once: a kill -9 loses at most the last one.
+        if self._sink is self._raw:
+            self._raw.flush()
+        elif isinstance(self._sink, gzip.GzipFile):
+            self._sink.flush()
+        else:
+            self._sink.flush(self._zstd_flush)
+            self._raw.flush()
+
+    def write_frame(self, frame: Frame) -> None:
+        """Append one frame."""
+        self._write(encode_frame(frame, self.header.start_us))
+
+    def close(self) -> None:
+        """End the compressed stream properly and close the file."""
+        if self._sink is not self._raw:
+            self._sink.close()
+        if self.path == "-":
+            self._raw.flush()
+        else:
+            self._raw.close()
+
+
+class Recorder:
+    """Writes every frame to the capture, starting new parts by size or age."""
+
+    def __init__(
+        self,
+        pattern: str,
+        header: CaptureHeader,
+        *,
+        private: bool,
+        rotate_size: int | None = None,
+        rotate_every: float | None = None,
+    ) -> None:
+        self.pattern = pattern
+        self.template = header
+        self.private = private
+        self.rotate_size = rotate_size
+        self.rotate_every_us = None if rotate_every is None else int(rotate_every * 1_000_000)
+        self.part = 0
+        self.paths: list[str] = []
+        self.file: CaptureFile | None = None
+        if pattern == "-" and (rotate_size or rotate_every):
+            raise UsageError("--rotate-size and --rotate-every need a file, not -o -")
+
+    def _open(self, start_us: int, first_seq: int) -> CaptureFile:
+        header = CaptureHeader(
+            source=self.template.source,
+            start_us=start_us,
+            url=self.template.url,
+            protocol=self.template.protocol,
+            tool=self.template.tool,
+            first_seq=first_seq,
+            extra=dict(self.template.extra, part=self.part) if self.part else self.template.extra,
+        )
+        path = self.pattern if self.pattern == "-" else part_name(self.pattern, self.part, start_us)
+        self.paths.append(path)
+        return CaptureFile(path, header, private=self.private)
+
+    def write(self, frame: Frame, next_seq: int) -> None:
+        """Record a frame; `next_seq` is the seq its first envelope will get."""
+        current = self.file
+        if current is None:
+            current = self.file = self._open(self.template.start_us, next_seq)
+        elif self._due(current, frame.recv_us):
+            current.close()
+            self.part += 1
+            current = self.file = self._open(frame.recv_us, next_seq)
+        current.write_frame(frame)
+
+    def _due(self, current: CaptureFile, recv_us: int) -> bool:
+        if self.rotate_size is not None and current.size >= self.rotate_size:
+            return True
+        every = self.rotate_every_us
+        return every is not None and recv_us - current.header.start_us >= every
+
+    def open_now(self, next_seq: int = 1) -> None:
+        """Create the first file before any frame arrives (errors surface at once)."""
+        if self.file is None:
+            self.file = self._open(self.template.start_us, next_seq)
+
+    def close(self) -> None:
+        """Close the current part whole."""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
