@@ -8,6 +8,12 @@ from typing import Any
 from wstail import __version__
 
 EPILOG = """\b
+Examples:
+  wstail tail public -e trade -q data.price
+  wstail record -o 'paymium-%Y%m%dT%H.jsonl.gz' --rotate-every 1h public
+  wstail replay --speed 10 capture.jsonl.gz | ./consumer
+
+\b
 Exit codes: 0 done, 1 internal error, 2 usage error, 3 could not connect,
 4 bad input file, 124 idle timeout, 130 interrupted."""
 
@@ -31,12 +37,12 @@ def _build_cli() -> Any:
         """
 
     cli.add_command(replay)
-    for name in ("tail", "record", "completion"):
-        try:
-            module = __import__(f"wstail.commands.{name}", fromlist=[name])
-        except ModuleNotFoundError:
-            continue
-        cli.add_command(getattr(module, name))
+    from wstail.commands.completion import completion
+    from wstail.commands.record import record
+    from wstail.commands.tail import tail
+
+    for command in (tail, record, completion):
+        cli.add_command(command)
     return cli
 
 
@@ -68,8 +74,11 @@ def run(args: list[str]) -> int:
         return int(exc.code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        sys.stderr.write(f"wstail: {_one_line(exc)}\n")
         return int(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         _flush_stdout(silence_stdout)
@@ -85,6 +94,15 @@ def run(args: list[str]) -> int:
         )
         return int(ExitCode.INTERNAL)
     return _flush_stdout(silence_stdout)
+
+
+def _one_line(exc: Any) -> str:
+    """A Click error as one line, pointing at the command's --help for usage errors."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message
 
 
 def _flush_stdout(silence: Any) -> int:

@@ -21,6 +21,14 @@ def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     return decorate
 
 
+def _complete_event(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    from wstail.events import complete_event
+
+    return [CompletionItem(name) for name in complete_event(incomplete)]
+
+
 def stream_options(func: F) -> F:
     """-e -x -f -q -r -n --until --idle-timeout --duration --raw --meta --seq."""
     return _apply(
@@ -31,6 +39,7 @@ def stream_options(func: F) -> F:
                 "events",
                 multiple=True,
                 metavar="GLOB",
+                shell_complete=_complete_event,
                 help="Keep events matching the glob (repeatable; any match keeps).",
             ),
             click.option(
@@ -39,6 +48,7 @@ def stream_options(func: F) -> F:
                 "excludes",
                 multiple=True,
                 metavar="GLOB",
+                shell_complete=_complete_event,
                 help="Drop events matching the glob (repeatable).",
             ),
             click.option(

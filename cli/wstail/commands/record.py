@@ -22,7 +22,7 @@ EXAMPLES = """\b
 Examples:
   wstail record -o public.jsonl.gz public
   wstail record -o 'paymium-%Y%m%dT%H.jsonl.zst' --rotate-every 1h public   # from cron
-  wstail record -o user.jsonl.gz --channel-file ~/.paymium-channel user --tee -e balance
+  wstail record -o user.jsonl.gz user --channel-file ~/.paymium-channel --tee -e balance
 """
 
 
@@ -127,7 +127,7 @@ class _NullWriter:
         """Nothing to flush."""
 
 
-@record.command("public")
+@record.command("public", epilog=EXAMPLES)
 @record_options
 @connect_options
 @stream_options
@@ -137,7 +137,14 @@ def record_public(ctx: click.Context, **params: Any) -> None:
     run_record("public", _merged(ctx, params))
 
 
-@record.command("user")
+@record.command(
+    "user",
+    epilog="""\b
+Examples:
+  wstail record -o user.jsonl.gz user --channel-file ~/.paymium-channel
+  WSTAIL_CHANNELS=$PAYMENT_UUID wstail record -o pay.jsonl user --until "data.state == 'paid'"
+""",
+)
 @channel_options
 @record_options
 @connect_options
@@ -151,7 +158,14 @@ def record_user(
     run_record("user", _merged(ctx, params), ids)
 
 
-@record.command("node")
+@record.command(
+    "node",
+    epilog="""\b
+Examples:
+  wstail record -o node.jsonl.zst node --rotate-size 100M
+  wstail record -o - node --user admin --password-file ~/.ob-pass | gzip > node.jsonl.gz
+""",
+)
 @record_options
 @connect_options
 @node_options

@@ -22,7 +22,7 @@ Examples:
 
 
 @click.command(epilog=EXAMPLES)
-@click.argument("files", nargs=-1, type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option(
     "--from",
     "start",
