@@ -45,6 +45,7 @@ __all__ = [
     "encode_close",
     "encode_connect",
     "encode_event",
+    "encode_event_text",
     "encode_packet",
     "encode_ping",
     "encode_pong",
@@ -308,6 +309,15 @@ def encode_connect(namespace: str, query: str = "") -> str:
 def encode_event(namespace: str, name: str, *args: Any, ack_id: int | None = None) -> str:
     """An event emit: `42/user,["channel","<id>"]`."""
     payload = dumps([name, *args]).decode("utf-8")
+    return "42" + _nsp_prefix(namespace) + ("" if ack_id is None else str(ack_id)) + payload
+
+
+def encode_event_text(namespace: str, payload: str, ack_id: int | None = None) -> str:
+    """An event from its array's JSON text, written verbatim: `42/public,["stream",{…}]`.
+
+    The server side of a replay: the text is what was recorded, so no number
+    is re-encoded. The caller vouches that it is a JSON array.
+    """
     return "42" + _nsp_prefix(namespace) + ("" if ack_id is None else str(ack_id)) + payload
 
 

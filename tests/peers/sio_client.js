@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// An official socket.io-client (2.5.0 or 4.8.1) reading a Socket.IO server, for tests.
+//
+//   node sio_client.js [--polling] VERSION URL NAMESPACE COUNT [CHANNEL]   (VERSION: 2 or 4)
+//
+// Connects to URL (http://127.0.0.1:PORT) with path /ws/socket.io, websocket
+// transport only (--polling: the client's defaults, polling then an upgrade,
+// as in a browser), to NAMESPACE; emits `channel` CHANNEL once connected when
+// given; prints {"ns": .., "event": .., "args": [..]} as one JSON line per
+// event received, and exits 0 after COUNT events. A connection error is one
+// line {"error": ..} on stderr and exit 2. No reconnection.
+"use strict";
+
+const path = require("path");
+
+const argv = process.argv.slice(2);
+const polling = argv[0] === "--polling";
+if (polling) argv.shift();
+const [version, url, namespace, countText, channel] = argv;
+const packages = { 2: "sioc2", 4: "sioc4" };
+if (!packages[version] || !url || !namespace || !countText) {
+  console.error("usage: sio_client.js [--polling] 2|4 URL NAMESPACE COUNT [CHANNEL]");
+  process.exit(2);
+}
+const count = Number(countText);
+
+const mod = require(path.join(__dirname, "..", "node_modules", packages[version]));
+const io = typeof mod === "function" ? mod : mod.io;
+
+const options = { path: "/ws/socket.io", reconnection: false, forceNew: true };
+if (!polling) options.transports = ["websocket"];
+const socket = io(url.replace(/\/+$/, "") + namespace, options);
+
+let received = 0;
+
+function record(event, args) {
+  process.stdout.write(JSON.stringify({ ns: namespace, event, args }) + "\n");
+  received += 1;
+  if (received >= count) {
+    socket.close();
+    process.exit(0);
+  }
+}
+
+if (typeof socket.onAny === "function") {
+  socket.onAny((event, ...args) => record(event, args)); // socket.io-client 3+
+} else {
+  const onevent = socket.onevent; // socket.io-client 2.x: every event passes here
+  socket.onevent = function (packet) {
+    const [event, ...args] = packet.data || [];
+    record(event, args);
+    return onevent.call(this, packet);
+  };
+}
+
+socket.on("connect", () => {
+  if (channel !== undefined) socket.emit("channel", channel);
+  if (count === 0) process.exit(0);
+});
+
+function fail(what) {
+  const text = what && what.message ? what.message : String(what);
+  process.stderr.write(JSON.stringify({ error: text }) + "\n");
+  process.exit(2);
+}
+socket.on("connect_error", fail);
+socket.on("error", fail); // socket.io-client 2.x reports namespace refusals here
