@@ -25,7 +25,7 @@ import orjson
 
 from wstail.envelope import format_us, iso_to_us
 from wstail.frames import Frame
-from wstail.jsonexact import dumps
+from wstail.jsonexact import dumps, loads_exact
 
 FORMAT_KEY = "wstail_capture"
 FORMAT_VERSION = 1
@@ -124,7 +124,13 @@ def decode_frame(line: bytes | str, start_us: int) -> Frame:
     try:
         row = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise CaptureError(f"not JSON ({exc.args[0].split(':')[0]})") from None
+        try:  # orjson refuses numbers like 1e400 that the exact decoder reads
+            row = loads_exact(line)
+        except ValueError:
+            raise CaptureError(f"not JSON ({exc.args[0].split(':')[0]})") from None
+    if type(row) is list and len(row) == 4 and row[1] == "meta":
+        # Lifecycle details are JSON values, not text: keep every digit (rare lines).
+        row = loads_exact(line)
     if not isinstance(row, list) or len(row) < 3:
         raise CaptureError("not a capture frame line (expected [time, kind, ...])")
     offset, kind = row[0], row[1]

@@ -22,18 +22,18 @@ _US_FROM = 1e14
 _NS_FROM = 1e17
 _MAX_US = 253402300799_999999  # 9999-12-31T23:59:59.999999Z
 
-_last_second = -1
-_last_prefix = ""
+_prefixes: dict[int, str] = {}
 
 
 def format_us(us: int) -> str:
     """RFC 3339 UTC time with microseconds and `Z` from microseconds since the epoch."""
-    global _last_second, _last_prefix
     second, micro = divmod(us, _US)
-    if second != _last_second:
-        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-        _last_second = second
-    return f"{_last_prefix}{micro:06d}Z"
+    prefix = _prefixes.get(second)
+    if prefix is None:
+        if len(_prefixes) >= 4096:
+            _prefixes.clear()
+        prefix = _prefixes[second] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+    return f"{prefix}{micro:06d}Z"
 
 
 def now_us() -> int:

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from wstail.envelope import Envelope, make_envelope
 from wstail.filters import EnvelopeFilter, EventFilter, compile_jmespath, is_truthy
 from wstail.frames import Frame
-from wstail.sinks import OutputWriter
+from wstail.sinks import RecordWriter
 from wstail.terminal import Terminal
 
 
@@ -84,7 +84,7 @@ class Stream:
 
     options: StreamOptions
     compiled: CompiledOptions
-    writer: OutputWriter
+    writer: RecordWriter
     terminal: Terminal
     meta_stderr: TextIO | None = None
     next_seq: int = 1
@@ -100,15 +100,22 @@ class Stream:
             self.normalize = normalize_frame
         return self.normalize(frame, source)
 
-    def feed_frame(self, frame: Frame, source: str) -> None:
-        """Normalize one frame and send its envelopes on; StreamDone at the end condition."""
+    def feed_frame(
+        self, frame: Frame, source: str, window: Callable[[int], bool] | None = None
+    ) -> None:
+        """Normalize one frame and send its envelopes on; StreamDone at the end condition.
+
+        With `window` (replay's --from/--to), envelopes whose seq it refuses
+        are numbered but not sent on.
+        """
         items = self._normalize(frame, source)
         raw_printed = False
         for item_source, event, event_us, data in items:
-            envelope = make_envelope(
-                self.next_seq, frame.recv_us, item_source, event, event_us, data
-            )
+            seq = self.next_seq
             self.next_seq += 1
+            if window is not None and not window(seq):
+                continue
+            envelope = make_envelope(seq, frame.recv_us, item_source, event, event_us, data)
             if self.options.raw and not event.startswith("meta."):
                 if self._passes(envelope):
                     if not raw_printed:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO, TextIO
 
 from wstail.capture import CaptureError, decode_frame, decode_header, is_header
 from wstail.envelope import Envelope, iso_to_us
 from wstail.exitcodes import BadInputError, IdleTimeout, UsageError
 from wstail.filters import event_names_needed
-from wstail.frames import Frame
-from wstail.inputs import display_name, open_input
+from wstail.inputs import CorruptStream, display_name, open_input
 from wstail.jsonexact import loads_exact
 from wstail.pipeline import Stream, StreamDone
 
@@ -92,9 +92,14 @@ class Pacer:
         self._virtual = 0.0
         self._wall_start = time.monotonic()
 
-    def wait(self, recorded_us: int) -> None:
-        """Sleep until the item recorded at `recorded_us` is due."""
-        if self.speed is None or self.speed <= 0:
+    def wait(self, recorded_us: int | None) -> None:
+        """Sleep until the item recorded at `recorded_us` is due; StreamDone past --duration.
+
+        Unpaced (or with no recorded time) this only checks the --duration deadline.
+        """
+        if self.speed is None or self.speed <= 0 or recorded_us is None:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise StreamDone
             return
         if self._last_recorded is not None:
             gap = max(0, recorded_us - self._last_recorded)
@@ -187,14 +192,12 @@ class Replayer:
         try:
             for lineno, line in enumerate(handle, 1):  # noqa: B007
                 yield lineno, line
-        except EOFError:
-            self.report(path, lineno + 1, "compressed stream is truncated")
+        except EOFError as exc:
+            self.report(path, lineno + 1, str(exc) or "compressed stream is truncated")
+        except CorruptStream as exc:
+            self.report(path, lineno + 1, str(exc))
         except OSError as exc:
             self.report(path, lineno + 1, f"cannot read: {exc}")
-        except Exception as exc:  # zstandard raises its own ZstdError
-            if type(exc).__name__ != "ZstdError":
-                raise
-            self.report(path, lineno + 1, f"corrupt zstd stream: {exc}")
 
     def _replay_one(self, path: str, handle: BinaryIO) -> None:
         lines = self._lines(path, handle)
@@ -228,34 +231,37 @@ class Replayer:
         stream = self.stream
         window = self.window
         pacer = self.pacer
-        paced = bool(self.options.speed)
+        timed = bool(self.options.speed) or pacer.deadline is not None
         for lineno, line in lines:
             if not line.strip():
                 continue
             try:
                 frame = decode_frame(line, start_us)
             except CaptureError as exc:
-                self.report(path, lineno, str(exc))
+                try:
+                    head = loads_exact(line)
+                except ValueError:
+                    head = None
+                if not is_header(head):
+                    self.report(path, lineno, str(exc))
+                    continue
+                # Concatenated captures (`cat part1.gz part2.gz`): the next part starts here.
+                try:
+                    header = decode_header(head)
+                except CaptureError as bad:
+                    self.report(path, lineno, str(bad))
+                    for _ in lines:  # the rest of this part cannot be timed
+                        pass
+                    return
+                source, start_us = header.source, header.start_us
+                stream.next_seq = header.first_seq
                 continue
-            if paced:
+            if timed:
                 pacer.wait(frame.recv_us)
             if window.active:
-                self._feed_windowed(frame, source)
+                stream.feed_frame(frame, source, partial(window.contains, recv_us=frame.recv_us))
             else:
                 stream.feed_frame(frame, source)
-
-    def _feed_windowed(self, frame: Frame, source: str) -> None:
-        stream = self.stream
-        for item_source, event, event_us, data in stream._normalize(frame, source):
-            seq = stream.next_seq
-            stream.next_seq += 1
-            if self.window.contains(seq, frame.recv_us):
-                from wstail.envelope import make_envelope
-
-                stream.feed_envelope(
-                    make_envelope(seq, frame.recv_us, item_source, event, event_us, data)
-                )
-        stream.writer.end_batch()
 
     def _replay_envelopes(
         self,
@@ -268,6 +274,7 @@ class Replayer:
         needles = self.needles
         window = self.window
         paced = bool(self.options.speed)
+        timed = paced or self.pacer.deadline is not None
         for source in (head, lines):
             for lineno, line in source:
                 if line[:1] == RS:
@@ -291,14 +298,13 @@ class Replayer:
                 if type(envelope) is not dict or type(envelope.get("event")) is not str:
                     self.report(path, lineno, "not a wstail envelope or capture line")
                     continue
-                if window.active or paced:
-                    recv_us = _recv_us(envelope)
-                    if window.active:
-                        seq = envelope.get("seq")
-                        if not window.contains(seq if type(seq) is int else 0, recv_us or 0):
-                            continue
-                    if paced and recv_us is not None:
-                        self.pacer.wait(recv_us)
+                if window.active:
+                    seq = envelope.get("seq")
+                    recv_us = _recv_us(envelope) or 0
+                    if not window.contains(seq if type(seq) is int else 0, recv_us):
+                        continue
+                if timed:
+                    self.pacer.wait(_recv_us(envelope) if paced else None)
                 feed(envelope, line)
 
 
@@ -309,4 +315,6 @@ def _recv_us(envelope: Envelope) -> int | None:
 
 def _reason(exc: ValueError) -> str:
     text = str(exc.args[0]) if exc.args else str(exc)
+    if "UTF-8" in text:  # orjson says "str is not valid UTF-8: surrogates not allowed"
+        return "not UTF-8 text"
     return text.split(": line")[0]

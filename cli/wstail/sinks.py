@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, TextIO
 
 RS = b"\x1e"
+
+
+class RecordWriter(Protocol):
+    """What the stream writes records to."""
+
+    def write(self, record: bytes) -> None:
+        """Queue one record."""
+
+    def end_batch(self) -> None:
+        """End of one frame's records."""
+
+    def flush(self) -> None:
+        """Hand everything queued on."""
 
 
 class StdoutClosed(Exception):
@@ -68,3 +81,105 @@ def silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
+
+
+class BackgroundWriter:
+    """Live output: records go to stdout from a thread, so a stalled reader never stalls us.
+
+    Batches wait in a queue bounded by `limit` bytes. When the reader falls
+    that far behind, new batches are dropped and counted, and the count is
+    said on stderr once the pipe moves again (never silently). The socket
+    and the capture file keep being served meanwhile.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO | None = None,
+        *,
+        rs: bool = False,
+        limit: int = 32 * 1024 * 1024,
+        warn: TextIO | None = None,
+    ) -> None:
+        import queue
+        import threading
+
+        self._stream = stream if stream is not None else sys.stdout.buffer
+        self._prefix = RS if rs else b""
+        self._limit = limit
+        self._warn = warn if warn is not None else sys.stderr
+        self._parts: list[bytes] = []
+        self._records = 0
+        self._queued = 0
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[bytes, int] | None] = queue.SimpleQueue()
+        self.dropped = 0
+        self._reported = 0
+        self.closed = False
+        self._thread = threading.Thread(target=self._run, name="wstail-stdout", daemon=True)
+        self._thread.start()
+
+    def write(self, record: bytes) -> None:
+        """Queue one record for the current batch."""
+        if self._prefix:
+            self._parts.append(self._prefix)
+        self._parts.append(record)
+        self._parts.append(b"\n")
+        self._records += 1
+
+    def end_batch(self) -> None:
+        """Hand the batch to the writer thread, or drop it if the reader is too far behind."""
+        if self.closed:
+            raise StdoutClosed
+        if not self._parts:
+            return
+        data = b"".join(self._parts)
+        records = self._records
+        self._parts.clear()
+        self._records = 0
+        with self._lock:
+            if self._queued + len(data) > self._limit:
+                self.dropped += records
+                return
+            self._queued += len(data)
+        self._queue.put((data, records))
+
+    def flush(self) -> None:
+        """Send what is queued and wait until the thread has written it all."""
+        if self._thread.is_alive():
+            self.end_batch()
+            self._queue.put(None)
+            self._thread.join()
+        self._report_drops()
+        if self.closed:
+            raise StdoutClosed
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            data, _ = item
+            try:
+                self._stream.write(data)
+                self._stream.flush()
+            except (BrokenPipeError, ValueError):
+                self.closed = True
+                silence_stdout()
+                return
+            except OSError:
+                self.closed = True
+                return
+            with self._lock:
+                self._queued -= len(data)
+            if self.dropped != self._reported:
+                self._report_drops()
+
+    def _report_drops(self) -> None:
+        dropped = self.dropped
+        if dropped != self._reported:
+            self._warn.write(
+                f"wstail: stdout was blocked: dropped {dropped - self._reported} envelope(s) "
+                f"({dropped} in all); the capture, if any, has every frame\n"
+            )
+            self._warn.flush()
+            self._reported = dropped

@@ -6,18 +6,24 @@ import sys
 from typing import Any
 
 from wstail.pipeline import CompiledOptions, Stream
-from wstail.sinks import OutputWriter
+from wstail.sinks import BackgroundWriter, OutputWriter, RecordWriter
 from wstail.terminal import Terminal
 
 from .options import build_stream_options, color_choice
 
 
-def build_stream(params: dict[str, Any], *, block: bool, meta_to_stderr: bool) -> Stream:
+def build_stream(
+    params: dict[str, Any], *, block: bool, meta_to_stderr: bool, live: bool = False
+) -> Stream:
     """A Stream writing to stdout, from a command's parsed STREAM options."""
     options = build_stream_options(params)
     compiled = CompiledOptions.build(options)
     terminal = Terminal.detect(params["pretty"], color_choice(params))
-    writer = OutputWriter(block=block and not terminal.pretty, rs=options.seq)
+    writer: RecordWriter
+    if live:
+        writer = BackgroundWriter(rs=options.seq)
+    else:
+        writer = OutputWriter(block=block and not terminal.pretty, rs=options.seq)
     return Stream(
         options=options,
         compiled=compiled,

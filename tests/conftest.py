@@ -1,0 +1,53 @@
+"""Shared fixtures: the fixture files and the real `wstail` command line run in-process."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from wstail.commands.main import run
+from wstail.jsonexact import loads_exact
+
+TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"
+SAMPLE = TESTS.parent / "cli" / "wstail" / "data" / "public.jsonl"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one `wstail` run left behind: exit code, stdout bytes, stderr text."""
+
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def records(self) -> list[Any]:
+        """The stdout lines, decoded exactly."""
+        return [loads_exact(line) for line in self.stdout.splitlines()]
+
+
+Wstail = Callable[..., Result]
+
+
+@pytest.fixture
+def wstail() -> Wstail:
+    """Run `wstail ARGS...` through main's exit-code mapping, stdin/stdout/env isolated."""
+
+    def invoke(
+        *args: str | Path, input: bytes | None = None, env: dict[str, str | None] | None = None
+    ) -> Result:
+        """One run of `wstail ARGS...`."""
+        with CliRunner().isolation(input=input, env=env) as (out, err, _):
+            code = run([str(arg) for arg in args])
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return Result(code, out.getvalue(), err.getvalue().decode())
+
+    return invoke

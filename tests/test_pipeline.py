@@ -1,0 +1,366 @@
+"""The stream and replay's rules, fed values: numbering, counting, stopping, pacing, output."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from wstail.envelope import format_us
+from wstail.exitcodes import IdleTimeout, UsageError
+from wstail.frames import Frame, meta_frame
+from wstail.jsonexact import loads_exact
+from wstail.pipeline import CompiledOptions, Stream, StreamDone, StreamOptions
+from wstail.replay import Bound, Pacer, Window
+from wstail.sinks import OutputWriter
+from wstail.terminal import RESET, Terminal, colorize
+
+START = 1_795_428_000_000_000
+
+
+def make_stream(**options: Any) -> tuple[Stream, io.BytesIO]:
+    """A Stream with these STREAM options, writing plain NDJSON to a buffer."""
+    opts = StreamOptions(**options)
+    out = io.BytesIO()
+    stream = Stream(
+        options=opts,
+        compiled=CompiledOptions.build(opts),
+        writer=OutputWriter(out, block=False, rs=opts.seq),
+        terminal=Terminal(pretty=False, color=False, stderr=io.StringIO()),
+    )
+    return stream, out
+
+
+def trades(recv_us: int, *prices: int) -> Frame:
+    """A /public frame carrying one trade per price."""
+    items = ",".join(f'{{"price":"{p}","traded_btc":"1","currency":"EUR"}}' for p in prices)
+    return Frame(
+        recv_us=recv_us, kind="sio", channel="/public", payload=f'["stream",{{"trades":[{items}]}}]'
+    )
+
+
+def ticker(recv_us: int) -> Frame:
+    """A /public frame carrying one ticker."""
+    return Frame(
+        recv_us=recv_us,
+        kind="sio",
+        channel="/public",
+        payload='["stream",{"ticker":{"price":"5"}}]',
+    )
+
+
+FRAMES = [
+    meta_frame(START, "meta.connected", url="https://example.test"),
+    trades(START + 1, 1, 2),
+    ticker(START + 2),
+    meta_frame(START + 3, "meta.disconnected", reason="closed"),
+    trades(START + 4, 3),
+]
+
+
+def feed(stream: Stream, frames: list[Frame]) -> bool:
+    """Feed frames until the stream says it is done; whether it did."""
+    try:
+        for frame in frames:
+            stream.feed_frame(frame, "paymium.public")
+    except StreamDone:
+        stream.writer.flush()
+        return True
+    return False
+
+
+def records(out: io.BytesIO) -> list[Any]:
+    """The NDJSON records written so far."""
+    return [loads_exact(line) for line in out.getvalue().splitlines()]
+
+
+def seqs_and_events(out: io.BytesIO) -> list[tuple[int, str]]:
+    """(seq, event) of every record written."""
+    return [(r["seq"], r["event"]) for r in records(out)]
+
+
+def test_seq_counts_meta_envelopes_before_filtering() -> None:
+    """Lifecycle envelopes take sequence numbers whether or not they are printed."""
+    stream, out = make_stream(meta=True)
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [
+        (1, "meta.connected"),
+        (2, "trade"),
+        (3, "trade"),
+        (4, "ticker"),
+        (5, "meta.disconnected"),
+        (6, "trade"),
+    ]
+    stream, out = make_stream()
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(2, "trade"), (3, "trade"), (4, "ticker"), (6, "trade")]
+
+
+def test_filters_never_renumber() -> None:
+    """A data envelope keeps its seq whatever -e/-x/-f drop around it."""
+    stream, out = make_stream(events=["trade"], filters=["data.price != `2`"])
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(2, "trade"), (6, "trade")]
+    stream, out = make_stream(excludes=["tr*"])
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(4, "ticker")]
+
+
+def test_count_counts_only_data_envelopes() -> None:
+    """-n N stops after N data envelopes passed; printed meta envelopes do not count."""
+    stream, out = make_stream(count=3, meta=True)
+    assert feed(stream, FRAMES)
+    assert seqs_and_events(out) == [
+        (1, "meta.connected"),
+        (2, "trade"),
+        (3, "trade"),
+        (4, "ticker"),
+    ]
+    assert stream.passed == 3
+
+
+def test_count_counts_envelopes_that_passed_the_filters() -> None:
+    """-n counts what passed -e, not what arrived."""
+    stream, out = make_stream(count=2, events=["trade"])
+    assert feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(2, "trade"), (3, "trade")]
+
+
+def test_until_stops_right_after_the_matching_envelope() -> None:
+    """--until prints the matching envelope, then stops before the next one of the same frame."""
+    stream, out = make_stream(until="data.price == `2`")
+    assert feed(stream, [trades(START, 1, 2, 3), trades(START + 1, 4)])
+    assert [r["data"]["price"] for r in records(out)] == [1, 2]
+    assert stream.next_seq == 3  # nothing after the match was even numbered
+
+
+def test_until_is_checked_after_the_filters() -> None:
+    """An envelope that --until matches but -e drops does not stop the stream."""
+    stream, out = make_stream(events=["ticker"], until="data.price == `1`")
+    assert not feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(4, "ticker")]
+
+
+def test_meta_envelopes_bypass_filters_and_query() -> None:
+    """With --meta, lifecycle envelopes are printed whole whatever -e and -q say."""
+    stream, out = make_stream(meta=True, events=["ticker"], query="data.price")
+    feed(stream, FRAMES)
+    assert records(out) == [
+        {
+            "seq": 1,
+            "recv_ts": format_us(START),
+            "source": "paymium.public",
+            "event": "meta.connected",
+            "event_ts": None,
+            "data": {"url": "https://example.test"},
+        },
+        5,
+        {
+            "seq": 5,
+            "recv_ts": format_us(START + 3),
+            "source": "paymium.public",
+            "event": "meta.disconnected",
+            "event_ts": None,
+            "data": {"reason": "closed"},
+        },
+    ]
+
+
+def test_query_and_raw_output() -> None:
+    """-q prints the JMESPath result; -r prints string results unquoted."""
+    stream, out = make_stream(query="[event, source]")
+    feed(stream, FRAMES[1:2])
+    assert out.getvalue() == b'["trade","paymium.public"]\n' * 2
+    stream, out = make_stream(query="source", raw_output=True)
+    feed(stream, FRAMES[2:3])
+    assert out.getvalue() == b"paymium.public\n"
+
+
+def test_raw_prints_a_frame_once_and_counts_envelopes() -> None:
+    """--raw prints a frame once if any of its envelopes passes; -n still counts envelopes."""
+    stream, out = make_stream(raw=True, count=2)
+    assert feed(stream, FRAMES)
+    assert out.getvalue() == FRAMES[1].payload.encode() + b"\n"  # type: ignore[union-attr]
+    assert stream.passed == 2
+
+
+def test_window_numbers_everything_and_sends_on_what_is_inside() -> None:
+    """feed_frame's window drops envelopes by seq without renumbering the rest."""
+    stream, out = make_stream(meta=True)
+    for frame in FRAMES:
+        stream.feed_frame(frame, "paymium.public", lambda seq: 3 <= seq < 6)
+    assert seqs_and_events(out) == [(3, "trade"), (4, "ticker"), (5, "meta.disconnected")]
+    assert stream.next_seq == 7
+
+
+def test_seq_option_frames_records_as_rfc7464() -> None:
+    """--seq puts RS before and LF after every record."""
+    stream, out = make_stream(seq=True)
+    feed(stream, FRAMES[1:3])
+    chunks = out.getvalue().split(b"\x1e")
+    assert chunks[0] == b""
+    assert len(chunks) == 4
+    assert all(chunk.endswith(b"}\n") and chunk.count(b"\n") == 1 for chunk in chunks[1:])
+
+
+def test_writer_in_blocks_holds_records_until_flushed() -> None:
+    """A block writer hands records over at flush (or 64 KiB), a batch writer per frame."""
+    out = io.BytesIO()
+    writer = OutputWriter(out, block=True)
+    writer.write(b"{}")
+    writer.end_batch()
+    assert out.getvalue() == b""
+    writer.flush()
+    assert out.getvalue() == b"{}\n"
+    writer.write(b"x" * 70_000)
+    assert len(out.getvalue()) == 3 + 70_001
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for the Pacer: sleeping moves the clock."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Record the sleep and move time forward."""
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The Pacer's clock, faked."""
+    fake = FakeClock()
+    monkeypatch.setattr("wstail.replay.time", fake)
+    monkeypatch.setattr("wstail.pipeline.time", fake)
+    return fake
+
+
+def pacer(
+    stream: Stream,
+    speed: float | None,
+    max_gap: float | None = None,
+    idle: float | None = None,
+    deadline: float | None = None,
+) -> Pacer:
+    """A Pacer over `stream`."""
+    return Pacer(speed, max_gap, stream, idle, deadline)
+
+
+def test_pacer_scales_recorded_gaps_by_speed(clock: FakeClock) -> None:
+    """--speed 2 sleeps half of every recorded gap; times going back count as no gap."""
+    stream, _ = make_stream()
+    pace = pacer(stream, 2)
+    for seconds in (0, 1, 3, 2, 6):
+        pace.wait(START + seconds * 1_000_000)
+    assert clock.sleeps == [0.5, 1.0, 2.0]
+
+
+def test_pacer_caps_gaps_at_max_gap(clock: FakeClock) -> None:
+    """--max-gap cuts every longer recorded gap before scaling."""
+    stream, _ = make_stream()
+    pace = pacer(stream, 1, max_gap=5)
+    for seconds in (0, 1, 3601, 3602):
+        pace.wait(START + seconds * 1_000_000)
+    assert clock.sleeps == [1.0, 5.0, 1.0]
+
+
+def test_unpaced_waits_never_sleep(clock: FakeClock) -> None:
+    """Without --speed the Pacer returns at once, whatever the gaps."""
+    stream, _ = make_stream()
+    pace = pacer(stream, None)
+    for seconds in (0, 3600, 7200):
+        pace.wait(START + seconds * 1_000_000)
+    assert clock.sleeps == []
+
+
+def test_pacer_idle_timeout(clock: FakeClock) -> None:
+    """A gap longer than --idle-timeout with nothing passing raises IdleTimeout at that time."""
+    stream, _ = make_stream()
+    stream.last_pass = clock.now
+    pace = pacer(stream, 1, idle=2)
+    pace.wait(START)
+    with pytest.raises(IdleTimeout):
+        pace.wait(START + 60_000_000)
+    assert clock.now == pytest.approx(102.0)
+
+
+def test_pacer_duration(clock: FakeClock) -> None:
+    """The --duration deadline ends the stream while waiting, and unpaced too."""
+    stream, _ = make_stream()
+    pace = pacer(stream, 1, deadline=103)
+    pace.wait(START)
+    with pytest.raises(StreamDone):
+        pace.wait(START + 60_000_000)
+    assert clock.now == pytest.approx(103.0)
+    unpaced = pacer(stream, None, deadline=103)
+    with pytest.raises(StreamDone):
+        unpaced.wait(None)
+
+
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        ("seq:5", Bound("seq", 5)),
+        ("seq:0", Bound("seq", 0)),
+        ("2026-11-23T10:00:00Z", Bound("time", START)),
+        ("2026-11-23T11:00:00.5+01:00", Bound("time", START + 500_000)),
+        ("2026-11-23 10:00:00.000001Z", Bound("time", START + 1)),
+    ],
+)
+def test_bound_parses_times_and_seq(text: str, bound: Bound) -> None:
+    """--from/--to take seq:N or an RFC 3339 time with offset."""
+    assert Bound.parse(text, "--from") == bound
+
+
+@pytest.mark.parametrize(
+    "text", ["seq:", "seq:-1", "seq:x", "seq:١", "yesterday", "2026-11-23T10:00:00", ""]
+)
+def test_bad_bounds_are_usage_errors(text: str) -> None:
+    """Anything else is a usage error naming the option."""
+    with pytest.raises(UsageError, match="--to"):
+        Bound.parse(text, "--to")
+
+
+def test_window_is_from_inclusive_to_exclusive() -> None:
+    """--from keeps its own bound, --to drops it; bounds can mix seq and time."""
+    window = Window(Bound("seq", 2), Bound("time", START + 10))
+    assert window.active
+    assert [seq for seq in range(5) if window.contains(seq, START)] == [2, 3, 4]
+    assert window.contains(2, START + 9)
+    assert not window.contains(2, START + 10)
+    assert not Window(None, None).active
+
+
+def test_terminal_decides_once_from_options_tty_and_environment() -> None:
+    """Pretty and colour on a terminal; NO_COLOR and TERM=dumb turn auto colour off."""
+    tty = Terminal.detect(None, "auto", stdout_isatty=True, environ={})
+    assert (tty.pretty, tty.color) == (True, True)
+    pipe = Terminal.detect(None, "auto", stdout_isatty=False, environ={})
+    assert (pipe.pretty, pipe.color) == (False, False)
+    assert not Terminal.detect(None, "auto", stdout_isatty=True, environ={"NO_COLOR": "1"}).color
+    assert not Terminal.detect(None, "auto", stdout_isatty=True, environ={"TERM": "dumb"}).color
+    assert Terminal.detect(None, "auto", stdout_isatty=True, environ={"NO_COLOR": ""}).color
+    assert Terminal.detect(None, "always", stdout_isatty=False, environ={"NO_COLOR": "1"}).color
+    assert not Terminal.detect(None, "never", stdout_isatty=True, environ={}).color
+    assert Terminal.detect(True, "auto", stdout_isatty=False, environ={}).pretty
+    assert not Terminal.detect(False, "auto", stdout_isatty=True, environ={}).pretty
+
+
+def test_colorize_only_adds_escapes() -> None:
+    """Colour wraps tokens in ANSI escapes and changes nothing else."""
+    text = '{"event": "a\\"b", "n": -1.5e3, "ok": true, "none": null, "k:": "x"}'
+    coloured = colorize(text)
+    assert RESET in coloured
+    stripped = coloured
+    for code in ("\x1b[34;1m", "\x1b[32m", "\x1b[39m", "\x1b[1;30m", "\x1b[33;1m", RESET):
+        stripped = stripped.replace(code, "")
+    assert stripped == text
+    assert '\x1b[33;1m"a\\"b"' in coloured  # the event name stands out

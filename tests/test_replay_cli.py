@@ -1,0 +1,837 @@
+"""`wstail replay` end to end: every STREAM and REPLAY option, every input, every failure.
+
+Most runs go through the real command line in-process (`wstail` fixture:
+Click's CliRunner isolation around `main.run`, so exit codes are mapped as
+in a shell); a few run the installed console script in a subprocess.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import os
+import pty
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import DATA, SAMPLE, Result, Wstail
+from wstail.envelope import make_envelope, serialize
+from wstail.jsonexact import ExactNumber, loads_exact
+
+RS = b"\x1e"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# The console script of the environment running the tests.
+WSTAIL = Path(sys.executable).with_name("wstail")
+NODE = DATA / "node.jsonl"
+TIMEOUT = 60 * float(os.environ.get("WSTAIL_TEST_TIMEOUT_SCALE", "1"))
+GAPS = DATA / "gaps.jsonl"  # trades at 0.001 s, 3600 s, 3599 s (back in time), 3600.5 s
+
+# The sample capture as (seq, event): seq 1 is the meta.connected lifecycle envelope.
+SAMPLE_EVENTS = [
+    (1, "meta.connected"),
+    (2, "ticker"),
+    (3, "trade"),
+    (4, "depth"),
+    (5, "depth"),
+    (6, "depth"),
+    (7, "prices"),
+    (8, "trade"),
+    (9, "trade"),
+    (10, "ticker"),
+    (11, "trade"),
+    (12, "depth"),
+    (13, "announcement"),
+]
+DATA_SEQS = [seq for seq, event in SAMPLE_EVENTS if not event.startswith("meta.")]
+
+
+def seqs(result: Result) -> list[int]:
+    """The seq of every envelope printed."""
+    return [record["seq"] for record in result.records]
+
+
+def ok(result: Result) -> Result:
+    """Assert a clean run: exit 0, nothing on stderr."""
+    assert (result.code, result.stderr) == (0, "")
+    return result
+
+
+@pytest.fixture(scope="module")
+def full_output() -> bytes:
+    """The sample capture replayed with --meta: wstail's own NDJSON, every envelope."""
+    result = subprocess.run(
+        [WSTAIL, "replay", "--meta", SAMPLE], capture_output=True, check=True, timeout=TIMEOUT
+    )
+    return result.stdout
+
+
+@pytest.fixture
+def plain_output(full_output: bytes) -> bytes:
+    """The sample's default output (no lifecycle envelopes)."""
+    return b"".join(line + b"\n" for line in full_output.splitlines() if b'"meta.' not in line)
+
+
+@pytest.fixture(params=["capture", "ndjson"])
+def source(request: pytest.FixtureRequest, tmp_path: Path, full_output: bytes) -> Path:
+    """The sample as a capture, and as wstail's own NDJSON output: replay reads both alike."""
+    if request.param == "capture":
+        return SAMPLE
+    path = tmp_path / "sample.ndjson"
+    path.write_bytes(full_output)
+    return path
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def test_replays_a_capture(wstail: Wstail, plain_output: bytes) -> None:
+    """A capture replays to its envelopes with the recorded seq numbers, meta ones held back."""
+    result = ok(wstail("replay", SAMPLE))
+    assert result.stdout == plain_output
+    assert seqs(result) == DATA_SEQS
+    first = result.records[0]
+    assert list(first) == ["seq", "recv_ts", "source", "event", "event_ts", "data"]
+    assert first["recv_ts"] == "2026-11-23T10:00:00.250000Z"
+
+
+def test_replays_its_own_ndjson(wstail: Wstail, tmp_path: Path, full_output: bytes) -> None:
+    """wstail's own NDJSON output replays to itself, byte for byte."""
+    path = tmp_path / "out.jsonl"
+    path.write_bytes(full_output)
+    assert ok(wstail("replay", "--meta", path)).stdout == full_output
+
+
+def test_replays_a_node_capture(wstail: Wstail) -> None:
+    """Node captures (text and binary frames) replay too, bad frames as meta.bad_frame."""
+    result = ok(wstail("replay", "--meta", NODE))
+    assert [record["event"] for record in result.records] == [
+        "meta.connected",
+        "status",
+        "wallet.balance",
+        "wallet.balance",
+        "status",
+        "notification.orderDeclined",
+        "meta.bad_frame",
+        "meta.bad_frame",
+    ]
+
+
+@pytest.mark.parametrize("args", [["-"], []], ids=["dash", "no-file"])
+def test_reads_stdin(wstail: Wstail, args: list[str], plain_output: bytes) -> None:
+    """FILE '-', or no FILE at all, reads stdin."""
+    assert ok(wstail("replay", *args, input=SAMPLE.read_bytes())).stdout == plain_output
+
+
+def compress(kind: str, data: bytes) -> bytes:
+    """`data` gzip- or zstd-compressed."""
+    if kind == "gz":
+        return gzip.compress(data)
+    return zstandard.ZstdCompressor().compress(data)
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst"])
+@pytest.mark.parametrize("content", ["capture", "ndjson"])
+def test_reads_compressed_files_and_stdin(
+    wstail: Wstail, tmp_path: Path, kind: str, content: str, full_output: bytes
+) -> None:
+    """.gz and .zst files, and compressed stdin, are decompressed (detected by magic bytes)."""
+    data = SAMPLE.read_bytes() if content == "capture" else full_output
+    packed = compress(kind, data)
+    path = tmp_path / f"cap.jsonl.{kind}"
+    path.write_bytes(packed)
+    expected = ok(wstail("replay", "--meta", SAMPLE)).stdout
+    assert ok(wstail("replay", "--meta", path)).stdout == expected
+    assert ok(wstail("replay", "--meta", "-", input=packed)).stdout == expected
+    misnamed = tmp_path / "cap.jsonl"
+    misnamed.write_bytes(packed)
+    assert ok(wstail("replay", "--meta", misnamed)).stdout == expected
+
+
+def test_reads_multi_member_and_multi_frame_files(wstail: Wstail, tmp_path: Path) -> None:
+    """Concatenated gzip members and zstd frames read as one stream."""
+    data = SAMPLE.read_bytes()
+    expected = ok(wstail("replay", SAMPLE)).stdout
+    for kind in ("gz", "zst"):
+        head, tail = data.split(b"\n", 3)[:3], data.split(b"\n", 3)[3]
+        path = tmp_path / f"parts.{kind}"
+        path.write_bytes(compress(kind, b"\n".join(head) + b"\n") + compress(kind, tail))
+        assert ok(wstail("replay", path)).stdout == expected
+
+
+def test_reads_files_in_turn(wstail: Wstail, plain_output: bytes) -> None:
+    """Several FILEs replay one after the other, each capture keeping its own numbers."""
+    result = ok(wstail("replay", SAMPLE, NODE, SAMPLE))
+    assert result.stdout.startswith(plain_output)
+    assert result.stdout.endswith(plain_output)
+    assert seqs(result)[len(DATA_SEQS) : -len(DATA_SEQS)] == [2, 3, 4, 5, 6]
+
+
+def test_rotated_parts_continue_numbering(wstail: Wstail, tmp_path: Path) -> None:
+    """A capture header's first_seq starts its numbering (rotated files continue)."""
+    text = SAMPLE.read_text().replace('"first_seq":1', '"first_seq":101', 1)
+    part = tmp_path / "part2.jsonl"
+    part.write_text(text)
+    assert seqs(ok(wstail("replay", part))) == [seq + 100 for seq in DATA_SEQS]
+
+
+def test_concatenated_parts_keep_their_own_times(wstail: Wstail) -> None:
+    """`cat part1.gz part2.gz | wstail replay -`: each part's header restarts times and seq."""
+    part2 = (
+        SAMPLE.read_text()
+        .replace('"first_seq":1', '"first_seq":14', 1)
+        .replace('"start":"2026-11-23T10:', '"start":"2026-11-23T11:', 1)
+    )
+    stream = gzip.compress(SAMPLE.read_bytes()) + gzip.compress(part2.encode())
+    query = ["-q", "[seq, recv_ts]"]
+    first = ok(wstail("replay", SAMPLE, *query)).records
+    second = [[seq + 13, ts.replace("T10:", "T11:")] for seq, ts in first]
+    assert ok(wstail("replay", "-", *query, input=stream)).records == first + second
+    bad = part2.replace('"wstail_capture":1', '"wstail_capture":9', 1)
+    refused = wstail("replay", "-", input=SAMPLE.read_bytes() + bad.encode())
+    assert refused.code == 4
+    assert bad_lines(refused.stderr) == [
+        "<stdin>:12: capture format version 9 is not supported (this reads 1)"
+    ]
+
+
+def test_seq_output_replays(wstail: Wstail, tmp_path: Path, plain_output: bytes) -> None:
+    """RFC 7464 input (--seq output) is read back like NDJSON."""
+    framed = ok(wstail("replay", "--seq", SAMPLE)).stdout
+    path = tmp_path / "seq.json-seq"
+    path.write_bytes(framed)
+    assert ok(wstail("replay", path)).stdout == plain_output
+    assert ok(wstail("replay", "--seq", path)).stdout == framed
+
+
+def test_crlf_and_blank_lines_are_fine(wstail: Wstail, tmp_path: Path) -> None:
+    """Windows line endings and blank lines are not errors."""
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(b"\r\n\r\n" + SAMPLE.read_bytes().replace(b"\n", b"\r\n\r\n"))
+    assert ok(wstail("replay", path)).stdout == ok(wstail("replay", SAMPLE)).stdout
+
+
+# ---------------------------------------------------------------- STREAM options
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-e", "trade"], [3, 8, 9, 11]),
+        (["--event", "t*"], [2, 3, 8, 9, 10, 11]),
+        (["-e", "trade", "-e", "ticker"], [2, 3, 8, 9, 10, 11]),
+        (["-e", "[pa]*"], [7, 13]),
+        (["-e", "nothing"], []),
+        (["-x", "depth"], [2, 3, 7, 8, 9, 10, 11, 13]),
+        (["--exclude", "t*", "-x", "depth"], [7, 13]),
+        (["-e", "t*", "-x", "ticker"], [3, 8, 9, 11]),
+        (["-f", "data.price > `76400`"], [8, 9, 10]),
+        (["--filter", "event == 'trade'", "-f", "data.price > `76400`"], [8, 9]),
+        (["-f", "event == 'trade'", "-f", "data.price > `1000000`"], []),
+        (["-e", "trade", "-f", "data.price < `1000`"], [11]),
+        (["-n", "3"], [2, 3, 4]),
+        (["--count", "2", "-e", "trade"], [3, 8]),
+        (["-n", "100"], DATA_SEQS),
+        (["--until", "event == 'prices'"], [2, 3, 4, 5, 6, 7]),
+        (["--until", "data.price > `76400`", "-e", "trade"], [3, 8]),
+        (["--until", "event == 'nothing'"], DATA_SEQS),
+        (["-n", "2", "--until", "event == 'prices'"], [2, 3]),
+        (["--meta"], [seq for seq, _ in SAMPLE_EVENTS]),
+        (["--meta", "-e", "trade"], [1, 3, 8, 9, 11]),
+        (["--meta", "-n", "1"], [1, 2]),
+        (["--duration", "100"], DATA_SEQS),
+    ],
+)
+def test_stream_options_select_envelopes(
+    wstail: Wstail, source: Path, args: list[str], expected: list[int]
+) -> None:
+    """-e/-x globs, -f (all must hold), -n, --until, --meta pick alike from any input."""
+    assert seqs(ok(wstail("replay", source, *args))) == expected
+
+
+def test_query_prints_results(wstail: Wstail, source: Path) -> None:
+    """-q prints the JMESPath result of each envelope instead of the envelope."""
+    result = ok(wstail("replay", source, "-e", "trade", "-q", "[seq, data.price]"))
+    assert result.stdout == b"[3,76398.11]\n[8,76401.0]\n[9,76405.12]\n[11,201.28]\n"
+    strings = ok(wstail("replay", source, "-e", "ticker", "-q", "data.currency"))
+    assert strings.stdout == b'"EUR"\n"EUR"\n'
+
+
+def test_raw_output_prints_strings_unquoted(wstail: Wstail, source: Path) -> None:
+    """-r prints string results bare, other results as JSON."""
+    result = ok(wstail("replay", source, "-e", "t*", "-r", "-q", "[event][0]"))
+    assert result.stdout == b"ticker\ntrade\ntrade\ntrade\nticker\ntrade\n"
+    mixed = ok(wstail("replay", source, "-n", "2", "--raw-output", "-q", "seq"))
+    assert mixed.stdout == b"2\n3\n"
+
+
+def test_raw_prints_frames_as_received(wstail: Wstail) -> None:
+    """--raw prints each frame's text once, even when it gives several envelopes."""
+    result = ok(wstail("replay", "--raw", SAMPLE))
+    lines = result.stdout.splitlines()
+    assert len(lines) == 9  # 12 data envelopes from 9 frames
+    assert lines[0].startswith(b'["stream",{"ticker":{"high":"77990.00"')
+    filtered = ok(wstail("replay", "--raw", "-e", "depth", "-n", "2", SAMPLE))
+    assert filtered.stdout.splitlines() == [lines[2], lines[3]]  # asks, then bids (2 depths)
+
+
+def test_raw_node_frames(wstail: Wstail) -> None:
+    """--raw prints node text frames and UTF-8 binary frames as text."""
+    lines = ok(wstail("replay", "--raw", "-e", "status", NODE)).stdout.splitlines()
+    assert lines == [b'{"status":"publishing"}', b'{"status":"online"}']
+
+
+def test_seq_frames_every_record_with_rs(wstail: Wstail, plain_output: bytes) -> None:
+    """--seq writes RFC 7464 text sequences: RS before each record, LF after."""
+    framed = ok(wstail("replay", "--seq", SAMPLE)).stdout
+    assert framed == b"".join(RS + line + b"\n" for line in plain_output.splitlines())
+    query = ok(wstail("replay", "--seq", "-q", "event", "-n", "2", SAMPLE)).stdout
+    assert query == b'\x1e"ticker"\n\x1e"trade"\n'
+
+
+def test_pretty_and_compact(wstail: Wstail, source: Path, plain_output: bytes) -> None:
+    """--pretty indents (same values), --compact is one line per envelope (the pipe default)."""
+    pretty = ok(wstail("replay", "--pretty", source, "-n", "1")).stdout
+    assert pretty.startswith(b'{\n  "seq": 2,\n  "recv_ts": "2026-11-23T10:00:00.250000Z",')
+    assert loads_exact(pretty) == loads_exact(plain_output.splitlines()[0])
+    assert ok(wstail("replay", "--compact", source)).stdout == plain_output
+    query = ok(wstail("replay", "--pretty", source, "-n", "1", "-q", "[seq]")).stdout
+    assert query == b"[\n  2\n]\n"
+
+
+def test_pretty_keeps_every_digit(wstail: Wstail, tmp_path: Path) -> None:
+    """Pretty and coloured output print exact numbers as received."""
+    envelope = make_envelope(
+        1, 1, "node", "x", None, {"n": ExactNumber("0.123456789012345678901"), "i": 10**30}
+    )
+    path = tmp_path / "exact.jsonl"
+    path.write_bytes(serialize(envelope) + b"\n")
+    for args in (["--pretty"], ["--color", "always"], ["-q", "data"]):
+        out = ok(wstail("replay", path, *args)).stdout.decode()
+        assert "0.123456789012345678901" in out
+        assert "1" + "0" * 30 in out
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "coloured"),
+    [
+        (["--color", "always"], {}, True),
+        (["--color", "always", "--pretty"], {}, True),
+        (["--color", "always"], {"NO_COLOR": "1"}, True),
+        (["--color", "never"], {}, False),
+        (["--color", "always", "--no-color"], {}, False),
+        (["--no-color"], {}, False),
+        (["--color", "auto"], {}, False),
+        ([], {"NO_COLOR": "1"}, False),
+    ],
+)
+def test_color(wstail: Wstail, args: list[str], env: dict[str, str | None], coloured: bool) -> None:
+    """--color always colours even into a pipe; never, --no-color and auto (in a pipe) do not."""
+    plain = ok(wstail("replay", SAMPLE, *[a for a in args if a == "--pretty"])).stdout
+    out = ok(wstail("replay", SAMPLE, *args, env=env)).stdout.decode()
+    assert bool(ANSI.search(out)) is coloured
+    assert ANSI.sub("", out).encode() == plain
+    if coloured:
+        assert '\x1b[33;1m"ticker"' in out
+
+
+def test_no_color_on_a_terminal() -> None:
+    """On a terminal output is pretty and coloured by default; NO_COLOR keeps it pretty, plain."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+
+    def on_terminal(extra: dict[str, str]) -> str:
+        """What `wstail replay SAMPLE -n 1` prints on a pseudo-terminal."""
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [WSTAIL, "replay", SAMPLE, "-n", "1"],
+            stdout=follower,
+            stderr=subprocess.DEVNULL,
+            env={**env, "TERM": "xterm", **extra},
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed its end
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=TIMEOUT) == 0
+        os.close(leader)
+        return b"".join(chunks).decode().replace("\r\n", "\n")
+
+    coloured = on_terminal({})
+    assert ANSI.search(coloured)
+    assert ANSI.sub("", coloured).startswith('{\n  "seq": 2,')
+    plain = on_terminal({"NO_COLOR": "1"})
+    assert not ANSI.search(plain)
+    assert plain == ANSI.sub("", coloured)
+
+
+def test_stats_go_to_stderr_only(wstail: Wstail, plain_output: bytes) -> None:
+    """--stats prints per-event counts on stderr; stdout is unchanged."""
+    result = wstail("replay", "--stats", SAMPLE)
+    assert result.code == 0
+    assert result.stdout == plain_output
+    counts = dict(line.split() for line in result.stderr.splitlines())
+    assert counts == {
+        "announcement": "1",
+        "depth": "4",
+        "prices": "1",
+        "ticker": "2",
+        "trade": "4",
+        "total": "12",
+    }
+    filtered = wstail("replay", "--stats", "-e", "trade", "-n", "2", SAMPLE)
+    assert filtered.stderr.split() == ["trade", "2", "total", "2"]
+
+
+def test_meta_without_flag_stays_silent(wstail: Wstail) -> None:
+    """Without --meta, replay neither prints lifecycle envelopes nor describes them on stderr."""
+    result = ok(wstail("replay", NODE))
+    assert b"meta." not in result.stdout
+
+
+# ---------------------------------------------------------------- REPLAY options
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--from", "seq:8"], [8, 9, 10, 11, 12, 13]),
+        (["--to", "seq:4"], [2, 3]),
+        (["--from", "seq:4", "--to", "seq:7"], [4, 5, 6]),
+        (["--from", "seq:5", "--to", "seq:5"], []),
+        (["--from", "2026-11-23T10:00:01Z", "--to", "2026-11-23T10:00:02.25Z"], [4, 5, 6, 7]),
+        (["--from", "2026-11-23T11:00:02.25+01:00"], [8, 9, 10, 11, 12, 13]),
+        (["--from", "2026-11-23T10:00:02.250001Z"], [11, 12, 13]),
+        (["--to", "2026-11-23 10:00:00.650000Z"], [2]),
+        (["--from", "seq:3", "--to", "2026-11-23T10:00:01.45Z"], [3, 4]),
+        (["--from", "2027-01-01T00:00:00Z"], []),
+        (["--from", "seq:1", "--meta", "--to", "seq:3"], [1, 2]),
+        (["--from", "seq:4", "-e", "trade", "-n", "2"], [8, 9]),
+    ],
+)
+def test_from_to_select_by_time_or_seq(
+    wstail: Wstail, source: Path, args: list[str], expected: list[int]
+) -> None:
+    """--from (inclusive) and --to (exclusive) select by receive time or seq, from any input."""
+    assert seqs(ok(wstail("replay", source, *args))) == expected
+
+
+def test_from_to_with_raw_prints_frames(wstail: Wstail) -> None:
+    """--raw inside a --from/--to window still prints frames, not envelopes."""
+    lines = ok(wstail("replay", "--raw", "--from", "seq:3", "--to", "seq:5", SAMPLE)).stdout
+    assert lines.splitlines() == ok(wstail("replay", "--raw", SAMPLE)).stdout.splitlines()[1:3]
+
+
+def test_speed_keeps_order_and_output(wstail: Wstail, source: Path) -> None:
+    """--speed paces but prints exactly what an unpaced replay prints, in file order."""
+    unpaced = ok(wstail("replay", source, "--meta")).stdout
+    assert ok(wstail("replay", source, "--meta", "--speed", "1000")).stdout == unpaced
+
+
+def test_max_gap_caps_recorded_gaps(wstail: Wstail) -> None:
+    """--max-gap cuts an hour-long recorded gap (the run would otherwise take an hour)."""
+    result = ok(wstail("replay", GAPS, "--speed", "1", "--max-gap", "0.001", "-q", "data.price"))
+    assert result.stdout == b"1.0\n2.0\n3.0\n4.0\n"
+
+
+def test_idle_timeout_expires_while_pacing(wstail: Wstail) -> None:
+    """With --speed, a recorded gap longer than --idle-timeout exits 124 after what came before."""
+    result = wstail("replay", GAPS, "--speed", "1", "--idle-timeout", "0.5", "-q", "data.price")
+    assert result.code == 124
+    assert result.stdout == b"1.0\n"
+    assert result.stderr == "wstail: no envelope passed the filters for 0.5s\n"
+
+
+def test_idle_timeout_counts_only_envelopes_that_pass(wstail: Wstail) -> None:
+    """An --idle-timeout run whose filters pass nothing exits 124, printing nothing."""
+    result = wstail("replay", GAPS, "--speed", "1", "--idle-timeout", "0.05", "-e", "nothing")
+    assert (result.code, result.stdout) == (124, b"")
+
+
+def test_duration_ends_a_paced_replay(wstail: Wstail) -> None:
+    """--duration exits 0 when its time is up, during a recorded gap."""
+    result = wstail("replay", GAPS, "--speed", "1", "--duration", "0.05", "-q", "data.price")
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout in (b"", b"1.0\n")
+
+
+@pytest.mark.parametrize("speed", [[], ["--speed", "1"]], ids=["unpaced", "paced"])
+def test_duration_zero_prints_nothing(wstail: Wstail, speed: list[str]) -> None:
+    """--duration 0 is over before the first envelope, paced or not."""
+    assert ok(wstail("replay", SAMPLE, "--duration", "0", *speed)).stdout == b""
+
+
+# ---------------------------------------------------------------- replaying wstail's output
+
+exact_numbers = st.one_of(
+    st.from_regex(r"-?[1-9][0-9]{0,12}\.[0-9]{16,30}", fullmatch=True),
+    st.from_regex(r"-?[1-9][0-9]{20,40}", fullmatch=True),
+    st.from_regex(r"[1-9]\.[0-9]{1,9}e[-+][1-9][0-9]{3}", fullmatch=True),
+).map(ExactNumber)
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**40), max_value=10**40),
+        st.floats(allow_nan=False, allow_infinity=False),
+        exact_numbers,
+        st.text(),
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+events = st.one_of(
+    st.sampled_from(["trade", "ticker", "meta.connected", "notification.payment", "unknown"]),
+    st.text(min_size=1, max_size=12),
+)
+
+
+@st.composite
+def envelopes(draw: st.DrawFn) -> dict[str, Any]:
+    """Any envelope wstail could print: unicode, big integers, long decimals included."""
+    recv_us = draw(st.integers(min_value=1, max_value=253402300799_999999))
+    event_us = draw(st.none() | st.integers(min_value=1, max_value=253402300799_999999))
+    return make_envelope(
+        draw(st.integers(min_value=1, max_value=2**63 - 1)),
+        recv_us,
+        draw(st.sampled_from(["paymium.public", "paymium.user", "node"])),
+        draw(events),
+        event_us,
+        draw(st.dictionaries(st.text(), json_values, max_size=5)),
+    )
+
+
+REPLAY_SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+@REPLAY_SETTINGS
+@given(batch=st.lists(envelopes(), min_size=1, max_size=8), data=st.data())
+def test_replay_reproduces_its_own_output(
+    wstail: Wstail, tmp_path: Path, batch: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """Replaying wstail's output prints it again byte for byte; -e keeps exactly its matches."""
+    lines = [serialize(envelope) for envelope in batch]
+    path = tmp_path / "own.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    assert ok(wstail("replay", "--meta", path)).stdout == path.read_bytes()
+
+    framed = ok(wstail("replay", "--meta", "--seq", path)).stdout
+    assert framed == b"".join(RS + line + b"\n" for line in lines)
+    reread = tmp_path / "own.json-seq"
+    reread.write_bytes(framed)
+    assert ok(wstail("replay", "--meta", reread)).stdout == path.read_bytes()
+
+    pattern = data.draw(st.sampled_from([envelope["event"] for envelope in batch]))
+    wanted = [
+        line + b"\n"
+        for line, envelope in zip(lines, batch, strict=True)
+        if fnmatch.fnmatchcase(envelope["event"], pattern)
+        and not envelope["event"].startswith("meta.")
+    ]
+    assert ok(wstail("replay", "-e", pattern, path)).stdout == b"".join(wanted)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def bad_lines(stderr: str) -> list[str]:
+    """The FILE:LINE: reason reports on stderr (not the summary line)."""
+    return [line for line in stderr.splitlines() if not line.startswith("wstail: ")]
+
+
+def write_mixed(tmp_path: Path, plain_output: bytes, bad: list[bytes]) -> tuple[Path, list[bytes]]:
+    """NDJSON with a bad line after every good one; the file and its good lines."""
+    good = plain_output.splitlines()
+    body = b"".join(line + b"\n" + bad[i % len(bad)] + b"\n" for i, line in enumerate(good))
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(body)
+    return path, good
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"garbage", "invalid JSON"),
+        (b'{"seq":1,"event":"trade"', "invalid JSON"),
+        (b"[1,2]", "not a wstail envelope or capture line"),
+        (b'"text"', "not a wstail envelope or capture line"),
+        (b"42", "not a wstail envelope or capture line"),
+        (b"null", "not a wstail envelope or capture line"),
+        (b'{"seq":1,"data":{}}', "not a wstail envelope or capture line"),
+        (b'{"event":7}', "not a wstail envelope or capture line"),
+        (b"\xff\xfe\x00binary\x9c", "invalid JSON (not UTF-8 text)"),
+    ],
+    ids=["garbage", "cut", "array", "string", "number", "null", "no-event", "bad-event", "binary"],
+)
+def test_every_bad_line_is_reported_and_every_good_line_printed(
+    wstail: Wstail, tmp_path: Path, plain_output: bytes, bad: bytes, reason: str
+) -> None:
+    """Each corrupt NDJSON line is reported as FILE:LINE: reason; good lines print; exit 4."""
+    path, good = write_mixed(tmp_path, plain_output, [bad])
+    result = wstail("replay", path)
+    assert result.code == 4
+    assert result.stdout.splitlines() == good
+    reports = bad_lines(result.stderr)
+    assert len(reports) == len(good)
+    for n, report in enumerate(reports, 1):
+        assert report.startswith(f"{path}:{2 * n}: {reason}")
+    assert result.stderr.endswith(f"wstail: replay finished with {len(good)} bad lines\n")
+
+
+def test_bad_lines_with_an_event_filter(
+    wstail: Wstail, tmp_path: Path, plain_output: bytes
+) -> None:
+    """With -e, lines that are not even JSON objects are still reported."""
+    path, _ = write_mixed(tmp_path, plain_output, [b"garbage", b"[1,2]"])
+    result = wstail("replay", "-e", "trade", path)
+    assert result.code == 4
+    assert seqs(result) == [3, 8, 9, 11]
+    assert len(bad_lines(result.stderr)) == 12
+    report = rf"{re.escape(str(path))}:\d+: .+"
+    assert all(re.fullmatch(report, line) for line in bad_lines(result.stderr))
+
+
+def test_random_binary_file(wstail: Wstail, tmp_path: Path) -> None:
+    """A file of random bytes is reported line by line, never a traceback; exit 4."""
+    path = tmp_path / "random.bin"
+    path.write_bytes(random.Random(7).randbytes(4096).replace(b"\x1f\x8b", b"  "))
+    result = wstail("replay", path)
+    assert (result.code, result.stdout) == (4, b"")
+    reports = bad_lines(result.stderr)
+    assert reports
+    assert all(re.fullmatch(rf"{re.escape(str(path))}:\d+: .+", line) for line in reports)
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_capture_lines(wstail: Wstail, tmp_path: Path, plain_output: bytes) -> None:
+    """Capture lines of unknown kind or broken shape are reported; the other frames replay."""
+    lines = SAMPLE.read_bytes().splitlines()
+    lines[3:3] = [b'[0.7,"bogus","x"]', b"[0.7,,]", b'[0.7,"sio","/public"]']
+    path = tmp_path / "cap.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = wstail("replay", path)
+    assert result.code == 4
+    assert result.stdout == plain_output
+    assert bad_lines(result.stderr) == [
+        f"{path}:4: unknown or malformed frame of kind 'bogus'",
+        f"{path}:5: not JSON (unexpected character, expected a JSON value)",
+        f"{path}:6: unknown or malformed frame of kind 'sio'",
+    ]
+    assert result.stderr.endswith("wstail: replay finished with 3 bad lines\n")
+
+
+def test_bad_capture_header_version(wstail: Wstail, tmp_path: Path) -> None:
+    """A capture of another format version is refused at its header line; exit 4."""
+    path = tmp_path / "v2.jsonl"
+    path.write_text(SAMPLE.read_text().replace('"wstail_capture":1', '"wstail_capture":2', 1))
+    result = wstail("replay", path, SAMPLE)
+    assert result.code == 4
+    assert result.stdout == ok(wstail("replay", SAMPLE)).stdout
+    assert bad_lines(result.stderr) == [
+        f"{path}:1: capture format version 2 is not supported (this reads 1)"
+    ]
+
+
+def test_missing_file(wstail: Wstail, tmp_path: Path, plain_output: bytes) -> None:
+    """A missing or unreadable FILE is reported by name; the other files still replay; exit 4."""
+    missing = tmp_path / "missing.jsonl"
+    result = wstail("replay", missing, SAMPLE, tmp_path)
+    assert result.code == 4
+    assert result.stdout == plain_output
+    assert result.stderr.splitlines() == [
+        f"wstail: cannot read {missing}: No such file or directory",
+        f"wstail: cannot read {tmp_path}: Is a directory",
+        "wstail: replay finished with 2 unreadable files",
+    ]
+
+
+def test_stdin_is_named_in_reports(wstail: Wstail) -> None:
+    """Bad lines on stdin are reported as <stdin>:LINE."""
+    result = wstail("replay", "-", input=b'{"event":"x","seq":1}\n{nope}\n')
+    assert result.code == 4
+    assert result.stdout == b'{"event":"x","seq":1}\n'
+    assert bad_lines(result.stderr) == [
+        "<stdin>:2: invalid JSON (unexpected character, expected a string key)"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst"])
+def test_truncated_compressed_file(wstail: Wstail, tmp_path: Path, kind: str) -> None:
+    """A cut compressed file prints every whole line before the cut, then reports it; exit 4."""
+    lines = [
+        serialize(make_envelope(n, n, "node", "status", None, {"n": n, "pad": "x" * (n % 97)}))
+        for n in range(1, 3001)
+    ]
+    data = b"".join(line + b"\n" for line in lines)
+    if kind == "gz":
+        packed = gzip.compress(data)
+    else:  # one frame per 8 KiB, as a streaming writer flushes them
+        chunks = [data[i : i + 8192] for i in range(0, len(data), 8192)]
+        packed = b"".join(zstandard.ZstdCompressor().compress(chunk) for chunk in chunks)
+    path = tmp_path / f"cut.jsonl.{kind}"
+    path.write_bytes(packed[: len(packed) * 2 // 3])
+    result = wstail("replay", path)
+    assert result.code == 4
+    printed = result.stdout.splitlines()
+    assert 0 < len(printed) < len(lines)
+    assert printed == lines[: len(printed)]
+    name = {"gz": "gzip", "zst": "zstd"}[kind]
+    assert bad_lines(result.stderr) == [f"{path}:{len(printed) + 1}: {name} stream is truncated"]
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst"])
+def test_corrupt_compressed_file(wstail: Wstail, tmp_path: Path, kind: str) -> None:
+    """Corrupt compressed data (or junk after it) is reported bad input, not an internal error."""
+    data = SAMPLE.read_bytes()
+    packed = bytearray(compress(kind, data))
+    flipped = tmp_path / f"flipped.{kind}"
+    packed[40:80] = bytes(b ^ 0x5A for b in packed[40:80])
+    flipped.write_bytes(bytes(packed))
+    result = wstail("replay", flipped)
+    assert result.code == 4
+    report = rf"{re.escape(str(flipped))}:\d+: corrupt \w+ stream: .+"
+    assert re.fullmatch(report, bad_lines(result.stderr)[0])
+    junk = tmp_path / f"junk.{kind}"
+    junk.write_bytes(compress(kind, data) + b"junk after the end")
+    result = wstail("replay", junk)
+    assert result.code == 4
+    assert result.stdout == ok(wstail("replay", SAMPLE)).stdout
+    assert bad_lines(result.stderr)[0].startswith(f"{junk}:12: corrupt ")
+
+
+# ---------------------------------------------------------------- usage errors
+
+
+@pytest.mark.parametrize(
+    ("option", "expression", "column"),
+    [
+        ("-f", "data.price >", 13),
+        ("--filter", "data..price", 6),
+        ("-q", "data.[", 7),
+        ("--query", "[?a == `1`", 11),
+        ("--until", "foo(", 5),
+        ("-f", "event == 'x' &&", 16),
+    ],
+)
+def test_bad_jmespath_points_at_the_column(
+    wstail: Wstail, option: str, expression: str, column: int
+) -> None:
+    """A bad JMESPath is exit 2, the message naming the column and a caret under it."""
+    result = wstail("replay", option, expression, SAMPLE)
+    assert (result.code, result.stdout) == (2, b"")
+    message, echo, caret = result.stderr.splitlines()
+    assert message.startswith("wstail: --")
+    assert f"column {column}" in message
+    assert echo == "  " + expression
+    assert caret == " " * (2 + column - 1) + "^"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-n", "0"],
+        ["-n", "x"],
+        ["--count", "-3"],
+        ["--speed", "0"],
+        ["--speed", "-1"],
+        ["--speed", "fast"],
+        ["--max-gap", "-1"],
+        ["--idle-timeout", "0"],
+        ["--duration", "-1"],
+        ["--from", "yesterday"],
+        ["--from", "2026-11-23T10:00:00"],
+        ["--to", "seq:"],
+        ["--to", "seq:x"],
+        ["--color", "purple"],
+        ["--bogus"],
+        ["-e"],
+        ["--loop"],
+        ["--eio", "5"],
+    ],
+)
+def test_bad_option_values_are_one_line_usage_errors(wstail: Wstail, args: list[str]) -> None:
+    """A bad option value is exit 2 with exactly one line on stderr and nothing on stdout."""
+    result = wstail("replay", SAMPLE, *args)
+    assert (result.code, result.stdout) == (2, b"")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("wstail: ")
+
+
+# ---------------------------------------------------------------- the console script
+
+
+def test_console_script_replays(plain_output: bytes) -> None:
+    """The installed `wstail` script replays a capture, clean exit."""
+    result = subprocess.run([WSTAIL, "replay", SAMPLE], capture_output=True, timeout=TIMEOUT)
+    assert (result.returncode, result.stdout, result.stderr) == (0, plain_output, b"")
+
+
+def test_console_script_exit_codes(tmp_path: Path) -> None:
+    """The script exits 4 on bad input and 2 on a bad option, with no traceback."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"{nope}\n")
+    result = subprocess.run([WSTAIL, "replay", bad], capture_output=True, timeout=TIMEOUT)
+    assert (result.returncode, result.stderr) == (
+        4,
+        f"{bad}:1: invalid JSON (unexpected character, expected a string key)\n"
+        "wstail: replay finished with 1 bad line\n".encode(),
+    )
+    usage = subprocess.run([WSTAIL, "replay", "-n", "0", bad], capture_output=True, timeout=TIMEOUT)
+    assert usage.returncode == 2
+    assert usage.stderr.count(b"\n") == 1
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory: pytest.TempPathFactory, full_output: bytes) -> Path:
+    """A few MB of wstail NDJSON: far more than a pipe buffer holds."""
+    path = tmp_path_factory.mktemp("big") / "big.jsonl"
+    path.write_bytes(full_output * 1500)
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        '"$WSTAIL" replay "$BIG" | head -1',
+        '"$WSTAIL" replay --meta --pretty --color always "$BIG" | head -1',
+        '"$WSTAIL" replay -r -q event "$BIG.gz" | head -1',
+        'cat "$BIG.gz" | "$WSTAIL" replay - --seq | head -1',
+    ],
+    ids=["plain", "pretty-colour", "query-gz", "stdin-gz"],
+)
+def test_broken_pipe_is_a_quiet_success(big_file: Path, command: str) -> None:
+    """`wstail replay big | head -1` exits 0 with nothing at all on stderr."""
+    gz = big_file.with_name("big.jsonl.gz")
+    if not gz.exists():
+        gz.write_bytes(gzip.compress(big_file.read_bytes(), compresslevel=1))
+    bash = shutil.which("bash")
+    assert bash is not None
+    result = subprocess.run(
+        [bash, "-c", command + '; echo "${PIPESTATUS[@]}"'],
+        capture_output=True,
+        env={**os.environ, "WSTAIL": str(WSTAIL), "BIG": str(big_file)},
+        timeout=TIMEOUT,
+    )
+    out = result.stdout.splitlines()
+    assert len(out) == 2
+    statuses = out[-1].split()
+    assert statuses[-2:] == [b"0", b"0"]
+    assert result.stderr == b""
