@@ -158,3 +158,38 @@ def test_no_colour_when_piped() -> None:
         check=True,
     ).stdout
     assert ANSI.search(forced) and forced.count("\n") == 1
+
+
+def test_progress_on_a_terminal_stderr_only(tmp_path: Path) -> None:
+    """A long replay with stderr on a terminal shows progress there; stdout stays clean."""
+    lines = SAMPLE.read_bytes().splitlines()
+    body = [line for line in lines[1:] if b'"sio"' in line]
+    capture = tmp_path / "long.jsonl"
+    capture.write_bytes(b"\n".join([lines[0], *(body * 1200)]) + b"\n")
+    out_path = tmp_path / "out.jsonl"
+    leader, follower = pty.openpty()
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wstail", "replay", str(capture), "--stats"],
+            stdout=out,
+            stderr=follower,
+            env=ENV,
+        )
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait() == 0
+    os.close(leader)
+    err = b"".join(chunks).decode()
+    assert "events" in err and "/s" in err and "%" in err
+    assert "total" in err  # --stats summary
+    out = out_path.read_bytes()
+    assert b"events" not in out and b"\x1b" not in out
+    assert out.count(b"\n") == sum(1 for _ in out.splitlines())

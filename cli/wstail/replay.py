@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from wstail.filters import event_names_needed
 from wstail.inputs import CorruptStream, display_name, open_input
 from wstail.jsonexact import loads_exact
 from wstail.pipeline import Stream, StreamDone
+from wstail.status import Progress
 
 RS = b"\x1e"
 
@@ -138,6 +140,9 @@ class Replayer:
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
         self.pacer = Pacer(options.speed, options.max_gap, stream, opts.idle_timeout, deadline)
         self.needles = self._needles()
+        self.progress: Progress | None = None
+        if Progress.wanted(stderr, sys.stdout.isatty()):
+            self.progress = Progress(stderr)
 
     def _needles(self) -> tuple[bytes, ...] | None:
         # Lines that cannot hold a wanted event name are skipped undecoded:
@@ -179,6 +184,8 @@ class Replayer:
                 if path != "-":
                     handle.close()
         self.stream.writer.flush()
+        if self.progress is not None:
+            self.progress.clear()
         if self.bad_lines or unreadable:
             what = []
             if self.bad_lines:
@@ -189,8 +196,12 @@ class Replayer:
 
     def _lines(self, path: str, handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
         lineno = 0
+        progress = self.progress
+        name = display_name(path)
         try:
             for lineno, line in enumerate(handle, 1):  # noqa: B007
+                if progress is not None and not lineno & 4095:
+                    progress.tick(name, handle, self.stream.passed)
                 yield lineno, line
         except EOFError as exc:
             self.report(path, lineno + 1, str(exc) or "compressed stream is truncated")

@@ -27,7 +27,7 @@ def connect_options(func: F) -> F:
             envvar="WSTAIL_URL",
             metavar="URL",
             help="Server URL (default: https://paymium.com; node: "
-            "ws://127.0.0.1:4002/ws). Env: WSTAIL_URL.",
+            "ws://127.0.0.1:4002/ws).",
         ),
         click.option(
             "--eio",
@@ -193,7 +193,7 @@ def build_source(
         sio,
         f"paymium.{kind}",
         sio.display_url,
-        "socket.io",
+        sio.protocol or "",  # eio3/eio4; with --eio auto the recorder learns it on connecting
         private=kind == "user",
     )
 

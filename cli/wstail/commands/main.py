@@ -43,7 +43,17 @@ def _build_cli() -> Any:
 
     for command in (tail, record, completion):
         cli.add_command(command)
+    _show_envvars(cli)
     return cli
+
+
+def _show_envvars(command: Any) -> None:
+    """Every option's --help names its environment default (Click's auto_envvar_prefix)."""
+    for param in command.params:
+        if getattr(param, "param_type_name", "") == "option" and param.name not in ("help",):
+            param.show_envvar = True
+    for sub in getattr(command, "commands", {}).values():
+        _show_envvars(sub)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,61 @@
+"""Progress of long replays on a terminal's stderr; never on stdout."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import BinaryIO, TextIO
+
+
+class Progress:
+    """Draws `FILE: N events, R/s, P%` on one stderr line, at most twice a second."""
+
+    def __init__(self, stderr: TextIO, interval: float = 0.5) -> None:
+        self.stderr = stderr
+        self.interval = interval
+        self.started = time.monotonic()
+        self.last_draw = self.started - interval  # the first tick draws at once
+        self.drawn = False
+
+    @staticmethod
+    def wanted(stderr: TextIO, stdout_isatty: bool) -> bool:
+        """Only when stderr is a terminal and stdout is not (so lines never interleave)."""
+        try:
+            return stderr.isatty() and not stdout_isatty
+        except (AttributeError, ValueError):
+            return False
+
+    def tick(self, name: str, handle: BinaryIO, events: int) -> None:
+        """Redraw if the interval has passed."""
+        now = time.monotonic()
+        if now - self.last_draw < self.interval:
+            return
+        self.last_draw = now
+        rate = events / max(now - self.started, 1e-9)
+        where = _position(handle)
+        self.stderr.write(
+            f"\r\x1b[K{name}: {events:,} events, {rate:,.0f}/s" + (f", {where}" if where else "")
+        )
+        self.stderr.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        """Erase the progress line."""
+        if self.drawn:
+            self.stderr.write("\r\x1b[K")
+            self.stderr.flush()
+            self.drawn = False
+
+
+def _position(handle: BinaryIO) -> str:
+    # The file descriptor's offset is how far the raw (maybe compressed) file
+    # has been read, whatever decompressing and buffering sit above it.
+    try:
+        fd = handle.fileno()
+        size = os.fstat(fd).st_size
+        offset = os.lseek(fd, 0, os.SEEK_CUR)
+    except (OSError, ValueError, AttributeError):
+        return ""
+    if size <= 0:
+        return ""
+    return f"{min(100.0, 100.0 * offset / size):.0f}%"
