@@ -17,7 +17,10 @@ from wstail.recorder import Recorder
 
 @dataclass(slots=True)
 class LiveSource:
-    """A live source ready to run: its frames, envelope source name and capture facts."""
+    """A live source ready to run: its frames, envelope source name and capture facts.
+
+    `protocol` is "" while `--eio auto` has not decided (meta.connected tells).
+    """
 
     frames: AsyncIterable[Frame]
     source: str

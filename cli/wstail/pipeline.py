@@ -67,7 +67,8 @@ def describe_meta(envelope: Envelope) -> str:
     if event == "meta.disconnected":
         return f"disconnected: {data.get('reason', 'unknown reason')}"
     if event == "meta.reconnecting":
-        return f"reconnecting (attempt {data.get('attempt')}) in {data.get('delay')}s"
+        why = f" after: {data['reason']}" if data.get("reason") else ""
+        return f"reconnecting (attempt {data.get('attempt')}) in {data.get('delay')}s{why}"
     if event == "meta.bad_frame":
         return f"bad frame: {data.get('reason', '')}"
     return f"{event}: {data}"

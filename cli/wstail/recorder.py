@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Collection
 from typing import Any, BinaryIO
 
 from wstail.capture import CaptureHeader, encode_frame
@@ -36,19 +37,19 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _DURATION_UNITS[unit]
 
 
-def part_name(pattern: str, part: int, start_us: int) -> str:
+def part_name(pattern: str, part: int, start_us: int, taken: Collection[str] = ()) -> str:
     """The file name of rotated part `part` (0 is the first).
 
     strftime fields in the pattern are filled from the part's start (UTC);
     part numbers are inserted before the extensions when the pattern has none
-    (`day.jsonl.gz`, `day.1.jsonl.gz`, `day.2.jsonl.gz`).
+    (`day.jsonl.gz`, `day.1.jsonl.gz`, `day.2.jsonl.gz`), or when an earlier
+    part of the run (`taken`) already has the filled name: `day-%Y%m%d.jsonl`
+    rotated by size must not overwrite the day's first part.
     """
     name = pattern
     if "%" in pattern:
         name = time.strftime(pattern, time.gmtime(start_us // 1_000_000))
-        if part == 0 or name != pattern:
-            return name
-    if part == 0:
+    if part == 0 or (name != pattern and name not in taken):
         return name
     head, tail = os.path.split(name)
     stem, dot, exts = tail.partition(".")
@@ -57,12 +58,17 @@ def part_name(pattern: str, part: int, start_us: int) -> str:
 
 
 class CaptureFile:
-    """One capture file: header on open, a line per frame, flushed as it goes."""
+    """One capture file: created on open, header with the first line, a line per frame.
+
+    The header waits for the first frame (or the close) so that a protocol
+    only learnt on connecting (`--eio auto`) can still go into it.
+    """
 
     def __init__(self, path: str, header: CaptureHeader, *, private: bool) -> None:
         self.path = path
         self.header = header
         self.size = 0
+        self.header_written = False
         self._raw: BinaryIO
         if path == "-":
             self._raw = sys.stdout.buffer
@@ -76,7 +82,6 @@ class CaptureFile:
                 os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
             self._raw = os.fdopen(fd, "wb")
         self._sink = self._compressor(path)
-        self._write(header.encode())
 
     def _compressor(self, path: str) -> Any:
         if path.endswith(".gz"):
@@ -100,12 +105,19 @@ class CaptureFile:
             self._sink.flush(self._zstd_flush)
             self._raw.flush()
 
+    def _write_header(self) -> None:
+        if not self.header_written:
+            self.header_written = True
+            self._write(self.header.encode())
+
     def write_frame(self, frame: Frame) -> None:
-        """Append one frame."""
+        """Append one frame (after the header, the first time)."""
+        self._write_header()
         self._write(encode_frame(frame, self.header.start_us))
 
     def close(self) -> None:
-        """End the compressed stream properly and close the file."""
+        """Write the header if no frame came, end the compressed stream, close the file."""
+        self._write_header()
         if self._sink is not self._raw:
             self._sink.close()
         if self.path == "-":
@@ -147,12 +159,18 @@ class Recorder:
             first_seq=first_seq,
             extra=dict(self.template.extra, part=self.part) if self.part else self.template.extra,
         )
-        path = self.pattern if self.pattern == "-" else part_name(self.pattern, self.part, start_us)
+        path = (
+            self.pattern
+            if self.pattern == "-"
+            else part_name(self.pattern, self.part, start_us, self.paths)
+        )
         self.paths.append(path)
         return CaptureFile(path, header, private=self.private)
 
     def write(self, frame: Frame, next_seq: int) -> None:
         """Record a frame; `next_seq` is the seq its first envelope will get."""
+        if not self.template.protocol and frame.kind == "meta":
+            self._learn_protocol(frame)
         current = self.file
         if current is None:
             current = self.file = self._open(self.template.start_us, next_seq)
@@ -162,6 +180,15 @@ class Recorder:
             current = self.file = self._open(frame.recv_us, next_seq)
         current.write_frame(frame)
 
+    def _learn_protocol(self, frame: Frame) -> None:
+        """Take the protocol `--eio auto` settled on from meta.connected, for the headers."""
+        protocol = (frame.data or {}).get("protocol")
+        if frame.payload != "meta.connected" or not isinstance(protocol, str):
+            return
+        self.template.protocol = protocol
+        if self.file is not None and not self.file.header_written:
+            self.file.header.protocol = protocol
+
     def _due(self, current: CaptureFile, recv_us: int) -> bool:
         if self.rotate_size is not None and current.size >= self.rotate_size:
             return True
@@ -169,7 +196,11 @@ class Recorder:
         return every is not None and recv_us - current.header.start_us >= every
 
     def open_now(self, next_seq: int = 1) -> None:
-        """Create the first file before any frame arrives (errors surface at once)."""
+        """Create the first file before any frame arrives (errors surface at once).
+
+        Its header is written with the first frame, when meta.connected has
+        told the protocol.
+        """
         if self.file is None:
             self.file = self._open(self.template.start_us, next_seq)
 

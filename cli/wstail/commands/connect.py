@@ -26,8 +26,7 @@ def connect_options(func: F) -> F:
             "--url",
             envvar="WSTAIL_URL",
             metavar="URL",
-            help="Server URL (default: https://paymium.com; node: "
-            "ws://127.0.0.1:4002/ws).",
+            help="Server URL (default: https://paymium.com; node: ws://127.0.0.1:4002/ws).",
         ),
         click.option(
             "--eio",

@@ -35,6 +35,14 @@ def _build_cli() -> Any:
         Every message becomes one JSON envelope per line on stdout, filtered
         by event name or JMESPath; sessions can be recorded and replayed.
         """
+        if debug:
+            import logging
+
+            logging.basicConfig(
+                level=logging.DEBUG,
+                stream=sys.stderr,
+                format="wstail: debug: %(name)s: %(message)s",
+            )
 
     cli.add_command(replay)
     from wstail.commands.completion import completion

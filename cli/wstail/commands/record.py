@@ -84,9 +84,9 @@ def run_record(kind: str, params: dict[str, Any], channels: list[str] | None = N
 
     rotate_size = parse_size(params["rotate_size"]) if params["rotate_size"] else None
     rotate_every = parse_duration(params["rotate_every"]) if params["rotate_every"] else None
-    stream = build_stream(params, block=False, meta_to_stderr=True)
+    stream = build_stream(params, block=False, meta_to_stderr=True, live=bool(params["tee"]))
     if not params["tee"]:
-        stream.writer = _NullWriter()  # type: ignore[assignment]
+        stream.writer = _NullWriter()
     prepare = source_preparer(kind, params, channels)
 
     def make_recorder(live: LiveSource) -> Recorder:

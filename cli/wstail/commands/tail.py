@@ -26,7 +26,7 @@ def run_tail(kind: str, params: dict[str, Any], channels: list[str] | None = Non
     """Connect (or start the demo server), then stream until an end condition."""
     from wstail.live import run_live
 
-    stream = build_stream(params, block=False, meta_to_stderr=True)
+    stream = build_stream(params, block=False, meta_to_stderr=True, live=True)
     try:
         run_live(source_preparer(kind, params, channels), stream)
     finally:

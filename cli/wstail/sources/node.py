@@ -236,7 +236,9 @@ class NodeSource:
             except (OSError, TimeoutError, WebSocketException) as exc:
                 self._raise_if_fatal(exc)
                 reason = describe_open_error(exc, self.connect_timeout)
+                failed_open = True
             else:
+                failed_open = False
                 attempt, delays = 0, self._delays()
                 yield meta_frame(
                     now_us(), "meta.connected", url=self.display_url, protocol="websocket"
@@ -254,7 +256,8 @@ class NodeSource:
                             yield Frame(recv_us=now_us(), kind="binary", payload=message)
                 finally:
                     await connection.close()
-            yield meta_frame(now_us(), "meta.disconnected", reason=reason)
+            if not failed_open:  # an attempt that never connected has nothing to disconnect
+                yield meta_frame(now_us(), "meta.disconnected", reason=reason)
             attempt += 1
             if not attempts_left(attempt, self.retries):
                 raise ConnectError(
@@ -262,7 +265,10 @@ class NodeSource:
                     f" after {self.retries} retries: {reason}"
                 )
             delay = next(delays)
-            yield meta_frame(now_us(), "meta.reconnecting", attempt=attempt, delay=round(delay, 3))
+            details: dict[str, Any] = {"attempt": attempt, "delay": round(delay, 3)}
+            if failed_open:
+                details["reason"] = reason
+            yield meta_frame(now_us(), "meta.reconnecting", **details)
             await asyncio.sleep(delay)
 
     async def _open(self) -> ClientConnection:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
@@ -19,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from wstail import eio3
 from wstail.envelope import now_us
 from wstail.frames import Frame, meta_frame
+from wstail.sources.node import is_loopback
 from wstail.sources.sio_session import (
     REFUSED_STATUSES,
     HandshakeFailed,
@@ -185,9 +188,13 @@ class Eio3Session:
 
 async def _dial(target: SioTarget, eio: int) -> ClientConnection:
     headers = list(target.headers)
+    url = target.websocket_url(eio)
+    # websockets follows $http_proxy by default; a loopback server is never behind one.
+    proxy: dict[str, Any] = {"proxy": None} if is_loopback(urlsplit(url).hostname or "") else {}
     try:
         return await connect(
-            target.websocket_url(eio),
+            url,
+            **proxy,
             additional_headers=headers,
             ssl=target.ssl_context(),
             open_timeout=None,  # the caller bounds the whole handshake
