@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -427,28 +426,17 @@ def test_evaluation_walks_no_tree(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
 
 
-def test_compiled_filter_is_faster_than_reference() -> None:
-    """Over 300k frames the compiled trade filter beats a pre-compiled jmespath expression."""
+def test_compiled_filter_agrees_with_reference_over_many_frames() -> None:
+    """Over 30k frames the compiled trade filter keeps exactly what jmespath keeps.
+
+    Speed is measured by bench/, never asserted here (shared, noisy machines).
+    """
     frames = [
-        _frame(seq, "trade" if seq % 3 else "ticker", 200.0 + seq % 11) for seq in range(300_000)
+        _frame(seq, "trade" if seq % 3 else "ticker", 200.0 + seq % 11) for seq in range(30_000)
     ]
     compiled = compile_expression(TRADE_FILTER)
     reference = jmespath.compile(TRADE_FILTER)
-
-    started = time.perf_counter()
-    compiled_hits = sum(1 for frame in frames if compiled(frame))
-    compiled_seconds = time.perf_counter() - started
-
-    started = time.perf_counter()
-    reference_hits = sum(1 for frame in frames if reference.search(frame))
-    reference_seconds = time.perf_counter() - started
-
-    print(
-        f"\n300k frames: compiled {compiled_seconds:.3f}s, jmespath {reference_seconds:.3f}s, "
-        f"speedup {reference_seconds / compiled_seconds:.1f}x"
-    )
-    assert compiled_hits == reference_hits
-    assert compiled_seconds * 3 < reference_seconds
+    assert [bool(compiled(f)) for f in frames] == [bool(reference.search(f)) for f in frames]
 
 
 # -- errors -------------------------------------------------------------------------
