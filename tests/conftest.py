@@ -16,7 +16,7 @@ from wstail.jsonexact import loads_exact
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
-SAMPLE = TESTS.parent / "cli" / "wstail" / "data" / "public.jsonl"
+SAMPLE = TESTS / "data" / "public_synthetic.jsonl"  # frozen: tests pin its content
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,333 @@
+"""`wstail replay --serve` and `--demo` end to end: the real command, real clients, 127.0.0.1.
+
+Each test starts `wstail replay --serve 127.0.0.1:0 ... SAMPLE` as a process,
+reads the bound URL back from its first stderr line, and points real
+clients at it: the official socket.io-client 4.8 and 2.5
+(tests/peers/sio_client.js) and `wstail tail` itself, whose envelopes must
+be those `wstail replay` prints for the same capture. Then: signals, a file
+that is not a capture, a busy port, --loop, and the README's first command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from sio_peers import ensure_node_modules, scaled
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "cli" / "wstail" / "data"
+README = ROOT / "README.md"
+JS_CLIENT = ROOT / "tests" / "peers" / "sio_client.js"
+WSTAIL = str(Path(sys.executable).with_name("wstail"))
+SERVING = re.compile(r"^wstail: serving .+ at ((?:http|ws)://127\.0\.0\.1:(\d+)(/\S*))$")
+CHANNEL = "u-serve-cli-chan-4f1e"  # the served capture accepts any channel
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> None:
+    """The pinned socket.io clients are installed (npm install when missing)."""
+    ensure_node_modules()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The caller's environment without WSTAIL_* or proxies, HOME in the test's directory."""
+    kept = {
+        key: value
+        for key, value in os.environ.items()
+        if not (key.startswith("WSTAIL_") or key.lower().endswith("_proxy"))
+        or key == "WSTAIL_TEST_TIMEOUT_SCALE"
+    }
+    kept.pop("NO_COLOR", None)
+    return {**kept, "HOME": str(tmp_path)}
+
+
+@dataclass
+class Served:
+    """A running `wstail replay --serve` process and the URL it printed."""
+
+    process: subprocess.Popen[bytes]
+    first_line: str
+    url: str  # as printed: http://127.0.0.1:PORT/ws/socket.io or ws://127.0.0.1:PORT/ws
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT, what a Socket.IO client is given."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, list[str]]:
+        """Send a signal; the exit code and every stderr line after the first."""
+        self.process.send_signal(signum)
+        _, err = self.process.communicate(timeout=scaled(10))
+        return self.process.returncode, err.decode().splitlines()
+
+
+def read_line(stream: IO[bytes], timeout: float) -> str:
+    """One line from a pipe, or TimeoutError (the reading thread dies with the pipe)."""
+    box: queue.Queue[bytes] = queue.Queue()
+    threading.Thread(target=lambda: box.put(stream.readline()), daemon=True).start()
+    try:
+        return box.get(timeout=timeout).decode().rstrip("\n")
+    except queue.Empty:
+        raise TimeoutError(f"no line within {timeout} s") from None
+
+
+@contextlib.contextmanager
+def serving(*args: str | Path, env: dict[str, str]) -> Iterator[Served]:
+    """`wstail replay --serve 127.0.0.1:0 ARGS...`, killed on exit if still running."""
+    command = [WSTAIL, "replay", "--serve", "127.0.0.1:0", *map(str, args)]
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        assert process.stderr is not None
+        line = read_line(process.stderr, scaled(10))
+        match = SERVING.match(line)
+        assert match, f"not the listening line: {line!r}"
+        yield Served(process, line, match.group(1), int(match.group(2)))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def wstail(
+    *args: str | Path, env: dict[str, str], timeout: float = 15
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `wstail ARGS...` to its end."""
+    return subprocess.run(
+        [WSTAIL, *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env,
+        timeout=scaled(timeout),
+    )
+
+
+def envelopes(output: bytes) -> list[dict[str, Any]]:
+    """The envelopes of an NDJSON output."""
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def sio_events(path: Path) -> list[tuple[str, list[Any]]]:
+    """The capture's Socket.IO frames as (namespace, event array), in order."""
+    lines = path.read_text().splitlines()[1:]
+    frames = [json.loads(line) for line in lines]
+    return [(frame[2], json.loads(frame[3])) for frame in frames if frame[1] == "sio"]
+
+
+def js_client(version: str, url: str, namespace: str, count: int) -> list[list[Any]]:
+    """The event arrays the official socket.io-client `version` received, until `count`."""
+    node = shutil.which("node") or "node"
+    done = subprocess.run(
+        [node, str(JS_CLIENT), version, url, namespace, str(count)],
+        capture_output=True,
+        timeout=scaled(15),
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    received = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {event["ns"] for event in received} == {namespace}
+    return [[event["event"], *event["args"]] for event in received]
+
+
+# -- the official socket.io-client ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("client", "eio"), [("4", []), ("2", ["--eio", "3"])], ids=["4.8", "2.5"])
+def test_official_client_receives_the_recorded_frames(
+    node_modules: None, env: dict[str, str], client: str, eio: list[str]
+) -> None:
+    """socket.io-client 4.8 (EIO4), and 2.5 with --eio 3, get the capture's frames in order."""
+    sample = SAMPLES / "public.jsonl"
+    recorded = [event for namespace, event in sio_events(sample) if namespace == "/public"]
+    with serving("--speed", "1000", *eio, sample, env=env) as served:
+        assert served.url.endswith("/ws/socket.io")
+        received = js_client(client, served.base_url, "/public", len(recorded))
+    assert received == recorded
+
+
+def test_loop_starts_over_at_the_end(node_modules: None, env: dict[str, str]) -> None:
+    """--loop sends the capture again from its beginning when it is over."""
+    sample = SAMPLES / "public.jsonl"
+    recorded = [event for _, event in sio_events(sample)]
+    with serving("--loop", "--speed", "1000", sample, env=env) as served:
+        received = js_client("4", served.base_url, "/public", 2 * len(recorded) + 1)
+    assert received == recorded + recorded + recorded[:1]
+
+
+# -- wstail tail against the served capture ---------------------------------------------
+
+
+def comparable(envelope: dict[str, Any]) -> tuple[Any, ...]:
+    """What a live tail and a replay of the same capture share: all but recv_ts (and seq)."""
+    return (envelope["event"], envelope["event_ts"], envelope["data"], envelope["source"])
+
+
+@pytest.mark.parametrize(
+    ("sample", "tail", "serve"),
+    [
+        ("public", ["public"], []),
+        ("public", ["public"], ["--eio", "3"]),
+        ("user", ["user", CHANNEL], []),
+        ("user", ["user", CHANNEL], ["--eio", "3"]),
+        ("node", ["node"], []),
+    ],
+    ids=["public-eio4", "public-eio3", "user-eio4", "user-eio3", "node"],
+)
+def test_tail_prints_what_replay_prints(
+    env: dict[str, str], sample: str, tail: list[str], serve: list[str]
+) -> None:
+    """`tail --url SERVED -n N` prints the envelopes `replay` prints for the capture, in order."""
+    path = SAMPLES / f"{sample}.jsonl"
+    replayed = wstail("replay", path, env=env)
+    assert (replayed.returncode, replayed.stderr) == (0, b"")
+    expected = envelopes(replayed.stdout)
+    assert expected and not any(e["event"].startswith("meta.") for e in expected)
+    with serving("--speed", "1000", *serve, path, env=env) as served:
+        count = str(len(expected))
+        done = wstail("tail", *tail, "--url", served.url, "-n", count, env=env)
+    assert done.returncode == 0, done.stderr.decode()
+    printed = envelopes(done.stdout)
+    assert [comparable(e) for e in printed] == [comparable(e) for e in expected]
+    # The same seq too: the live tail numbers its own meta.connected 1 (on
+    # stderr here), the capture holds the recorded meta.connected as its first
+    # line (seq 1), so the data envelopes count from 2 on both sides.
+    assert [e["seq"] for e in printed] == [e["seq"] for e in expected]
+    assert expected[0]["seq"] == 2
+    assert CHANNEL.encode() not in done.stdout + done.stderr + served.first_line.encode()
+
+
+# -- stopping, and what cannot be served ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda signum: signum.name
+)
+def test_signal_stops_the_server_with_130(env: dict[str, str], signum: signal.Signals) -> None:
+    """SIGINT, SIGTERM and SIGHUP end the server (a client connected) with 130 and one line."""
+    with serving(SAMPLES / "public.jsonl", env=env) as served:
+        client = subprocess.Popen(
+            [WSTAIL, "tail", "public", "--url", served.url, "--retries", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            assert client.stdout is not None
+            assert json.loads(read_line(client.stdout, scaled(10)))["seq"] == 2
+            code, after = served.stop(signum)
+        finally:
+            client.kill()
+            client.communicate()
+    assert (code, after) == (130, ["wstail: interrupted"])
+
+
+@pytest.mark.parametrize("content", ["ndjson", "unknown-source"])
+def test_a_file_that_cannot_be_served(env: dict[str, str], tmp_path: Path, content: str) -> None:
+    """wstail's NDJSON output, or a capture of a source no endpoint speaks: exit 4, one line."""
+    path = tmp_path / "input.jsonl"
+    sample = SAMPLES / "public.jsonl"
+    if content == "ndjson":
+        path.write_bytes(wstail("replay", sample, env=env).stdout)
+        reason = "--serve needs a capture (made by wstail record), not NDJSON output"
+    else:
+        path.write_text(sample.read_text().replace('"paymium.public"', '"kraken.public"', 1))
+        reason = "cannot serve a capture of source 'kraken.public' (paymium.* or node)"
+    done = wstail("replay", "--serve", "127.0.0.1:0", path, env=env)
+    assert (done.returncode, done.stdout) == (4, b"")
+    assert done.stderr.decode().splitlines() == [f"wstail: {path}:1: {reason}"]
+
+
+def test_a_truncated_capture_is_served_up_to_the_cut(env: dict[str, str], tmp_path: Path) -> None:
+    """A .gz capture cut short is served up to the cut to every client, reported once."""
+    whole = gzip.compress((SAMPLES / "node.jsonl").read_bytes())
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    replayed = wstail("replay", path, env=env)
+    assert replayed.returncode == 4
+    expected = [comparable(e) for e in envelopes(replayed.stdout)]
+    assert expected
+    report = replayed.stderr.decode().splitlines()[0]
+    assert report.startswith(f"{path}:") and report.endswith(": gzip stream is truncated")
+    with serving("--speed", "1000", path, env=env) as served:
+        for _ in range(2):
+            count = str(len(expected))
+            done = wstail("tail", "node", "--url", served.url, "-n", count, env=env)
+            assert done.returncode == 0, done.stderr.decode()
+            assert [comparable(e) for e in envelopes(done.stdout)] == expected
+        code, after = served.stop()
+    assert (code, after) == (130, [report, "wstail: interrupted"])
+
+
+def test_output_options_are_refused_when_serving(env: dict[str, str]) -> None:
+    """Options that shape printed output do nothing when serving: exit 2, naming them."""
+    done = wstail(
+        "replay", "--serve", "0", "-e", "trade", "--to", "seq:3", SAMPLES / "public.jsonl", env=env
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode().splitlines() == [
+        "wstail: --to, -e/--event cannot be used with --serve (every client gets the whole capture)"
+    ]
+
+
+def test_busy_port_is_a_usage_error(env: dict[str, str]) -> None:
+    """A port another program listens on: exit 2 with one line, nothing served."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = wstail("replay", "--serve", f"127.0.0.1:{port}", SAMPLES / "public.jsonl", env=env)
+    assert (done.returncode, done.stdout) == (2, b"")
+    lines = done.stderr.decode().splitlines()
+    assert lines == [f"wstail: --serve 127.0.0.1:{port}: cannot listen: Address already in use"]
+
+
+# -- the README's first command ---------------------------------------------------------
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    """README.md's first code block is the install-and-demo command, then the test command."""
+    block = re.search(r"^```\w*\n(.*?)^```", README.read_text(), re.S | re.M)
+    assert block is not None
+    lines = block.group(1).splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("wstail tail public --demo -n 20")
+    assert lines[1] == ".venv/bin/python -m pytest -q -p no:cacheprovider"
+
+
+def test_readme_demo_prints_20_envelopes_offline(env: dict[str, str], tmp_path: Path) -> None:
+    """`wstail tail public --demo -n 20`, as in the README, prints 20 public data envelopes."""
+    done = subprocess.run(
+        [WSTAIL, "tail", "public", "--demo", "-n", "20"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=scaled(30),
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    printed = envelopes(done.stdout)
+    assert len(printed) == 20
+    assert {e["source"] for e in printed} == {"paymium.public"}
+    assert not any(e["event"].startswith("meta.") for e in printed)
+    assert {"trade", "ticker", "depth", "prices", "announcement"} <= {e["event"] for e in printed}
+    assert done.stderr.decode().startswith("wstail: demo: serving the bundled public sample at ")
