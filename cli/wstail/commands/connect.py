@@ -204,6 +204,10 @@ def source_preparer(
     if params["demo"]:
         from .demo import demo_preparer
 
+        source = click.get_current_context().get_parameter_source("url")
+        if params["url"] and source == click.core.ParameterSource.COMMANDLINE:
+            raise UsageError("--demo serves its own bundled sample: drop --url (or --demo)")
+
         return demo_preparer(kind, params)
     live = build_source(kind, params, channels)  # option errors surface before connecting
 

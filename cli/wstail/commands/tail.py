@@ -62,8 +62,7 @@ Examples:
 @stream_options
 def user(channels: tuple[str, ...], channel_file: str | None, **params: Any) -> None:
     """Paymium user and payment channels (CHANNEL IDs are secrets: prefer --channel-file)."""
-    ids = None if params["demo"] and not channels and not channel_file else None
-    ids = collect_channels(channels, channel_file) if not params["demo"] else ids
+    ids = None if params["demo"] else collect_channels(channels, channel_file)
     run_tail("user", params, ids)
 
 
