@@ -79,7 +79,10 @@ def all_commands() -> list[tuple[str, click.Command]]:
     def walk(name: str, command: click.Command) -> None:
         found.append((name, command))
         if isinstance(command, click.Group):
-            for sub_name, sub in command.commands.items():
+            ctx = click.Context(command)
+            for sub_name in command.list_commands(ctx):
+                sub = command.get_command(ctx, sub_name)
+                assert sub is not None
                 walk(f"{name} {sub_name}", sub)
 
     walk("wstail", _build_cli())

@@ -18,12 +18,34 @@ Exit codes: 0 done, 1 internal error, 2 usage error, 3 could not connect,
 4 bad input file, 124 idle timeout, 130 interrupted."""
 
 
+COMMANDS = {
+    "tail": "wstail.commands.tail:tail",
+    "record": "wstail.commands.record:record",
+    "replay": "wstail.commands.replay:replay",
+    "completion": "wstail.commands.completion:completion",
+}
+
+
 def _build_cli() -> Any:
     import click
 
-    from wstail.commands.replay import replay
+    class LazyGroup(click.Group):
+        """Imports a subcommand's module only when that command is used (fast start-up)."""
+
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return list(COMMANDS)
+
+        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+            target = COMMANDS.get(cmd_name)
+            if target is None:
+                return None
+            module_name, attr = target.split(":")
+            command: click.Command = getattr(__import__(module_name, fromlist=[attr]), attr)
+            _show_envvars(command)
+            return command
 
     @click.group(
+        cls=LazyGroup,
         context_settings={"auto_envvar_prefix": "WSTAIL", "help_option_names": ["-h", "--help"]},
         epilog=EPILOG,
     )
@@ -44,13 +66,6 @@ def _build_cli() -> Any:
                 format="wstail: debug: %(name)s: %(message)s",
             )
 
-    cli.add_command(replay)
-    from wstail.commands.completion import completion
-    from wstail.commands.record import record
-    from wstail.commands.tail import tail
-
-    for command in (tail, record, completion):
-        cli.add_command(command)
     _show_envvars(cli)
     return cli
 
