@@ -44,25 +44,25 @@ async def pump(
     options = stream.options
     deadline = None if options.duration is None else time.monotonic() + options.duration
     iterator = aiter(frames)
+    loop = asyncio.get_running_loop()
     try:
-        while True:
-            timeout = _next_timeout(stream, deadline)
-            try:
-                if timeout is None:
+        # One reschedulable timeout for the whole run: no task or timer object
+        # piles up per frame, as asyncio.wait_for would.
+        async with asyncio.timeout(None) as limit:
+            while True:
+                timeout = _next_timeout(stream, deadline)
+                limit.reschedule(None if timeout is None else loop.time() + max(timeout, 0.0))
+                try:
                     frame = await anext(iterator)
-                else:
-                    frame = await asyncio.wait_for(anext(iterator), max(timeout, 0.0))
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                if deadline is not None and time.monotonic() >= deadline - 0.001:
-                    raise StreamDone from None
-                raise IdleTimeout(
-                    f"no envelope passed the filters for {options.idle_timeout:g}s"
-                ) from None
-            if recorder is not None:
-                recorder.write(frame, stream.next_seq)
-            stream.feed_frame(frame, source)
+                except StopAsyncIteration:
+                    return
+                if recorder is not None:
+                    recorder.write(frame, stream.next_seq)
+                stream.feed_frame(frame, source)
+    except TimeoutError:
+        if deadline is not None and time.monotonic() >= deadline - 0.001:
+            raise StreamDone from None
+        raise IdleTimeout(f"no envelope passed the filters for {options.idle_timeout:g}s") from None
     finally:
         closer = getattr(iterator, "aclose", None)
         if closer is not None:

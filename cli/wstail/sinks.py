@@ -154,11 +154,24 @@ class BackgroundWriter:
             raise StdoutClosed
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            data, _ = item
+        import queue
+
+        done = False
+        while not done:
+            # Take everything queued in one go: one write per wake-up, so the
+            # thread keeps up with a busy main thread that holds the GIL.
+            items = [self._queue.get()]
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if items[-1] is None:
+                done = True
+            chunks = [item[0] for item in items if item is not None]
+            if not chunks:
+                continue
+            data = b"".join(chunks)
             try:
                 self._stream.write(data)
                 self._stream.flush()
