@@ -155,11 +155,14 @@ class Replayer:
         names = event_names_needed(self.stream.compiled.filter.events, opts.filters)
         if names is None:
             return None
-        if any(not name.isprintable() or '"' in name or "\\" in name for name in names):
+        if any(not name.isprintable() or set(name) & set('"\\/') for name in names):
             return None
-        needles = {name.encode() for name in names}
+        # The event's value must appear as the quoted string itself, unless
+        # written with \u escapes (such lines are always decoded): so
+        # `"trade"` and not `trade_id` or `"trades"` marks a candidate.
+        needles = {b'"' + name.encode() + b'"' for name in names}
         if opts.meta:
-            needles.add(b"meta.")
+            needles.add(b'"meta.')
         return tuple(needles)
 
     def report(self, path: str, lineno: int, reason: str) -> None:
