@@ -104,13 +104,8 @@ def test_every_command_has_examples_and_a_readme_entry(name: str) -> None:
     assert f"`{name}" in readme or f"{name} " in readme
 
 
-def run_in_pty(args: list[str], env: dict[str, str]) -> str:
-    """Run wstail with stdout on a pseudo-terminal and return what it printed."""
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wstail", *args], stdout=follower, stderr=subprocess.DEVNULL, env=env
-    )
-    os.close(follower)
+def drain(leader: int) -> list[bytes]:
+    """Everything written to a pseudo-terminal until its last writer closes it."""
     chunks = []
     while True:
         try:
@@ -120,6 +115,17 @@ def run_in_pty(args: list[str], env: dict[str, str]) -> str:
         if not data:
             break
         chunks.append(data)
+    return chunks
+
+
+def run_in_pty(args: list[str], env: dict[str, str]) -> str:
+    """Run wstail with stdout on a pseudo-terminal and return what it printed."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wstail", *args], stdout=follower, stderr=subprocess.DEVNULL, env=env
+    )
+    os.close(follower)
+    chunks = drain(leader)
     proc.wait()
     os.close(leader)
     return b"".join(chunks).decode()
@@ -179,15 +185,7 @@ def test_progress_on_a_terminal_stderr_only(tmp_path: Path) -> None:
             env=ENV,
         )
         os.close(follower)
-        chunks = []
-        while True:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
+        chunks = drain(leader)
         assert proc.wait() == 0
     os.close(leader)
     err = b"".join(chunks).decode()

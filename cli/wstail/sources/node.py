@@ -32,6 +32,7 @@ from wstail import __version__
 from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
+from wstail.redact import redact_url
 from wstail.sources.nodeauth import NodeAuth
 from wstail.sources.retry import attempts_left, backoff
 
@@ -46,26 +47,6 @@ _CLOSE_TIMEOUT = 2.0
 _REFUSED = {401, 403}
 _SECRET_HEADER_WORDS = ("auth", "cookie", "token", "secret", "key", "password")
 _USER_AGENT = f"wstail/{__version__} websockets/{websockets.__version__}"
-
-
-def redact_url(url: str) -> str:
-    """The URL fit for display: no user:password@, every query value replaced by ***."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    query = "&".join(_redact_query_item(item) for item in parts.query.split("&"))
-    fragment = "***" if parts.fragment else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
-
-
-def _redact_query_item(item: str) -> str:
-    if not item:
-        return item
-    name, equals, _ = item.partition("=")
-    # A bare item ("?abc123") may itself be the secret.
-    return f"{name}=***" if equals else "***"
 
 
 def _ws_scheme(url: str) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from wstail.exitcodes import UsageError
 from wstail.frames import Frame
+from wstail.redact import redact_url
 
 DEFAULT_PATH = "/ws/socket.io"
 BAD_FRAME_CHARS = 200
@@ -111,26 +112,6 @@ class SioSession(Protocol):
     async def close(self) -> None:
         """Close the connection (idempotent)."""
         ...
-
-
-def redact_url(url: str) -> str:
-    """The URL fit for display: no user:password@, every query value replaced by ***."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparsable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    items = (_redact_query_item(item) for item in parts.query.split("&"))
-    query = "&".join(item for item in items if item)
-    fragment = "***" if parts.fragment else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
-
-
-def _redact_query_item(item: str) -> str:
-    if not item:
-        return item
-    name, equals, _ = item.partition("=")
-    return f"{name}=***" if equals else "***"  # a bare item may itself be the secret
 
 
 _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
