@@ -229,3 +229,36 @@ def test_secrets_never_leak(tmp_path: Path) -> None:
         content = path.read_bytes()
         assert SECRET_CHANNEL.encode() not in content
         assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_eight_mebibyte_frames_pass_whole() -> None:
+    """An 8 MiB node frame normalizes and round-trips through a capture line unchanged."""
+    from wstail.capture import decode_frame, encode_frame
+    from wstail.frames import Frame
+    from wstail.jsonexact import dumps
+    from wstail.normalize import normalize_frame
+
+    memo = "x" * (8 * 1024 * 1024)
+    big = "123456789012345678901234"
+    text = '{\n  "wallet": {\n    "memo": "' + memo + '",\n    "value": ' + big + "\n  }\n}"
+    frame = Frame(recv_us=1_800_000_000_000_000, kind="text", payload=text)
+    items = normalize_frame(frame, "node")
+    assert [(event, len(data["memo"])) for _, event, _, data in items] == [("wallet.tx", len(memo))]
+    assert dumps(items[0][3]["value"]) == big.encode()
+    assert decode_frame(encode_frame(frame, 0), 0) == frame
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_deep_nesting_is_reported_not_raised(depth: int) -> None:
+    """JSON nested beyond the decoders' limits gives a meta.bad_frame or unknown, never an error."""
+    from wstail.frames import Frame
+    from wstail.jsonexact import dumps
+    from wstail.normalize import normalize_frame
+
+    text = '{"status": ' + "[" * depth + "]" * depth + "}"
+    items = normalize_frame(Frame(recv_us=1, kind="text", payload=text), "node")
+    assert len(items) == 1
+    _, event, _, data = items[0]
+    assert event in ("meta.bad_frame", "unknown", "status")
+    if event == "meta.bad_frame":
+        assert dumps(data)
