@@ -9,10 +9,7 @@ from contextlib import AsyncExitStack
 from importlib import resources
 from typing import Any
 
-from wstail.capture import decode_frame, decode_header
-from wstail.exitcodes import BadInputError
 from wstail.frames import Frame
-from wstail.jsonexact import loads_exact
 from wstail.live import LiveSource
 
 SAMPLES = {"public": "public.jsonl", "user": "user.jsonl", "node": "node.jsonl"}
@@ -24,18 +21,6 @@ def sample_path(kind: str) -> str:
     return str(resources.files("wstail") / "data" / SAMPLES[kind])
 
 
-def read_sample(path: str) -> tuple[str, list[Frame]]:
-    """The source name and frames of a bundled capture."""
-    try:
-        with open(path, "rb") as handle:
-            lines = handle.read().splitlines()
-        header = decode_header(loads_exact(lines[0]))
-        frames = [decode_frame(line, header.start_us) for line in lines[1:] if line.strip()]
-    except (OSError, ValueError, IndexError) as exc:
-        raise BadInputError(f"cannot read the bundled sample {path}: {exc}") from None
-    return header.source, frames
-
-
 def demo_preparer(
     kind: str, params: dict[str, Any]
 ) -> Callable[[AsyncExitStack], Awaitable[LiveSource]]:
@@ -43,11 +28,14 @@ def demo_preparer(
     from wstail.serve import serve_capture
 
     from .connect import build_source
+    from .serving import bad_line_reporter, frames_of, read_capture_header
 
-    source, frames = read_sample(sample_path(kind))
+    path = sample_path(kind)
+    source, start_us = read_capture_header(path)
+    report = bad_line_reporter(path)
 
     def open_frames() -> Iterator[Frame]:
-        return iter(frames)
+        return frames_of(path, start_us, report)
 
     async def prepare(stack: AsyncExitStack) -> LiveSource:
         stop = asyncio.Event()
@@ -57,7 +45,7 @@ def demo_preparer(
                 open_frames,
                 source,
                 port=0,
-                speed=params.get("demo_speed", 1.0),
+                speed=1.0,
                 loop=True,
                 eio="4" if params["eio"] == "4" else "3",
                 on_listening=lambda host, port: bound.set_result(port),
