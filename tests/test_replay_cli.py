@@ -835,3 +835,113 @@ def test_broken_pipe_is_a_quiet_success(big_file: Path, command: str) -> None:
     statuses = out[-1].split()
     assert statuses[-2:] == [b"0", b"0"]
     assert result.stderr == b""
+
+
+# ---------------------------------------------------------------- block scanning
+
+# Lines of every kind the pre-filter meets: envelopes that match or not, the
+# event behind a \u escape, the name only inside data, meta, blank, CRLF, RS
+# framing, truncated, garbage, non-objects, invalid UTF-8.
+scan_lines = st.one_of(
+    st.builds(
+        lambda seq, event, price: serialize(
+            make_envelope(seq, 1_795_428_000_000_000, "paymium.public", event, None, price)
+        ),
+        st.integers(1, 10**6),
+        st.sampled_from(["trade", "ticker", "depth", "trades", "meta.connected"]),
+        st.one_of(st.none(), st.just({"event": "trade"}), st.just({"price": 1.5})),
+    ),
+    st.sampled_from(
+        [
+            b'{"seq":1,"event":"tr\\u0061de","data":null}',
+            b'{"seq":2,"event":"depth","data":{"kind":"trade"}}',
+            b'{"seq":3,"event":"unknown","data":{"event":"trade"}}',
+            b'{"seq":4, "event": "trade", "data": {}}',
+            b'{"seq":5,"event":"trade"',
+            b'{"event":"trade"} trailing',
+            b'["trade"]',
+            b"",
+            b"   ",
+            b"garbage",
+            b'{"event":"trade","data":"\xff"}',
+            b"\x1e" + b'{"seq":6,"event":"trade"}',
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    lines=st.lists(scan_lines, min_size=1, max_size=40),
+    endings=st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=1, max_size=3),
+    block=st.integers(1, 300),
+    events=st.sampled_from([["trade"], ["trade", "ticker"], ["depth"]]),
+    extra=st.sampled_from([[], ["--meta"], ["-n", "3"], ["--stats"], ["--seq"]]),
+)
+def test_block_scan_matches_the_line_by_line_prefilter(
+    wstail: Wstail,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[bytes],
+    endings: list[bytes],
+    block: int,
+    events: list[str],
+    extra: list[str],
+) -> None:
+    """Scanning blocks for the quoted event name prints and reports exactly what reading
+    line by line does, whatever the block size, line endings and bad lines."""
+    import wstail.replay as replay_module
+
+    body = b"".join(line + endings[i % len(endings)] for i, line in enumerate(lines))
+    if lines[-1] and len(lines) % 2:
+        body = body.rstrip(b"\r\n")  # a last line without its newline
+    path = tmp_path / "mixed.ndjson"
+    path.write_bytes(body)
+    args = ["replay", *[arg for event in events for arg in ("-e", event)], *extra, path]
+
+    monkeypatch.setattr(replay_module, "_BLOCK", block)
+    scanned = wstail(*args)
+
+    def line_by_line(self: Any, path: str, handle: Any, lineno: int) -> None:
+        for number, line in enumerate(handle, lineno + 1):
+            self._envelope_line(path, number, line)
+
+    monkeypatch.setattr(replay_module.Replayer, "_scan_blocks", line_by_line)
+    expected = wstail(*args)
+    assert (scanned.code, scanned.stdout, scanned.stderr) == (
+        expected.code,
+        expected.stdout,
+        expected.stderr,
+    )
+
+
+def test_block_scan_reports_lines_across_blocks(
+    wstail: Wstail, tmp_path: Path, full_output: bytes
+) -> None:
+    """Bad lines deep in a file of several MiB are reported with their own line numbers."""
+    good = full_output.splitlines()
+    body = []
+    broken = {}
+    for number in range(1, 40_001):
+        line = good[number % len(good)]
+        if number % 9973 == 0:
+            line = line[: len(line) // 2]  # a line cut short, as by a crash
+            broken[number] = line
+        body.append(line + b"\n")
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(b"".join(body))
+    assert path.stat().st_size > 3 * 2**20
+    result = wstail("replay", "-e", "trade", path)
+    assert result.code == 4
+    reports = bad_lines(result.stderr)
+    assert [report.split(": ")[0] for report in reports] == [f"{path}:{n}" for n in sorted(broken)]
+    for report, number in zip(reports, sorted(broken), strict=True):
+        cut = broken[number]  # decoded when it holds the name, else seen not to be an object
+        reason = "invalid JSON" if b'"trade"' in cut else "not a JSON object"
+        assert report.split(": ", 1)[1].startswith(reason)
+    trades = [line for line in body if b'"event":"trade"' in line and line.endswith(b"}\n")]
+    assert result.stdout == b"".join(trades)

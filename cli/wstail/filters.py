@@ -77,9 +77,11 @@ class EventFilter:
 
 def event_names_needed(events: EventFilter, filter_texts: Sequence[str]) -> frozenset[str] | None:
     """Event names an envelope must have to pass, when provable; None when any may pass."""
+    names = events.literal_names()
+    if not filter_texts:
+        return names
     from wstail.jmes import literal_event_names
 
-    names = events.literal_names()
     for text in filter_texts:
         from_filter = literal_event_names(text)
         if from_filter is not None:

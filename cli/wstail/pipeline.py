@@ -146,6 +146,48 @@ class Stream:
         self.writer.write(self._format(envelope, line))
         self._after_pass(envelope)
 
+    def line_filter(self) -> Callable[[str], bool] | None:
+        """The event-name test, when it is all that decides a data envelope's fate.
+
+        That is when nothing but -e/-x filters and the envelope is written out
+        as its own canonical line (no -q, -f, --until, --raw or styling):
+        then `pass_line` may take the line, once the event passed this test.
+        """
+        compiled = self.compiled
+        if (
+            compiled.filter.predicates
+            or compiled.query is not None
+            or compiled.until is not None
+            or self.options.raw
+            or not self.terminal.plain
+        ):
+            return None
+        return compiled.filter.events.allows
+
+    def pass_line(self, event: str, line: bytes) -> None:
+        """Write the canonical line of a data envelope that passed `line_filter`."""
+        self.writer.write(line)
+        self.passed += 1
+        self.last_pass = time.monotonic()
+        counts = self.counts
+        counts[event] = counts.get(event, 0) + 1
+        if self.options.count is not None and self.passed >= self.options.count:
+            raise StreamDone
+
+    def pass_lines(self, lines: list[bytes], tally: dict[str, int]) -> None:
+        """Write the canonical lines of data envelopes that passed `line_filter`.
+
+        `tally` counts them by event. Only without -n: the count would have to
+        stop inside the list.
+        """
+        assert self.options.count is None
+        self.writer.write_many(lines)
+        self.passed += len(lines)
+        self.last_pass = time.monotonic()
+        counts = self.counts
+        for event, number in tally.items():
+            counts[event] = counts.get(event, 0) + number
+
     def _passes(self, envelope: Envelope) -> bool:
         return self.compiled.filter.passes(envelope)
 

@@ -7,12 +7,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 
 from wstail.capture import CaptureError, decode_frame, decode_header, is_header
-from wstail.envelope import Envelope, iso_to_us
+from wstail.envelope import iso_to_us
 from wstail.exitcodes import BadInputError, IdleTimeout, UsageError
 from wstail.filters import event_names_needed
 from wstail.inputs import CorruptStream, display_name, open_input
@@ -238,7 +238,7 @@ class Replayer:
                 self.stream.next_seq = header.first_seq
                 self._replay_capture(path, lines, header.source, header.start_us)
             else:
-                self._replay_envelopes(path, [(lineno, line)], lines)
+                self._replay_envelopes(path, [(lineno, line)], lines, handle)
             return
 
     def _replay_capture(
@@ -284,55 +284,184 @@ class Replayer:
         path: str,
         head: list[tuple[int, bytes]],
         lines: Iterator[tuple[int, bytes]],
+        handle: BinaryIO,
     ) -> None:
-        stream = self.stream
-        feed = stream.feed_envelope
+        one = self._envelope_line
+        for lineno, line in head:
+            one(path, lineno, line)
+        if self.needles is not None and self.pacer.deadline is None:
+            # Nothing paced or windowed: the rest can be scanned a block at a time.
+            self._scan_blocks(path, handle, head[-1][0] if head else 0)
+            return
+        for lineno, line in lines:
+            one(path, lineno, line)
+
+    def _envelope_line(self, path: str, lineno: int, line: bytes) -> None:
+        """Filter and write one NDJSON line (an envelope), or report it."""
+        if line[:1] == RS:
+            line = line[1:]
+        line = line.strip()
+        if not line:
+            return
         needles = self.needles
-        window = self.window
-        paced = bool(self.options.speed)
-        timed = paced or self.pacer.deadline is not None
-        passthrough = stream.terminal.plain and stream.compiled.query is None
-        fast_loads = orjson.loads
-        for source in (head, lines):
-            for lineno, line in source:
-                if line[:1] == RS:
-                    line = line[1:]
-                line = line.strip()
-                if not line:
+        if needles is not None and b"\\u" not in line:
+            for needle in needles:
+                if needle in line:
+                    break
+            else:
+                if line[:1] != b"{" or line[-1:] != b"}":
+                    self.report(path, lineno, "not a JSON object")
+                return
+        stream = self.stream
+        try:
+            # Passed through as they are, lines need no exact digits: filters
+            # compare the same doubles either way (an ExactNumber is the double
+            # of its text).
+            if stream.terminal.plain and stream.compiled.query is None:
+                envelope = orjson.loads(line)
+            else:
+                envelope = loads_exact(line)
+        except ValueError:
+            try:
+                envelope = loads_exact(line)  # orjson refuses 1e400
+            except ValueError as exc:
+                self.report(path, lineno, f"invalid JSON ({_reason(exc)})")
+                return
+        if type(envelope) is not dict or type(envelope.get("event")) is not str:
+            self.report(path, lineno, "not a wstail envelope or capture line")
+            return
+        if self.window.active:
+            seq = envelope.get("seq")
+            recv_us = _recv_us(envelope) or 0
+            if not self.window.contains(seq if type(seq) is int else 0, recv_us):
+                return
+        if self.options.speed:
+            self.pacer.wait(_recv_us(envelope))
+        elif self.pacer.deadline is not None:
+            self.pacer.wait(None)
+        stream.feed_envelope(envelope, line)
+
+    def _scan_blocks(self, path: str, handle: BinaryIO, lineno: int) -> None:
+        """The pre-filter a block at a time: only lines holding a needle are looked at.
+
+        A block whose every line is exactly `{...}` (no blank line, no CR, no
+        RS, no \\u escape) needs no per-line work but for the lines where a
+        needle occurs; any other block goes line by line.
+        """
+        needles = self.needles
+        assert needles is not None
+        one = self._envelope_line
+        progress = self.progress
+        name = display_name(path)
+        read = getattr(handle, "read1", handle.read)
+        rest = b""
+        while True:
+            try:
+                chunk = read(_BLOCK)
+            except EOFError as exc:
+                chunk, error = b"", str(exc) or "compressed stream is truncated"
+            except CorruptStream as exc:
+                chunk, error = b"", str(exc)
+            except OSError as exc:
+                chunk, error = b"", f"cannot read: {exc}"
+            else:
+                error = ""
+            if chunk:
+                cut = chunk.rfind(b"\n") + 1
+                if not cut:
+                    rest += chunk
                     continue
-                if needles is not None and b"\\u" not in line:
-                    for needle in needles:
-                        if needle in line:
-                            break
+                block, rest = rest + chunk[:cut], chunk[cut:]
+            else:
+                block, rest = rest, b""
+            if block:
+                count = block.count(b"\n")
+                if block[:1] == b"{" and block[-2:] == b"}\n" and block.count(b"}\n{") == count - 1:
+                    spans = _lines_holding(block, needles)
+                    if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
+                        spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
+                    self._scan_block(path, block, lineno, spans)
+                else:
+                    parts = block.split(b"\n")
+                    if not parts[-1]:
+                        parts.pop()
+                    for index, line in enumerate(parts, lineno + 1):
+                        one(path, index, line)
+                lineno += count if block[-1:] == b"\n" else count + 1
+                if progress is not None:
+                    progress.tick(name, handle, self.stream.passed)
+            if error:
+                self.report(path, lineno + 1, error)
+                return
+            if not chunk:
+                return
+
+    def _scan_block(
+        self, path: str, block: bytes, lineno: int, spans: list[tuple[int, int]]
+    ) -> None:
+        """The lines of a block of `{...}` lines at `spans`; `lineno` is the line before it."""
+        one = self._envelope_line
+        allows = self.stream.line_filter()
+        if allows is None:
+            for start, end in spans:
+                one(path, lineno + block.count(b"\n", 0, start) + 1, block[start:end])
+            return
+        # The common case inline: a data envelope, its event name decides.
+        # Lines that pass are written together (one at a time with -n).
+        stream = self.stream
+        single = stream.options.count is not None
+        passed: list[bytes] = []
+        tally: dict[str, int] = {}
+        loads = orjson.loads
+        for start, end in spans:
+            line = block[start:end]
+            try:
+                envelope = loads(line)
+            except ValueError:
+                envelope = None
+            if type(envelope) is dict:
+                event = envelope.get("event")
+                if type(event) is str and event[:5] != "meta.":
+                    if not allows(event):
+                        continue
+                    if single:
+                        stream.pass_line(event, line)
                     else:
-                        if line[:1] != b"{" or line[-1:] != b"}":
-                            self.report(path, lineno, "not a JSON object")
-                        continue
-                try:
-                    # Passed through as they are, lines need no exact digits: filters
-                    # compare the same doubles either way (an ExactNumber is the double
-                    # of its text).
-                    envelope = fast_loads(line) if passthrough else loads_exact(line)
-                except ValueError:
-                    try:
-                        envelope = loads_exact(line)  # orjson refuses 1e400
-                    except ValueError as exc:
-                        self.report(path, lineno, f"invalid JSON ({_reason(exc)})")
-                        continue
-                if type(envelope) is not dict or type(envelope.get("event")) is not str:
-                    self.report(path, lineno, "not a wstail envelope or capture line")
+                        passed.append(line)
+                        tally[event] = tally.get(event, 0) + 1
                     continue
-                if window.active:
-                    seq = envelope.get("seq")
-                    recv_us = _recv_us(envelope) or 0
-                    if not window.contains(seq if type(seq) is int else 0, recv_us):
-                        continue
-                if timed:
-                    self.pacer.wait(_recv_us(envelope) if paced else None)
-                feed(envelope, line)
+            # Anything else (meta, bad JSON, no event) takes the general path, in order.
+            if passed:
+                stream.pass_lines(passed, tally)
+                passed, tally = [], {}
+            one(path, lineno + block.count(b"\n", 0, start) + 1, line)
+        if passed:
+            stream.pass_lines(passed, tally)
 
 
-def _recv_us(envelope: Envelope) -> int | None:
+_BLOCK = 1 << 20
+
+
+def _lines_holding(block: bytes, needles: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """The (start, end) of each line of `block` holding any needle, in order, each once.
+
+    Every line of `block` ends with a newline.
+    """
+    spans: list[tuple[int, int]] = []
+    find = block.find
+    rfind = block.rfind
+    for needle in needles:
+        at = find(needle)
+        while at >= 0:
+            end = find(b"\n", at)
+            spans.append((rfind(b"\n", 0, at) + 1, end))
+            at = find(needle, end)
+    if len(needles) > 1:
+        return sorted(set(spans))
+    return spans
+
+
+def _recv_us(envelope: dict[str, Any]) -> int | None:
     value = envelope.get("recv_ts")
     return iso_to_us(value) if isinstance(value, str) else None
 

@@ -15,6 +15,9 @@ class RecordWriter(Protocol):
     def write(self, record: bytes) -> None:
         """Queue one record."""
 
+    def write_many(self, records: list[bytes]) -> None:
+        """Queue several records, in order."""
+
     def end_batch(self) -> None:
         """End of one frame's records."""
 
@@ -45,6 +48,19 @@ class OutputWriter:
         self._parts.append(record)
         self._parts.append(b"\n")
         self._size += len(record) + 2
+        if self._size >= 65536:
+            self.flush()
+
+    def write_many(self, records: list[bytes]) -> None:
+        """Queue several records, in order, as one part."""
+        if not records:
+            return
+        if self._prefix:
+            data = self._prefix + (b"\n" + self._prefix).join(records) + b"\n"
+        else:
+            data = b"\n".join(records) + b"\n"
+        self._parts.append(data)
+        self._size += len(data)
         if self._size >= 65536:
             self.flush()
 
@@ -125,6 +141,11 @@ class BackgroundWriter:
         self._parts.append(record)
         self._parts.append(b"\n")
         self._records += 1
+
+    def write_many(self, records: list[bytes]) -> None:
+        """Queue several records for the current batch."""
+        for record in records:
+            self.write(record)
 
     def end_batch(self) -> None:
         """Hand the batch to the writer thread, or drop it if the reader is too far behind."""

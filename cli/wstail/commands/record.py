@@ -120,6 +120,9 @@ class _NullWriter:
     def write(self, record: bytes) -> None:
         """Drop the record."""
 
+    def write_many(self, records: list[bytes]) -> None:
+        """Drop the records."""
+
     def end_batch(self) -> None:
         """Nothing to flush."""
 
