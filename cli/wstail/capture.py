@@ -128,6 +128,15 @@ def decode_frame(line: bytes | str, start_us: int) -> Frame:
             row = loads_exact(line)
         except ValueError:
             raise CaptureError(f"not JSON ({exc.args[0].split(':')[0]})") from None
+    # The two common shapes first, by exact types: a Socket.IO event, a text frame.
+    if type(row) is list:
+        size = len(row)
+        offset = row[0] if size else None
+        if type(offset) is float or type(offset) is int:
+            if size == 4 and row[1] == "sio" and type(row[2]) is str and type(row[3]) is str:
+                return Frame(start_us + round(offset * 1_000_000), "sio", row[3], row[2])
+            if size == 3 and row[1] == "text" and type(row[2]) is str:
+                return Frame(start_us + round(offset * 1_000_000), "text", row[2])
     if type(row) is list and len(row) == 4 and row[1] == "meta":
         # Lifecycle details are JSON values, not text: keep every digit (rare lines).
         row = loads_exact(line)

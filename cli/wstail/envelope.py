@@ -33,7 +33,7 @@ def format_us(us: int) -> str:
         if len(_prefixes) >= 4096:
             _prefixes.clear()
         prefix = _prefixes[second] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-    return f"{prefix}{micro:06d}Z"
+    return prefix + str(micro + _US)[1:] + "Z"
 
 
 def now_us() -> int:
@@ -99,9 +99,16 @@ def make_envelope(
     seq: int, recv_us: int, source: str, event: str, event_us: int | None, data: Any
 ) -> Envelope:
     """Build an envelope with the keys in SPEC order."""
+    return make_envelope_at(seq, format_us(recv_us), source, event, event_us, data)
+
+
+def make_envelope_at(
+    seq: int, recv_ts: str, source: str, event: str, event_us: int | None, data: Any
+) -> Envelope:
+    """Build an envelope with the keys in SPEC order, its receive time already formatted."""
     return {
         "seq": seq,
-        "recv_ts": format_us(recv_us),
+        "recv_ts": recv_ts,
         "source": source,
         "event": event,
         "event_ts": None if event_us is None else format_us(event_us),

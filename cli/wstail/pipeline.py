@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from wstail.envelope import Envelope, make_envelope
+from wstail.envelope import Envelope, format_us, make_envelope_at
 from wstail.filters import EnvelopeFilter, EventFilter, compile_jmespath, is_truthy
 from wstail.frames import Frame
 from wstail.sinks import RecordWriter
@@ -94,13 +94,6 @@ class Stream:
     counts: dict[str, int] = field(default_factory=dict)
     normalize: Callable[[Frame, str], list[Any]] | None = None
 
-    def _normalize(self, frame: Frame, source: str) -> list[Any]:
-        if self.normalize is None:
-            from wstail.normalize import normalize_frame
-
-            self.normalize = normalize_frame
-        return self.normalize(frame, source)
-
     def feed_frame(
         self, frame: Frame, source: str, window: Callable[[int], bool] | None = None
     ) -> None:
@@ -109,15 +102,21 @@ class Stream:
         With `window` (replay's --from/--to), envelopes whose seq it refuses
         are numbered but not sent on.
         """
-        items = self._normalize(frame, source)
+        normalize = self.normalize
+        if normalize is None:
+            from wstail.normalize import normalize_frame
+
+            normalize = self.normalize = normalize_frame
+        items = normalize(frame, source)
         raw_printed = False
+        recv_ts = format_us(frame.recv_us)  # once for all the frame's envelopes
         for item_source, event, event_us, data in items:
             seq = self.next_seq
-            self.next_seq += 1
+            self.next_seq = seq + 1
             if window is not None and not window(seq):
                 continue
-            envelope = make_envelope(seq, frame.recv_us, item_source, event, event_us, data)
-            if self.options.raw and not event.startswith("meta."):
+            envelope = make_envelope_at(seq, recv_ts, item_source, event, event_us, data)
+            if self.options.raw and event[:5] != "meta.":
                 if self._passes(envelope):
                     if not raw_printed:
                         self.writer.write(_raw_frame_bytes(frame))
