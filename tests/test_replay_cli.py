@@ -880,7 +880,18 @@ scan_lines = st.one_of(
     endings=st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=1, max_size=3),
     block=st.integers(1, 300),
     events=st.sampled_from([["trade"], ["trade", "ticker"], ["depth"]]),
-    extra=st.sampled_from([[], ["--meta"], ["-n", "3"], ["--stats"], ["--seq"]]),
+    extra=st.sampled_from(
+        [
+            [],
+            ["--meta"],
+            ["-n", "3"],
+            ["--stats"],
+            ["--seq"],
+            ["-f", "event == 'trade' || data.price > `1`"],
+            ["-q", "data"],
+            ["--color", "always"],
+        ]
+    ),
 )
 def test_block_scan_matches_the_line_by_line_prefilter(
     wstail: Wstail,

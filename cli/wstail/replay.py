@@ -403,8 +403,11 @@ class Replayer:
         one = self._envelope_line
         allows = self.stream.line_filter()
         if allows is None:
+            at, at_line = 0, lineno + 1  # a line start and its number, moving forward
             for start, end in spans:
-                one(path, lineno + block.count(b"\n", 0, start) + 1, block[start:end])
+                at_line += block.count(b"\n", at, start)
+                at = start
+                one(path, at_line, block[start:end])
             return
         # The common case inline: a data envelope, its event name decides.
         # Lines that pass are written together (one at a time with -n).
@@ -413,6 +416,7 @@ class Replayer:
         passed: list[bytes] = []
         tally: dict[str, int] = {}
         loads = orjson.loads
+        at, at_line = 0, lineno + 1
         for start, end in spans:
             line = block[start:end]
             try:
@@ -434,7 +438,9 @@ class Replayer:
             if passed:
                 stream.pass_lines(passed, tally)
                 passed, tally = [], {}
-            one(path, lineno + block.count(b"\n", 0, start) + 1, line)
+            at_line += block.count(b"\n", at, start)
+            at = start
+            one(path, at_line, line)
         if passed:
             stream.pass_lines(passed, tally)
 
