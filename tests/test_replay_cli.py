@@ -879,7 +879,7 @@ scan_lines = st.one_of(
     lines=st.lists(scan_lines, min_size=1, max_size=40),
     endings=st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=1, max_size=3),
     block=st.integers(1, 300),
-    events=st.sampled_from([["trade"], ["trade", "ticker"], ["depth"]]),
+    events=st.sampled_from([["trade"], ["trade", "ticker"], ["depth"], []]),
     extra=st.sampled_from(
         [
             [],
@@ -903,8 +903,8 @@ def test_block_scan_matches_the_line_by_line_prefilter(
     events: list[str],
     extra: list[str],
 ) -> None:
-    """Scanning blocks for the quoted event name prints and reports exactly what reading
-    line by line does, whatever the block size, line endings and bad lines."""
+    """Reading blocks (scanning them for the quoted event name with -e) prints and reports
+    exactly what reading line by line does, whatever the block size, endings and bad lines."""
     import wstail.replay as replay_module
 
     body = b"".join(line + endings[i % len(endings)] for i, line in enumerate(lines))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, BinaryIO, TextIO
@@ -289,10 +289,12 @@ class Replayer:
         one = self._envelope_line
         for lineno, line in head:
             one(path, lineno, line)
-        if self.needles is not None and self.pacer.deadline is None:
-            # Nothing paced or windowed: the rest can be scanned a block at a time.
-            self._scan_blocks(path, handle, head[-1][0] if head else 0)
-            return
+        unpaced = self.pacer.deadline is None and not self.options.speed
+        if unpaced and not self.window.active:
+            if self.needles is not None or self.stream.line_filter() is not None:
+                # The rest can be read a block at a time.
+                self._scan_blocks(path, handle, head[-1][0] if head else 0)
+                return
         for lineno, line in lines:
             one(path, lineno, line)
 
@@ -342,14 +344,14 @@ class Replayer:
         stream.feed_envelope(envelope, line)
 
     def _scan_blocks(self, path: str, handle: BinaryIO, lineno: int) -> None:
-        """The pre-filter a block at a time: only lines holding a needle are looked at.
+        """Read a block at a time: with needles, only lines holding one are looked at.
 
         A block whose every line is exactly `{...}` (no blank line, no CR, no
         RS, no \\u escape) needs no per-line work but for the lines where a
-        needle occurs; any other block goes line by line.
+        needle occurs; any other block goes line by line. Without needles,
+        every line is looked at, the plain ones inline (see _scan_block).
         """
         needles = self.needles
-        assert needles is not None
         one = self._envelope_line
         progress = self.progress
         name = display_name(path)
@@ -373,10 +375,18 @@ class Replayer:
                     continue
                 block, rest = rest + chunk[:cut], chunk[cut:]
             else:
-                block, rest = rest, b""
+                # At the end, the last line may lack its newline; after a read
+                # error it is the cut line itself: the error report stands for it.
+                block, rest = (b"" if error else rest), b""
             if block:
                 count = block.count(b"\n")
-                if block[:1] == b"{" and block[-2:] == b"}\n" and block.count(b"}\n{") == count - 1:
+                if needles is None:
+                    self._scan_block(path, block, lineno, None)
+                elif (
+                    block[:1] == b"{"
+                    and block[-2:] == b"}\n"
+                    and block.count(b"}\n{") == count - 1  # every line is `{...}`
+                ):
                     spans = _lines_holding(block, needles)
                     if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
                         spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
@@ -397,11 +407,18 @@ class Replayer:
                 return
 
     def _scan_block(
-        self, path: str, block: bytes, lineno: int, spans: list[tuple[int, int]]
+        self, path: str, block: bytes, lineno: int, spans: list[tuple[int, int]] | None
     ) -> None:
-        """The lines of a block of `{...}` lines at `spans`; `lineno` is the line before it."""
+        """The lines of a block at `spans` (all of them if None); `lineno` is the line before it.
+
+        With spans, every line of the block is `{...}`.
+        """
         one = self._envelope_line
         allows = self.stream.line_filter()
+        if spans is None:
+            assert allows is not None
+            self._scan_all(path, block, lineno, allows)
+            return
         if allows is None:
             at, at_line = 0, lineno + 1  # a line start and its number, moving forward
             for start, end in spans:
@@ -441,6 +458,43 @@ class Replayer:
             at_line += block.count(b"\n", at, start)
             at = start
             one(path, at_line, line)
+        if passed:
+            stream.pass_lines(passed, tally)
+
+    def _scan_all(
+        self, path: str, block: bytes, lineno: int, allows: Callable[[str], bool]
+    ) -> None:
+        """Every line of a block; those that are plain `{...}` data envelopes inline."""
+        one = self._envelope_line
+        stream = self.stream
+        single = stream.options.count is not None
+        passed: list[bytes] = []
+        tally: dict[str, int] = {}
+        loads = orjson.loads
+        lines = block.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        for number, line in enumerate(lines, lineno + 1):
+            if line[:1] == b"{" and line[-1:] == b"}":
+                try:
+                    envelope = loads(line)
+                except ValueError:
+                    envelope = None
+                if type(envelope) is dict:
+                    event = envelope.get("event")
+                    if type(event) is str and event[:5] != "meta.":
+                        if not allows(event):
+                            continue
+                        if single:
+                            stream.pass_line(event, line)
+                        else:
+                            passed.append(line)
+                            tally[event] = tally.get(event, 0) + 1
+                        continue
+            if passed:
+                stream.pass_lines(passed, tally)
+                passed, tally = [], {}
+            one(path, number, line)
         if passed:
             stream.pass_lines(passed, tally)
 
