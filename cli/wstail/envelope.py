@@ -59,10 +59,28 @@ def epoch_to_us(value: float) -> int | None:
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+_iso_cache: dict[str, int | None] = {}
+
+
 def iso_to_us(text: str) -> int | None:
     """Microseconds from an ISO 8601 time with offset or `Z`; None if not one."""
+    # Events of one second share their time text: remember the last few thousand.
+    us = _iso_cache.get(text, _MISSING)
+    if us is _MISSING:
+        if len(_iso_cache) >= 4096:
+            _iso_cache.clear()
+        us = _iso_cache[text] = _parse_iso(text)
+    return us
+
+
+_MISSING: Any = object()
+
+
+def _parse_iso(text: str) -> int | None:
     try:
-        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text, count=1))
+        moment = datetime.fromisoformat(
+            _FRACTION.sub(r"\1", text, count=1) if "." in text else text
+        )
     except ValueError:
         return None
     if moment.tzinfo is None:
