@@ -9,9 +9,12 @@
   a refused first attempt.
 - `StatusServer`: an aiohttp server that answers every request with one HTTP status.
 
-A scenario is a list of steps (or {"steps": [...], "refuse": {ns: message}}):
+A scenario is a list of steps (or {"steps": [...], "refuse": {ns: message}},
+plus Engine.IO settings both kinds of peer take: "transports", "pingInterval",
+"pingTimeout"):
 {"ns", "event", "data"} emits, {"ns", "raw"} writes an event array's text as
-is, "after_channels": N waits for a socket that sent N channels, {"drop": true}
+is, "after_channels": N waits for a socket that sent N channels,
+"after_connects": N for the namespace's N-th connection, {"drop": true}
 closes every client connection, {"sleep": ms} waits. Each step waits for a
 client on its namespace and is played once: a client that reconnects after a
 drop gets the steps that follow. The peers log what happened as dicts
@@ -189,6 +192,17 @@ class NodeSioPeer:
         async for line in stdout:
             self.log.add(json.loads(line))
 
+    def send_signal(self, signum: int) -> None:
+        """Signal the server process (SIGSTOP freezes it: its connections go half-open)."""
+        assert self._process is not None
+        self._process.send_signal(signum)
+
+    async def kill(self) -> None:
+        """SIGKILL the server process: its connections drop as in a crash, its port frees."""
+        assert self._process is not None
+        self._process.kill()
+        await self._process.wait()
+
     async def __aexit__(self, *exc: object) -> None:
         process = self._process
         if process is not None:
@@ -216,8 +230,17 @@ class PySioPeer:
         self.scenario = _scenario(scenario)
         self.log = _Log()
         self.port = 0
-        self.sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+        engine: dict[str, Any] = {}  # the Engine.IO settings a scenario may change
+        if "transports" in self.scenario:
+            engine["transports"] = self.scenario["transports"]
+        for key, option in (("pingInterval", "ping_interval"), ("pingTimeout", "ping_timeout")):
+            if key in self.scenario:
+                engine[option] = self.scenario[key] / 1000
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp", logger=False, engineio_logger=False, **engine
+        )
         self._sockets: list[dict[str, Any]] = []
+        self._connects: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self._player: asyncio.Task[None] | None = None
         refuse = self.scenario.get("refuse", {})
@@ -236,7 +259,9 @@ class PySioPeer:
             if refusal is not None:
                 raise socketio.exceptions.ConnectionRefusedError(refusal)
             conn = sio.manager.eio_sid_from_sid(sid, ns)
-            self._sockets.append({"sid": sid, "ns": ns, "conn": conn, "channels": []})
+            number = self._connects[ns] = self._connects.get(ns, 0) + 1
+            entry = {"sid": sid, "ns": ns, "conn": conn, "channels": [], "number": number}
+            self._sockets.append(entry)
             self.log.add({"ev": "connect", "ns": ns, "conn": conn})
 
         async def channel(sid: str, value: Any) -> None:
@@ -260,7 +285,9 @@ class PySioPeer:
     async def __aenter__(self) -> PySioPeer:
         app = web.Application()
         self.sio.attach(app, socketio_path="ws/socket.io")
-        self._runner = web.AppRunner(app, handle_signals=False)
+        # python-engineio holds a long-poll until its next ping, even for a client
+        # that left: shutting down does not wait for such a request that long.
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=scaled(1))
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -289,9 +316,14 @@ class PySioPeer:
                 continue
             ns = step.get("ns", "/public")
             need = step.get("after_channels", 0)
+            nth = step.get("after_connects", 0)
 
-            def ready(ns: str = ns, need: int = need) -> list[dict[str, Any]]:
-                return [e for e in self._sockets if e["ns"] == ns and len(e["channels"]) >= need]
+            def ready(ns: str = ns, need: int = need, nth: int = nth) -> list[dict[str, Any]]:
+                return [
+                    e
+                    for e in self._sockets
+                    if e["ns"] == ns and len(e["channels"]) >= need and e["number"] >= nth
+                ]
 
             chosen = await self._wait_for(ready)
             for entry in chosen:
@@ -322,13 +354,18 @@ def start_peer(kind: str, scenario: Any) -> NodeSioPeer | PySioPeer:
     return NodeSioPeer(kind, scenario)
 
 
+class TextBytes(bytes):
+    """A `RawSioServer` script entry sent as a text frame of these bytes (bad UTF-8 allowed)."""
+
+
 class RawSioServer:
     """A hand-made Engine.IO 3 (or 4) server: scripted packets, optional silence.
 
     Every connection gets the open packet (EIO4: with maxPayload), EIO3 also
     the default namespace's `40`; a namespace connect is acked, then the
-    script is sent. Pings are answered except on `silent` connections
-    (1-based numbers); the first `fail_first` upgrades get HTTP 503.
+    script is sent (`TextBytes` entries as text frames, UTF-8 or not). Pings
+    are answered except on `silent` connections (1-based numbers); the first
+    `fail_first` upgrades get HTTP 503.
     """
 
     def __init__(
@@ -411,7 +448,7 @@ class RawSioServer:
                 ns = message[2:].split(",", 1)[0]
                 await ws.send(f"40{ns}" if self.eio == 3 else f'40{ns},{{"sid":"ns{number}"}}')
                 for packet in self.script:
-                    await ws.send(packet)
+                    await ws.send(packet, text=True if isinstance(packet, TextBytes) else None)
                 if self.close_after_script:
                     await ws.close()
                     return

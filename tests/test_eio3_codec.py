@@ -153,6 +153,8 @@ ENCODED: list[tuple[str, str]] = [
     (eio3.encode_connect("/user"), "40/user"),
     (eio3.encode_connect("/"), "40"),
     (eio3.encode_connect("/public", "a=1"), "40/public?a=1"),
+    (eio3.encode_connect("/public", v5=True), "40/public,"),
+    (eio3.encode_connect("/", v5=True), "40"),
     (eio3.encode_event("/user", "channel", "c0ffee"), '42/user,["channel","c0ffee"]'),
     (eio3.encode_event("/", "x", 1, None, ack_id=4), '424["x",1,null]'),
     (eio3.encode_packet(Disconnect("/public")), "41/public"),
@@ -165,7 +167,7 @@ ENCODED: list[tuple[str, str]] = [
 
 @pytest.mark.parametrize(("encoded", "expected"), ENCODED)
 def test_encode_client_packets(encoded: str, expected: str) -> None:
-    """The encoders write what socket.io 1.x servers read."""
+    """The encoders write what socket.io 1.x servers (and, v5, socket.io 3+ servers) read."""
     assert encoded == expected
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import ssl
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -13,8 +15,10 @@ import trustme
 
 from sio_peers import (
     PEER_KINDS,
+    NodeSioPeer,
     RawSioServer,
     StatusServer,
+    TextBytes,
     closed_port,
     collect,
     count_sio,
@@ -24,8 +28,10 @@ from sio_peers import (
     run,
     start_peer,
 )
+from wstail.eio3 import Open
 from wstail.exitcodes import ConnectError, ExitCode, UsageError
 from wstail.frames import Frame
+from wstail.sources.sio_eio4 import patience
 from wstail.sources.sio_session import parse_target_url, redact_url
 from wstail.sources.socketio import SocketIOSource, is_stable
 
@@ -267,14 +273,16 @@ def test_garbage_eio3_packets_become_bad_frames(eio: str) -> None:
 
 @pytest.mark.parametrize("eio", ["auto", "4"])
 def test_garbage_socketio_packets_on_eio4_become_bad_frames(eio: str) -> None:
-    """Undecodable Socket.IO packets through python-socketio give meta.bad_frame too."""
+    """Undecodable EIO4 packets give meta.bad_frame, binary events included; the stream goes on."""
     junk: list[str | bytes] = [
         "42/public,[garbage",
         '42/public,{"not":"an array"}',
         "42/public,[1,2]",
         "49",
         '451-/public,["stream",{"_placeholder":true,"num":0}]',
-        b"\x00\x01",
+        b"\x00\x01",  # its attachment: in EIO4 a binary frame with no "4" in front
+        TextBytes(b'42/public,["stream","\xff"]'),
+        '0{"sid":"again","upgrades":[],"pingInterval":1,"pingTimeout":1}',
     ]
     script = ['42/public,["stream",{"n":1}]', *junk, '42/public,["stream",{"n":2}]']
 
@@ -284,14 +292,19 @@ def test_garbage_socketio_packets_on_eio4_become_bad_frames(eio: str) -> None:
             return await collect(source, count_sio(2))
 
     frames = run(body)
-    assert names(frames) == ["meta.connected", "sio"] + ["meta.bad_frame"] * 5 + ["sio"]
+    assert names(frames) == ["meta.connected", "sio"] + ["meta.bad_frame"] * len(junk) + ["sio"]
+    assert frames[0].data is not None and frames[0].data["protocol"] == "eio4"
     assert payloads(frames) == [stream_payload(1), stream_payload(2)]
     bad = [f.data for f in frames if f.payload == "meta.bad_frame"]
     assert bad[0] == {
-        "reason": "undecodable Socket.IO packet (JSONDecodeError)",
+        "reason": "Socket.IO packet data is not valid JSON",
         "frame": "42/public,[garbage",
     }
     assert all(d is not None and d["reason"] for d in bad)
+    assert [d["reason"] for d in bad if d is not None][-2:] == [
+        "invalid UTF-8",
+        "unexpected open packet",
+    ]
 
 
 def test_missed_pongs_reconnect() -> None:
@@ -398,6 +411,13 @@ def test_stable_connection_rule() -> None:
     assert not is_stable(False, 29.9)
 
 
+def test_eio4_patience_rule() -> None:
+    """An Engine.IO 4 server counts as dead after pingInterval + pingTimeout of silence."""
+    assert patience(Open("s", 25000, 20000)) == 45.0
+    assert patience(Open("s", 100, 100)) == 0.2
+    assert patience(Open("s", 1, 0)) == 0.05  # a floor against tiny settings
+
+
 def test_failed_first_connection_is_retried() -> None:
     """A first attempt refused with HTTP 503 is retried like a drop."""
 
@@ -412,8 +432,8 @@ def test_failed_first_connection_is_retried() -> None:
     assert server.attempts == 2
 
 
-def test_auto_probes_once_then_remembers_eio4() -> None:
-    """auto closes its EIO=4 probe on a v5 server, and reconnects without probing again."""
+def test_auto_goes_on_with_its_probe_and_remembers_eio4() -> None:
+    """auto's EIO=4 probe of a v5 server becomes the session; a reconnect does not probe again."""
 
     async def body() -> tuple[list[Frame], RawSioServer]:
         script = ['42/public,["stream",{"n":1}]']
@@ -426,14 +446,16 @@ def test_auto_probes_once_then_remembers_eio4() -> None:
         "eio4",
         "eio4",
     ]
-    # probe, python-socketio, python-socketio again: nothing joined the namespace twice
-    assert server.connections == 3
-    assert [n for n, m in server.received if isinstance(m, str) and m.startswith("40")] == [2, 3]
+    assert payloads(frames) == [stream_payload(1), stream_payload(1)]
+    # one connection per session: the probe went on, the reconnect dialed EIO4 at once
+    assert server.connections == 2
+    joins = [(n, m) for n, m in server.received if isinstance(m, str) and m.startswith("40")]
+    assert joins == [(1, "40/public,"), (2, "40/public,")]
     assert all("EIO=4" in path for path in server.paths)
 
 
 def test_auto_recognizes_a_v5_server_by_its_namespace_ack() -> None:
-    """Without maxPayload (socket.io 3.0-4.1) the v5 ack's sid picks EIO4, channels unsent."""
+    """Without maxPayload (socket.io 3.0-4.1) the v5 ack's sid picks EIO4; channels follow it."""
 
     async def body() -> tuple[list[Frame], RawSioServer]:
         script = ['42/user,["stream",{"n":1}]']
@@ -444,12 +466,175 @@ def test_auto_recognizes_a_v5_server_by_its_namespace_ack() -> None:
     frames, server = run(body)
     assert frames[0].data is not None and frames[0].data["protocol"] == "eio4"
     assert payloads(frames) == ['["stream",{"n":1}]']
-    assert server.connections == 2
-    sent_on_probe = [m for n, m in server.received if n == 1]
-    assert sent_on_probe == ["40/user"]  # the probe joined, then left: no channel on it
-    assert [m for n, m in server.received if n == 2 and "channel" in str(m)] == [
-        f'42/user,["channel","{secret}"]' for secret in SECRETS
+    assert server.connections == 1
+    # the probe's join request, then (the ack told EIO4) the channels on the same connection
+    assert [m for _, m in server.received if m != "3"] == [
+        "40/user",
+        *(f'42/user,["channel","{secret}"]' for secret in SECRETS),
     ]
+
+
+def test_explicit_eio4_refuses_a_socketio_2_server() -> None:
+    """--eio 4 against socket.io 2.x (which ignores EIO=4) is exit 3, with a hint, no retry."""
+
+    async def body() -> tuple[ConnectError, list[Frame]]:
+        async with start_peer("sio2", []) as peer:
+            source = SocketIOSource(peer.url, "/public", eio="4", retries=3)
+            seen: list[Frame] = []
+            with pytest.raises(ConnectError) as caught:
+                await collect(source, into=seen)
+            return caught.value, seen
+
+    error, seen = run(body)
+    assert seen == []
+    hint = "speaks Socket.IO 1.x/2.x (Engine.IO 3): use --eio 3 or --eio auto"
+    assert error.message.endswith(hint)
+
+
+# -- EIO4: our client against socket.io 4.8.1 and python-socketio ------------------------
+
+
+def count_ev(ev: str, n: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """A peer log condition: n entries of kind `ev`."""
+    return lambda entries: sum(e.get("ev") == ev for e in entries) >= n
+
+
+def last_is(name: str) -> Callable[[list[Frame]], bool]:
+    """A `read_until` stop rule: the last frame is the meta frame `name`."""
+    return lambda frames: frames[-1].payload == name
+
+
+async def read_until(
+    stream: AsyncIterator[Frame], frames: list[Frame], stop: Callable[[list[Frame]], bool]
+) -> None:
+    """Append frames from an open source iterator until `stop(frames)` holds."""
+    async for frame in stream:
+        frames.append(frame)
+        if stop(frames):
+            return
+
+
+@pytest.mark.parametrize("eio", ["auto", "4"])
+def test_eio4_answers_every_server_ping(eio: str) -> None:
+    """socket.io 4 pinging every 50 ms gets its pongs, so the one connection stays up."""
+    scenario = {"steps": [stream(1)], "pingInterval": 50, "pingTimeout": 5000}
+
+    async def body() -> tuple[list[Frame], list[dict[str, Any]]]:
+        async with start_peer("sio4", scenario) as peer:
+            frames: list[Frame] = []
+            reader = asyncio.create_task(
+                collect(SocketIOSource(peer.url, "/public", eio=eio), into=frames)
+            )
+            await peer.log.wait_for(count_ev("pong", 5))
+            entries = list(peer.log.entries)  # before we leave
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            return frames, entries
+
+    frames, entries = run(body)
+    assert names(frames) == ["meta.connected", "sio"]
+    connections = {e["conn"] for e in entries if e["ev"] in ("connect", "pong")}
+    assert len(connections) == 1
+    assert not [e for e in entries if e["ev"] == "disconnect"]
+
+
+@pytest.mark.parametrize("eio", ["auto", "4"])
+def test_eio4_silent_server_is_dropped_then_rejoined(eio: str) -> None:
+    """A frozen socket.io 4 (no pings) is dropped after pingInterval + pingTimeout; then back."""
+    second = {"ns": "/public", "event": "stream", "data": {"n": 2}, "after_connects": 2}
+    scenario = {"steps": [stream(1), second], "pingInterval": 100, "pingTimeout": 100}
+
+    async def body() -> list[Frame]:
+        async with start_peer("sio4", scenario) as peer:
+            assert isinstance(peer, NodeSioPeer)
+            incoming = aiter(SocketIOSource(peer.url, "/public", eio=eio))
+            frames: list[Frame] = []
+            try:
+                await read_until(incoming, frames, count_sio(1))
+                peer.send_signal(signal.SIGSTOP)  # alive for TCP, silent for Engine.IO
+                try:
+                    await read_until(incoming, frames, last_is("meta.disconnected"))
+                finally:
+                    peer.send_signal(signal.SIGCONT)
+                await read_until(incoming, frames, count_sio(2))
+            finally:
+                await incoming.aclose()
+            return frames
+
+    frames = run(body)
+    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
+    assert frames[2].data == {"reason": "no packet from the server for 0.2 s"}
+    assert set(names(frames)[3:-2]) == {"meta.reconnecting"}
+    assert names(frames)[-2:] == ["meta.connected", "sio"]
+    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
+
+
+@pytest.mark.parametrize("eio", ["auto", "4"])
+def test_eio4_reconnects_after_a_server_restart(eio: str) -> None:
+    """socket.io 4 killed, then started again on its port: the client comes back and reads on."""
+
+    async def body() -> list[Frame]:
+        async with start_peer("sio4", [stream(1)]) as first:
+            assert isinstance(first, NodeSioPeer)
+            incoming = aiter(SocketIOSource(first.url, "/public", eio=eio))
+            frames: list[Frame] = []
+            try:
+                await read_until(incoming, frames, count_sio(1))
+                await first.kill()
+                await read_until(incoming, frames, last_is("meta.disconnected"))
+                async with start_peer("sio4", {"steps": [stream(2)], "port": first.port}):
+                    await read_until(incoming, frames, count_sio(2))
+            finally:
+                await incoming.aclose()
+            return frames
+
+    frames = run(body, timeout=30)
+    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
+    assert set(names(frames)[3:-2]) == {"meta.reconnecting"}
+    assert names(frames)[-2:] == ["meta.connected", "sio"]
+    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
+    assert frames[-2].data is not None and frames[-2].data["protocol"] == "eio4"
+
+
+@pytest.mark.parametrize("eio", ["auto", "4"])
+def test_eio4_forbidden_by_socketio4_is_not_retried(eio: str) -> None:
+    """socket.io 4 refusing the request (allowRequest) is exit 3 at once.
+
+    engine.io answers a refused upgrade with HTTP 400, which sends the client
+    to the long-polling fallback, whose handshake gets the 403.
+    """
+
+    async def body() -> tuple[ConnectError, list[Frame], list[dict[str, Any]]]:
+        async with start_peer("sio4", {"steps": [], "forbid": True}) as peer:
+            source = SocketIOSource(peer.url, "/public", eio=eio, retries=3)
+            seen: list[Frame] = []
+            with pytest.raises(ConnectError) as caught:
+                await collect(source, into=seen)
+            return caught.value, seen, peer.log.entries
+
+    error, seen, entries = run(body)
+    assert seen == []
+    assert error.code == ExitCode.CONNECT
+    assert error.message.endswith("server refused the polling handshake: HTTP 403")
+    assert [e for e in entries if e["ev"] == "connect"] == []
+
+
+@pytest.mark.parametrize("kind", ["sio4", "python"])
+@pytest.mark.parametrize("eio", ["auto", "4"])
+def test_polling_only_server_gets_the_python_socketio_fallback(kind: str, eio: str) -> None:
+    """A server that refuses WebSocket (HTTP 400) is read over long-polling, numbers exact."""
+    scenario = {"steps": PUBLIC_STEPS, "transports": ["polling"]}
+
+    async def body() -> list[Frame]:
+        async with start_peer(kind, scenario) as peer:
+            source = SocketIOSource(peer.url, "/public", eio=eio)
+            return await collect(source, count_sio(len(PUBLIC_PAYLOADS)))
+
+    frames = run(body)
+    assert names(frames) == ["meta.connected"] + ["sio"] * len(PUBLIC_PAYLOADS)
+    assert payloads(frames) == PUBLIC_PAYLOADS
+    assert frames[0].data is not None and frames[0].data["protocol"] == "eio4"
 
 
 @pytest.mark.parametrize("eio", ["3", "4"])

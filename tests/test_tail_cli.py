@@ -93,6 +93,54 @@ def test_public_and_user_feeds_print_exact_envelopes(kind: str, tmp_path: Path) 
     assert grep_secrets(public.out, public.err, user.out, user.err) == []
 
 
+NETWORK_STACKS = re.compile(r"\|\s+(socketio|engineio|aiohttp)(\.\S+)?$")
+
+
+def imported_stacks(err: bytes) -> list[str]:
+    """The python-socketio / python-engineio / aiohttp modules in a -X importtime report."""
+    return [line for line in err.decode().splitlines() if NETWORK_STACKS.search(line)]
+
+
+@pytest.mark.parametrize("kind", ["sio4", "python"])
+@pytest.mark.parametrize("eio", ["auto", "4"])
+def test_eio4_feed_is_exact_without_python_socketio(kind: str, eio: str, tmp_path: Path) -> None:
+    """tail public on Engine.IO 4 prints exact envelopes and never imports python-socketio."""
+    items = case_items(PUBLIC_CASES)
+    steps = scenario_steps(PUBLIC_CASES, "/public")
+    env = wstail_env(tmp_path, PYTHONPROFILEIMPORTTIME="1")
+
+    async def body() -> Any:
+        async with start_peer(kind, steps) as peer:
+            command = ["tail", "public", "--url", peer.url, "--eio", eio, "-n", str(len(items))]
+            return await run_wstail(*command, env=env)
+
+    done = run(body, timeout=30)
+    assert done.code == 0, done.err[-2000:]
+    assert [masked(line) for line in done.lines] == expected_lines(items, 2)
+    assert "(eio4)" in done.err.decode()
+    assert imported_stacks(done.err) == []
+
+
+@pytest.mark.parametrize("kind", ["sio4", "python"])
+def test_polling_only_server_is_tailed_through_the_fallback(kind: str, tmp_path: Path) -> None:
+    """A server that refuses WebSocket is tailed over long-polling, envelopes exact."""
+    items = case_items(PUBLIC_CASES)
+    scenario = {"steps": scenario_steps(PUBLIC_CASES, "/public"), "transports": ["polling"]}
+    env = wstail_env(tmp_path)
+
+    async def body() -> Any:
+        async with start_peer(kind, scenario) as peer:
+            command = ["tail", "public", "--url", peer.url, "-n", str(len(items)), "--meta"]
+            return await run_wstail(*command, env=env)
+
+    done = run(body, timeout=30)
+    assert done.code == 0, done.err
+    assert [masked(line) for line in data_lines(done.lines)] == expected_lines(items, 2)
+    connected = json.loads(done.lines[0])
+    assert connected["event"] == "meta.connected"
+    assert connected["data"]["protocol"] == "eio4"
+
+
 # -- node ----------------------------------------------------------------------------
 
 NODE_FRAMES = node_frames()

@@ -1,9 +1,10 @@
-"""Engine.IO 3 + Socket.IO packet codec, sans I/O: text in, packet values out.
+"""Engine.IO 3 and 4 + Socket.IO packet codec, sans I/O: text in, packet values out.
 
 This is the wire format of socket.io 1.x and 2.x (Engine.IO protocol 3,
-Socket.IO protocol 3/4), which the live Paymium server speaks. One WebSocket
-text frame holds one Engine.IO packet (no payload framing on the websocket
-transport):
+Socket.IO protocol 3/4), which the live Paymium server speaks, and of
+socket.io 3.x/4.x and python-socketio 5 (Engine.IO 4, Socket.IO v5). On the
+websocket transport one WebSocket text frame holds one Engine.IO packet (no
+payload framing):
 
     0{"sid":"…","upgrades":[],"pingInterval":25000,"pingTimeout":60000}  open
     1  close      2  ping (2probe)      3  pong (3probe)      5  upgrade      6  noop
@@ -13,7 +14,16 @@ transport):
        42/public,7["stream",{…}]              EVENT (7: optional ack id)
        43/public,7[…]                         ACK
        44/nope,"Invalid namespace"            ERROR (v5: {"message":…})
-       45… / 46…                              BINARY_EVENT / BINARY_ACK (unsupported)
+       451-/public,[…{"_placeholder":true}]   BINARY_EVENT / BINARY_ACK (46), followed
+                                              by one binary frame per attachment
+                                              (unsupported: each is a BadPacket)
+
+What differs between the two versions is behaviour, not packet syntax, and
+lives in the sessions (`sources/sio_eio3.py`, `sources/sio_eio4.py`): in
+EIO3 the client pings `2` and the server answers `3`, in EIO4 the server
+pings and the client answers; a v5 client joins with `40/public,`
+(`encode_connect(..., v5=True)`), its ack carries a socket id and a refusal
+is `44/public,{"message":…}`; EIO4 binary frames carry no `4` prefix.
 
 `decode_packet` never raises: anything it cannot read comes back as a
 `BadPacket` with a reason. An `Event` keeps the JSON text of its array
@@ -24,6 +34,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, TypeGuard
+
+import orjson
 
 from wstail.jsonexact import dumps, loads_exact
 
@@ -252,6 +264,8 @@ def _decode_socketio(text: str) -> Packet:
     value = _json(body)
     if value is _INVALID:
         return BadPacket("Socket.IO packet data is not valid JSON")
+    if value is _TOO_DEEP:
+        return BadPacket("JSON nested too deeply")
     if kind == "3":
         if not isinstance(value, list):
             return BadPacket("ack data is not a JSON array")
@@ -273,16 +287,29 @@ def _error_message(body: str) -> str:
 
 
 _INVALID: Any = object()
+_TOO_DEEP: Any = object()  # valid JSON, nested deeper than the decoders go
 
 
 def _json(text: str) -> Any:
-    """Decode JSON keeping every digit; `_INVALID` if it is not JSON."""
+    """Decode JSON to check it and steer the codec; `_INVALID` if it is not JSON.
+
+    No number read here is ever printed (an event keeps its text), so
+    orjson's doubles do; only what orjson refuses (integers beyond 64 bits,
+    1e400) takes the exact decoder. This runs once per frame: the fast path counts.
+    """
     if not text:
         return _INVALID
     try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
         return loads_exact(text)
-    except Exception:  # ValueError, RecursionError, UnicodeError: all mean "not JSON"
-        return _INVALID
+    except Exception as error:  # ValueError, RecursionError, UnicodeError: all mean "not JSON"
+        # ...except valid JSON nested beyond the decoders' limits: say so.
+        message = str(error)
+        deep = "depth limit" in message or "nested too deeply" in message
+        return _TOO_DEEP if deep or isinstance(error, RecursionError) else _INVALID
 
 
 def encode_ping(probe: bool = False) -> str:
@@ -300,10 +327,15 @@ def encode_close() -> str:
     return "1"
 
 
-def encode_connect(namespace: str, query: str = "") -> str:
-    """A namespace connect request: `40/public` (socket.io 1.x style, no data)."""
-    nsp = _nsp(namespace, query)
-    return "40" + nsp
+def encode_connect(namespace: str, query: str = "", *, v5: bool = False) -> str:
+    """A namespace connect request: `40/public` (socket.io 1.x style, no data).
+
+    With `v5`, the Socket.IO v5 form socket.io 3+ clients send: `40/public,`
+    (`40` for "/"); v5 has no query in the namespace, so `query` is ignored.
+    """
+    if v5:
+        return "40" + _nsp_prefix(namespace)
+    return "40" + _nsp(namespace, query)
 
 
 def encode_event(namespace: str, name: str, *args: Any, ack_id: int | None = None) -> str:

@@ -38,7 +38,7 @@ from aiohttp.typedefs import Handler
 from wstail import eio3
 from wstail.frames import Frame
 from wstail.serve_replay import ClientGone, Playback, Replays, play
-from wstail.sources.sio_eio4 import ExactJSON
+from wstail.sources.sio_polling import ExactJSON
 from wstail.sources.sio_session import DEFAULT_PATH, silent_logger
 
 __all__ = ["NAMESPACES", "SOCKETIO_PATH", "PaymiumEio3Server", "PaymiumEio4Server"]

@@ -3,16 +3,19 @@
 //
 //   node paymium_server.js VERSION [SCENARIO.json]     (VERSION: 1, 2 or 4)
 //
-// Listens on 127.0.0.1, port 0, path /ws/socket.io, namespaces /public and
-// /user; prints the port as the first stdout line, then one JSON line per
-// thing that happened ({"ev": "connect"|"channel"|"disconnect"|"sent"|"drop"|"done", ...}).
+// Listens on 127.0.0.1, port 0 (or the scenario's "port"), path /ws/socket.io,
+// namespaces /public and /user; prints the port as the first stdout line,
+// then one JSON line per thing that happened
+// ({"ev": "connect"|"channel"|"pong"|"disconnect"|"sent"|"drop"|"done", ...}).
 // The scenario (a file, or stdin when no file is given) is a list of steps,
 // or {"steps": [...], "refuse": {"/user": "Not authorized"}, "allowEIO3": true,
-// "pingInterval": ms, "pingTimeout": ms}. Steps, played once, in order:
+// "pingInterval": ms, "pingTimeout": ms, "port": n, "transports": ["polling"],
+// "forbid": true (every request refused: HTTP 403)}. Steps, played once, in order:
 //   {"ns": "/public", "event": "stream", "data": {...}}    emit through socket.io
 //   {"ns": "/public", "raw": "[\"stream\",{...}]"}          write this event array text as is
 //                                                           (numbers JS cannot hold)
 //   {"ns": "/user", ..., "after_channels": 2}              wait for a socket that sent 2 channels
+//   {"ns": "/public", ..., "after_connects": 2}            wait for the namespace's 2nd connection
 //   {"drop": true}                                          close every client connection
 //   {"sleep": ms}
 // A step waits until a client is connected to its namespace, so a client
@@ -41,8 +44,12 @@ const log = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const options = { path: "/ws/socket.io", serveClient: false };
-for (const key of ["pingInterval", "pingTimeout", "allowEIO3"]) {
+for (const key of ["pingInterval", "pingTimeout", "allowEIO3", "transports"]) {
   if (scenario[key] !== undefined) options[key] = scenario[key];
+}
+if (scenario.forbid) {
+  // refused before the upgrade: engine.io answers HTTP 403
+  options.allowRequest = (req, callback) => callback("forbidden", false);
 }
 
 const server = http.createServer((req, res) => {
@@ -52,7 +59,8 @@ const server = http.createServer((req, res) => {
 const sio = require(path.join(__dirname, "..", "node_modules", packages[version]));
 const io = typeof sio.Server === "function" ? new sio.Server(server, options) : sio(server, options);
 
-const sockets = new Set(); // {socket, ns, conn, channels}
+const sockets = new Set(); // {socket, ns, conn, channels, number}
+const connects = {}; // namespace -> connections so far
 const refuse = scenario.refuse || {};
 
 for (const ns of ["/public", "/user"]) {
@@ -61,9 +69,14 @@ for (const ns of ["/public", "/user"]) {
     nsp.use((socket, next) => next(new Error(refuse[ns])));
   }
   nsp.on("connection", (socket) => {
-    const entry = { socket, ns, conn: socket.conn.id, channels: [] };
+    connects[ns] = (connects[ns] || 0) + 1;
+    const entry = { socket, ns, conn: socket.conn.id, channels: [], number: connects[ns] };
     sockets.add(entry);
     log({ ev: "connect", ns, conn: entry.conn });
+    socket.conn.on("packet", (packet) => {
+      // the client's answers to our heartbeat (Engine.IO 4: the server pings)
+      if (packet.type === "pong") log({ ev: "pong", ns, conn: entry.conn });
+    });
     socket.on("channel", (channel) => {
       entry.channels.push(channel);
       log({ ev: "channel", ns, conn: entry.conn, channel });
@@ -75,8 +88,10 @@ for (const ns of ["/public", "/user"]) {
   });
 }
 
-function targets(ns, channels) {
-  return [...sockets].filter((e) => e.ns === ns && e.channels.length >= channels);
+function targets(ns, channels, connection) {
+  return [...sockets].filter(
+    (e) => e.ns === ns && e.channels.length >= channels && e.number >= connection,
+  );
 }
 
 async function waitFor(found) {
@@ -111,7 +126,9 @@ async function play() {
       continue;
     }
     const ns = step.ns || "/public";
-    const chosen = await waitFor(() => targets(ns, step.after_channels || 0));
+    const chosen = await waitFor(() =>
+      targets(ns, step.after_channels || 0, step.after_connects || 0),
+    );
     for (const entry of chosen) {
       if (step.raw !== undefined) {
         writeRaw(entry, step.raw);
@@ -125,7 +142,7 @@ async function play() {
   log({ ev: "done" });
 }
 
-server.listen(0, "127.0.0.1", () => {
+server.listen(scenario.port || 0, "127.0.0.1", () => {
   process.stdout.write(server.address().port + "\n");
   play().catch((error) => {
     log({ ev: "error", message: String(error) });

@@ -1,293 +1,205 @@
-"""Socket.IO over Engine.IO 4 (socket.io 3.x/4.x, python-socketio): `socketio.AsyncClient`.
+"""Socket.IO v5 over Engine.IO 4 (socket.io 3.x/4.x, python-socketio 5): our own client.
 
-python-socketio does the protocol; this module turns its callbacks into a
-pull API (an asyncio.Queue) and keeps numbers exact. Its own reconnection is
-off: the reconnect loop in `socketio.py` owns the lifecycle for both
-protocols. In EIO4 the server pings and the client answers; the Engine.IO
-client drops a server that stays silent for pingInterval + pingTimeout.
+The `eio3` codec driven over `websockets`, WebSocket transport only, built
+like `sio_eio3`. Engine.IO 4 turns the heartbeat around: the server pings
+`2` every pingInterval and the client answers `3`; the client holds the
+server for dead when nothing at all (ping or message) came from it for
+pingInterval + pingTimeout. A v5 client joins with `40/public,`, the ack
+carries a socket id (`40/public,{"sid":…}`) and a refusal is
+`44/public,{"message":…}`.
 
-Three details keep the client from touching the rest of the process:
-- numbers: a `Packet` subclass with its own `json` (every float keeps its
-  text), instead of `json=`, which would rebind `json` on python-socketio's
-  and python-engineio's global Packet classes (and so on any in-process server);
-- logs: a silent logger, since engineio logs every packet it sends at INFO
-  (`channel` emits carry secrets);
-- signals: `handle_sigint=False`, SIGINT stays the CLI's.
+Why not python-socketio's AsyncClient, which this module used to wrap: it
+dispatches every event as a task, decodes and re-encodes every payload, and
+under a fast feed python-engineio starved its own heartbeat and dropped the
+connection ("transport error"), losing frames. Here a frame is read, its
+event array's text kept as received (numbers never re-encoded), and handed on.
+
+Binary events (`45`/`46`, and the binary frames of their attachments) are
+not used by Paymium: each packet of one is a `meta.bad_frame`, like any
+packet we cannot read, and the stream goes on. So is a text frame that is
+not UTF-8 (websockets would fail the connection with 1007).
+
+A server that refuses the WebSocket upgrade with HTTP 400 (one that only
+allows HTTP long-polling) gets python-socketio's client instead
+(`open_eio4`, `sio_polling`), imported only then.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-import aiohttp
-import socketio
-import socketio.exceptions
-import socketio.packet
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
+from wstail import eio3
 from wstail.envelope import now_us
 from wstail.frames import Frame, meta_frame
-from wstail.jsonexact import ExactNumber, dumps
+from wstail.sources import sio_wire
 from wstail.sources.sio_session import (
-    REFUSED_STATUSES,
-    HandshakeFailed,
     Refused,
     SessionDropped,
+    SioSession,
     SioTarget,
-    silent_logger,
+    UpgradeRejected,
     truncate_frame,
 )
 
 log = logging.getLogger(__name__)
 
-# python-socketio and python-engineio log packet contents (channel IDs among them).
-_silent = silent_logger("wstail.sources.sio_eio4.library")
-
-# A namespace no one joins: a packet that failed to decode is turned into an
-# ACK for it, which python-socketio ignores.
-_NOWHERE = "/\x00wstail-bad-packet"
+_MIN_PATIENCE = 0.05  # seconds; guards against a server announcing tiny heartbeat settings
+POLLING_STATUS = 400  # what engine.io and python-engineio answer an upgrade they do not allow
 
 
-def _exact_int(text: str) -> int | float:
-    return ExactNumber(text) if text == "-0" else int(text)
+def patience(opened: eio3.Open) -> float:
+    """Seconds of silence after which an Engine.IO 4 server counts as dead."""
+    return max((opened.ping_interval_ms + opened.ping_timeout_ms) / 1000, _MIN_PATIENCE)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+async def open_eio4(target: SioTarget) -> SioSession:
+    """An EIO4 session: ours over WebSocket, python-socketio's long-polling if the upgrade gets 400.
+
+    Raises Refused (401/403, namespace refused) or HandshakeFailed.
+    """
+    try:
+        return await Eio4Session.open(target)
+    except UpgradeRejected as exc:
+        if exc.status != POLLING_STATUS:
+            raise
+    return await open_polling(target)
 
 
-_decoder = json.JSONDecoder(
-    parse_float=ExactNumber, parse_int=_exact_int, parse_constant=_reject_constant
-)
+async def open_polling(target: SioTarget) -> SioSession:
+    """python-socketio's client over HTTP long-polling, for servers that refuse WebSocket."""
+    log.info(
+        "%s refused the WebSocket upgrade (HTTP %d): falling back to long-polling",
+        target.display_url,
+        POLLING_STATUS,
+    )
+    from wstail.sources.sio_polling import PollingSession  # python-socketio: only now
 
-
-class ExactJSON:
-    """A `json`-module stand-in for python-socketio: every number keeps its digits."""
-
-    @staticmethod
-    def loads(text: str | bytes, **_: Any) -> Any:
-        """Decode JSON; floats become ExactNumber (their text printed back as received)."""
-        if isinstance(text, (bytes, bytearray)):
-            text = text.decode("utf-8")
-        return _decoder.decode(text)
-
-    @staticmethod
-    def dumps(obj: Any, **_: Any) -> str:
-        """Compact JSON text, exact numbers printed as their digits."""
-        return dumps(obj).decode("utf-8")
-
-
-def _packet_class(on_bad: Callable[[str, str], None]) -> type[socketio.packet.Packet]:
-    """A Packet class with exact JSON that reports undecodable packets instead of failing."""
-
-    class ExactPacket(socketio.packet.Packet):
-        json = ExactJSON
-
-        def decode(self, encoded_packet: Any) -> int:
-            try:
-                attachments = super().decode(encoded_packet)
-                reason = _check_packet(self)
-            except Exception as exc:  # python-socketio raises ValueError, TypeError, ...
-                attachments, reason = 0, f"undecodable Socket.IO packet ({type(exc).__name__})"
-            if reason is None:
-                return int(attachments or 0)
-            # python-engineio took the "4" (message) off: put it back, as on the wire
-            on_bad(reason, "4" + encoded_packet if isinstance(encoded_packet, str) else "")
-            self.packet_type, self.namespace, self.id, self.data = (
-                socketio.packet.ACK,
-                _NOWHERE,
-                None,
-                None,
-            )
-            return 0
-
-    return ExactPacket
-
-
-def _check_packet(packet: Any) -> str | None:
-    kind = packet.packet_type
-    if not isinstance(kind, int) or not 0 <= kind <= 6:
-        return "unknown Socket.IO packet type"
-    if kind == socketio.packet.EVENT:
-        data = packet.data
-        if not isinstance(data, list) or not data or not isinstance(data[0], str):
-            return "event data is not a JSON array starting with the event name"
-    return None
-
-
-class _Drop:
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    return await PollingSession.open(target)
 
 
 class Eio4Session:
-    """One python-socketio connection, joined to the target's namespace."""
+    """One EIO4 WebSocket connection, joined to the target's namespace."""
 
     protocol = "eio4"
 
-    def __init__(self, target: SioTarget) -> None:
+    def __init__(self, ws: ClientConnection, target: SioTarget, opened: eio3.Open) -> None:
+        self._ws = ws
         self._target = target
-        self._queue: asyncio.Queue[Frame | _Drop] = asyncio.Queue()
-        self._refusal: str | None = None
-        self._http: aiohttp.ClientSession | None = None
-        self._client = socketio.AsyncClient(
-            reconnection=False,
-            logger=_silent,
-            engineio_logger=_silent,
-            handle_sigint=False,
-            serializer=_packet_class(self._bad_packet),
-            http_session=self._new_http,
-            ssl_verify=not target.insecure,
-            request_timeout=target.connect_timeout,
-        )
-        namespace = target.namespace
-        self._client.on("*", self._on_event, namespace=namespace)
-        self._client.on("disconnect", self._on_disconnect, namespace=namespace)
-        self._client.on("connect_error", self._on_connect_error, namespace=namespace)
+        self._patience = patience(opened)
+        self._loop = asyncio.get_running_loop()
+        self._live = sio_wire.Liveness(ws)
+        self._last_packet = self._loop.time()
 
     def __repr__(self) -> str:
         return f"<Eio4Session {self._target.display_url} {self._target.namespace}>"
 
-    def _new_http(self) -> aiohttp.ClientSession:
-        # Ours, so that it is closed even when the handshake fails (python-engineio
-        # leaves its own session open then).
-        self._http = aiohttp.ClientSession()
-        return self._http
-
     @classmethod
     async def open(cls, target: SioTarget) -> Eio4Session:
-        """Handshake, join the namespace, emit the channels; bounded by connect_timeout.
+        """Handshake at `?EIO=4`, join the namespace, emit the channels; bounded by connect_timeout.
 
-        Raises Refused (401/403, namespace refused) or HandshakeFailed.
+        Raises Refused (401/403, namespace refused, a server that is not
+        Socket.IO v5), UpgradeRejected (another HTTP status) or HandshakeFailed
+        (anything else worth a retry).
         """
-        session = cls(target)
-        try:
-            async with asyncio.timeout(target.connect_timeout):
-                await session._connect()
-        except TimeoutError:
-            await session.close()
-            raise HandshakeFailed(
-                f"handshake timed out after {target.connect_timeout:g} s"
-            ) from None
-        except BaseException:
-            await session.close()
-            raise
-        return session
 
-    async def _connect(self) -> None:
-        target = self._target
-        try:
-            await self._client.connect(
-                target.base_url(),
-                headers=dict(target.headers),  # a copy: engineio takes the cookie out
-                transports=["websocket"],
-                namespaces=[target.namespace],
-                socketio_path=target.path,
-                wait_timeout=target.connect_timeout,
+        async def join(ws: ClientConnection) -> Eio4Session:
+            return await cls.join(ws, target, await sio_wire.read_open(ws))
+
+        return await sio_wire.handshake(target, 4, join)
+
+    @classmethod
+    async def join(
+        cls,
+        ws: ClientConnection,
+        target: SioTarget,
+        opened: eio3.Open,
+        ack: eio3.Connect | None = None,
+    ) -> Eio4Session:
+        """Join the namespace on an open Engine.IO 4 connection and emit the channels.
+
+        `ack`: the namespace was joined already (by the `--eio auto` probe).
+        """
+        namespace = target.namespace
+        if ack is None:
+            await sio_wire.send(ws, eio3.encode_connect(namespace, v5=True))
+            ack = await sio_wire.await_namespace(ws, namespace)
+        if ack.sid is None and opened.max_payload is None:
+            # socket.io 1.x/2.x ignore EIO=4: they would wait for our pings forever
+            raise Refused(
+                f"{target.display_url} speaks Socket.IO 1.x/2.x (Engine.IO 3): "
+                "use --eio 3 or --eio auto"
             )
-        except socketio.exceptions.ConnectionError as exc:
-            if self._refusal is not None:
-                raise Refused(f"namespace {target.namespace} refused: {self._refusal}") from None
-            status = _handshake_status(exc)
-            if status in REFUSED_STATUSES:
-                raise Refused(
-                    f"{target.display_url}: server refused the WebSocket upgrade: HTTP {status}"
-                ) from None
-            if status is not None:
-                raise HandshakeFailed(
-                    f"server rejected the WebSocket upgrade: HTTP {status}"
-                ) from None
-            raise HandshakeFailed(_connection_reason(exc)) from None
-        try:
-            for channel in target.channels:
-                await self._client.emit("channel", channel, namespace=target.namespace)
-        except socketio.exceptions.SocketIOError:
-            raise HandshakeFailed("the connection closed while joining the channels") from None
+        await sio_wire.emit_channels(ws, target)
+        return cls(ws, target, opened)
 
     async def frames(self) -> AsyncIterator[Frame]:
         """Events of the namespace and bad-frame reports; ends by raising SessionDropped."""
-        while True:
-            item = await self._queue.get()
-            if isinstance(item, _Drop):
-                # Message handlers run as tasks: let the ones already started finish,
-                # so that nothing received before the drop is lost.
-                await asyncio.sleep(0)
-                while not self._queue.empty():
-                    late = self._queue.get_nowait()
-                    if isinstance(late, Frame):
-                        yield late
-                raise SessionDropped(item.reason)
-            yield item
+        loop = self._loop
+        ws = self._ws
+        live = self._live
+        namespace = self._target.namespace
+        self._last_packet = loop.time()
+        live.check_at(self._last_packet + self._patience, self._check)
+        try:
+            while True:
+                live.waiting_since = loop.time()
+                try:
+                    raw = await ws.recv(decode=False)
+                except ConnectionClosed as exc:
+                    raise SessionDropped(live.reason or sio_wire.closed_reason(exc)) from None
+                self._last_packet = loop.time()
+                live.waiting_since = None
+                recv_us = now_us()
+                try:
+                    data = raw.decode()
+                except UnicodeDecodeError:
+                    yield _bad_frame(recv_us, "invalid UTF-8", raw)
+                    continue
+                packet = eio3.decode_packet(data)
+                match packet:
+                    case eio3.Event(namespace=ns, payload=payload) if ns == namespace:
+                        yield Frame(recv_us=recv_us, kind="sio", channel=namespace, payload=payload)
+                    case eio3.Ping(data=probe):
+                        await self._send(eio3.encode_pong(probe))
+                    case eio3.Disconnect(namespace=ns) if ns == namespace:
+                        raise SessionDropped(f"the server disconnected {namespace}")
+                    case eio3.NamespaceError(namespace=ns, message=message) if ns == namespace:
+                        raise SessionDropped(f"server error on {namespace}: {message}")
+                    case eio3.Close():
+                        raise SessionDropped("the server closed the Engine.IO session")
+                    case eio3.BadPacket(reason=reason):
+                        yield _bad_frame(recv_us, reason, data)
+                    case eio3.Open():
+                        yield _bad_frame(recv_us, "unexpected open packet", data)
+                    case _:
+                        pass  # pongs, noops, other namespaces, acks: nothing to hand on
+        finally:
+            live.stop()
+
+    def _check(self) -> None:
+        """The liveness rule: the server sent nothing for pingInterval + pingTimeout."""
+        due = self._last_packet + self._patience
+        if self._loop.time() < due:
+            self._live.check_at(due, self._check)
+        else:
+            self._live.give_up(f"no packet from the server for {self._patience:g} s", self._check)
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self._ws.send(text)
+        except ConnectionClosed as exc:
+            raise SessionDropped(self._live.reason or sio_wire.closed_reason(exc)) from None
 
     async def close(self) -> None:
-        """Disconnect and release the HTTP session (idempotent)."""
-        try:
-            await self._client.disconnect()
-        except Exception as exc:  # a client half-way through a failed handshake
-            log.debug("disconnecting: %s", type(exc).__name__)
-        http, self._http = self._http, None
-        if http is not None and not http.closed:
-            await http.close()
-
-    def _on_event(self, event: str, *args: Any) -> None:
-        recv_us = now_us()
-        try:
-            payload = dumps([event, *args]).decode("utf-8")
-        except TypeError:  # bytes from a binary event
-            self._queue.put_nowait(
-                meta_frame(
-                    recv_us,
-                    "meta.bad_frame",
-                    reason="binary Socket.IO packet (binary events are not supported)",
-                    frame="",
-                )
-            )
-            return
-        self._queue.put_nowait(
-            Frame(recv_us=recv_us, kind="sio", channel=self._target.namespace, payload=payload)
-        )
-
-    def _on_disconnect(self, reason: Any = "") -> None:
-        text = str(reason) if reason else "disconnected"
-        self._queue.put_nowait(_Drop(f"{text} ({self._target.namespace})"))
-
-    def _on_connect_error(self, data: Any = None, *_: Any) -> None:
-        # Namespace refusals arrive as a CONNECT_ERROR packet: {"message": ...}
-        # (socket.io 3+) or a string; failed Engine.IO handshakes come here too,
-        # as the string "Connection error", but only after no packet at all.
-        if isinstance(data, dict) and isinstance(data.get("message"), str):
-            self._refusal = data["message"][:200]
-        elif isinstance(data, str) and self._client.eio.state == "connected":
-            self._refusal = data[:200]
-
-    def _bad_packet(self, reason: str, raw: str) -> None:
-        self._queue.put_nowait(
-            meta_frame(now_us(), "meta.bad_frame", reason=reason, frame=truncate_frame(raw))
-        )
+        """Close the WebSocket (idempotent)."""
+        self._live.stop()
+        await sio_wire.abort(self._ws)
 
 
-def _handshake_status(exc: BaseException) -> int | None:
-    """The HTTP status of a refused upgrade, from the chain of causes python-socketio keeps."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, aiohttp.WSServerHandshakeError):
-            return current.status
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _connection_reason(exc: socketio.exceptions.ConnectionError) -> str:
-    cause: BaseException | None = exc.__cause__
-    while cause is not None and cause.__context__ is not None:
-        cause = cause.__context__
-    detail = str(exc) or "connection error"
-    if cause is not None and cause is not exc.__cause__:
-        detail += f": {str(cause) or type(cause).__name__}"
-    return detail[:200]
+def _bad_frame(recv_us: int, reason: str, data: str | bytes) -> Frame:
+    return meta_frame(recv_us, "meta.bad_frame", reason=reason, frame=truncate_frame(data))

@@ -1,9 +1,9 @@
 """What the Socket.IO transports share: the target, the session shape, the failures.
 
-A transport (`sio_eio3`, `sio_eio4`) opens a `SioSession`: the handshake and
-the namespace connect are done, `channel` was emitted for every channel. Its
-`frames()` yields what arrives and ends by raising `SessionDropped`. The
-reconnect loop in `socketio.py` only sees these types.
+A transport (`sio_eio3`, `sio_eio4`, `sio_polling`) opens a `SioSession`:
+the handshake and the namespace connect are done, `channel` was emitted for
+every channel. Its `frames()` yields what arrives and ends by raising
+`SessionDropped`. The reconnect loop in `socketio.py` only sees these types.
 """
 
 from __future__ import annotations
@@ -50,10 +50,6 @@ class UpgradeRejected(HandshakeFailed):
         self.status = status
 
 
-class SpeaksEio4(Exception):
-    """The probe found a Socket.IO v5 server (socket.io 3+): use the EIO4 transport."""
-
-
 class Refused(Exception):
     """The server refused us for good (HTTP 401/403, namespace error): never retried."""
 
@@ -86,7 +82,7 @@ class SioTarget:
         return urlunsplit((scheme, self.netloc, self.path.rstrip("/") + "/", query, ""))
 
     def base_url(self) -> str:
-        """The server URL without path, for python-socketio: http(s)://host[?query]."""
+        """The server URL without path, for python-socketio (polling): http(s)://host[?query]."""
         return urlunsplit((self.scheme, self.netloc, "", self.query, ""))
 
     def ssl_context(self) -> ssl.SSLContext | None:

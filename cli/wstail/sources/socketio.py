@@ -1,34 +1,29 @@
 """The Paymium source: one Socket.IO namespace as an async iterator of Frames.
 
-Two transports sit behind one reconnect loop, so the lifecycle (`meta.*`
+Two protocols sit behind one reconnect loop, so the lifecycle (`meta.*`
 frames, retries, exit codes) is the same whatever the server speaks:
 - `eio3`: Engine.IO 3 (socket.io 1.x/2.x, the live Paymium server), our own
   codec over `websockets` (`sio_eio3`);
-- `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), through
-  python-socketio's AsyncClient (`sio_eio4`).
+- `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), the same codec
+  over `websockets` (`sio_eio4`); a server that refuses the WebSocket
+  upgrade with HTTP 400 (polling only) gets python-socketio's client over
+  long-polling instead (`sio_polling`, imported only then).
 
-How `eio="auto"` decides: the first connection is a probe at `?EIO=4`.
-- An open packet with `maxPayload` comes from an Engine.IO 4 server
-  (socket.io 4.2+, python-engineio): the probe is closed at once, before it
-  joins anything, and python-socketio connects.
-- Otherwise the probe asks to join the namespace with `40/<ns>`, a request
-  both dialects accept. socket.io 1.x/2.x (the live Paymium server) ignore
-  `EIO=4`, answer in EIO3 and ack with a bare `40/<ns>`: the probe goes on
-  as the EIO3 session (channels are emitted, pings start), no second
-  connection. A Socket.IO v5 server (socket.io 3.0-4.1) acks with a socket
-  id, `40/<ns>,{"sid":…}`: the probe is closed before any channel is sent,
-  and python-socketio connects.
-- A server that refuses `EIO=4` with a 4xx (other than 401/403) gets a plain
-  EIO3 attempt at once.
-Asking for `?EIO=3` first does not work: socket.io 4 (engine.io 6) accepts
-the upgrade and only then writes an HTTP 400 into the WebSocket. 401/403
-refuse us whatever the protocol (exit 3, never retried); a network error
-decides nothing and is retried as it is. The protocol of the first
-successful connection is kept for every reconnect.
+How `eio="auto"` decides (`sio_probe`): the first connection dials
+`?EIO=4` and goes on as whatever the server turns out to speak, without a
+second connection: an open packet with `maxPayload`, or a namespace ack
+with a socket id, is Engine.IO 4; a bare ack is socket.io 1.x/2.x, which
+ignore `EIO=4` and answer in EIO3. A server that refuses `EIO=4` with a 4xx
+(other than 401/403) gets a plain EIO3 attempt at once, and if that is
+refused with HTTP 400 too, python-socketio's long-polling. 401/403 refuse us
+whatever the protocol (exit 3, never retried); a network error decides
+nothing and is retried as it is. The protocol of the first successful
+connection is kept for every reconnect.
 
 Reconnects: after a drop, `meta.disconnected` with the reason; then before
 each attempt `meta.reconnecting` with its number and delay (exponential
-backoff with jitter). A failed first connection is retried the same way.
+backoff with jitter), and the reason when the previous attempt never
+connected. A failed first connection is retried the same way.
 `retries` (None: forever) caps the attempts in a row; then ConnectError,
 exit 3. A connection that delivered an event or stayed up 30 s starts the
 count (and the backoff) afresh; one dropped before either does not. Channel IDs (the only
@@ -41,13 +36,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
 
 from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.sources.retry import attempts_left, backoff
 from wstail.sources.sio_eio3 import Eio3Session
-from wstail.sources.sio_eio4 import Eio4Session
+from wstail.sources.sio_eio4 import POLLING_STATUS, open_eio4, open_polling
+from wstail.sources.sio_probe import open_probing
 from wstail.sources.sio_session import (
     DEFAULT_PATH,
     HandshakeFailed,
@@ -55,7 +52,6 @@ from wstail.sources.sio_session import (
     SessionDropped,
     SioSession,
     SioTarget,
-    SpeaksEio4,
     UpgradeRejected,
     parse_target_url,
     redact_url,
@@ -185,25 +181,30 @@ class SocketIOSource:
                     f"{self.display_url}: gave up after {self.retries} retries: {reason}"
                 )
             delay = next(delays)
-            yield meta_frame(now_us(), "meta.reconnecting", attempt=attempt, delay=round(delay, 3))
+            details: dict[str, Any] = {"attempt": attempt, "delay": round(delay, 3)}
+            if session is None:  # say why an attempt that never connected failed
+                details["reason"] = reason
+            yield meta_frame(now_us(), "meta.reconnecting", **details)
             await asyncio.sleep(delay)
 
     async def _open(self) -> SioSession:
         """One connection attempt with the protocol chosen (or being chosen) for this source."""
         if self._protocol == "eio4":
-            return await Eio4Session.open(self._target)
+            return await open_eio4(self._target)
         if self._protocol == "eio3":
             return await Eio3Session.open(self._target)
         session: SioSession
         try:
-            session = await Eio3Session.open(self._target, probe=True)
-        except SpeaksEio4:
-            log.info("%s speaks Socket.IO v5: using EIO4", self.display_url)
-            session = await Eio4Session.open(self._target)
+            session = await open_probing(self._target)
         except UpgradeRejected as exc:
             if not 400 <= exc.status < 500:
                 raise
             log.info("%s refused EIO=4 (HTTP %d): trying EIO3", self.display_url, exc.status)
-            session = await Eio3Session.open(self._target)
+            try:
+                session = await Eio3Session.open(self._target)
+            except UpgradeRejected as again:
+                if again.status != POLLING_STATUS:
+                    raise
+                session = await open_polling(self._target)
         self._protocol = session.protocol
         return session
