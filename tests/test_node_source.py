@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import json
 import logging
 import os
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,13 @@ import pytest
 import trustme
 
 from node_peers import NodePeer, Tail, free_port, run, scaled, silent_tcp_server
-from wstail.exitcodes import ConnectError, UsageError
-from wstail.frames import Frame
+from wstail.capture import CaptureHeader
+from wstail.exitcodes import ConnectError, IdleTimeout, UsageError
+from wstail.frames import Frame, meta_frame
+from wstail.live import pump
+from wstail.pipeline import CompiledOptions, Stream, StreamDone, StreamOptions
+from wstail.recorder import Recorder
+from wstail.sinks import OutputWriter
 from wstail.sources.node import (
     NodeSource,
     handshake_headers,
@@ -34,6 +40,7 @@ from wstail.sources.nodeauth import (
     resolve_node_auth,
 )
 from wstail.sources.retry import backoff
+from wstail.terminal import Terminal
 
 PASSWORD = "pw-S3CRET-1"
 COOKIE = "ck-S3CRET-2"
@@ -131,6 +138,167 @@ def test_burst_is_read_off_the_socket_while_the_consumer_is_busy() -> None:
         await peer.stop()
 
     run(body, timeout=20)
+
+
+def test_batches_hold_every_frame_received_since_the_last_one() -> None:
+    """A burst read while nobody pulls comes as few batches sharing a receive time; metas alone."""
+    messages = [json.dumps({"status": f"step {i}"}) for i in range(2000)]
+
+    async def body() -> None:
+        peer = await NodePeer().start()
+        batches = NodeSource(peer.url, delays=fast).batches()
+        first = await anext(batches)
+        assert [meta(frame)[0] for frame in first] == ["meta.connected"]
+        server = await peer.accepted()
+        for message in messages:
+            await server.send(message)
+        await server.ping()  # answered: the pong comes after every message above
+        got: list[Frame] = []
+        count = 0
+        while len(got) < len(messages):
+            batch = await anext(batches)
+            assert batch and len({frame.recv_us for frame in batch}) == 1
+            got += batch
+            count += 1
+        assert [frame.payload for frame in got] == messages
+        assert count < len(messages) // 10  # read in bulk, not one by one
+        await server.close(1000)
+        assert [meta(frame)[0] for frame in await anext(batches)] == ["meta.disconnected"]
+        assert [meta(frame)[0] for frame in await anext(batches)] == ["meta.reconnecting"]
+        await batches.aclose()
+        await peer.stop()
+
+    run(body)
+
+
+def test_server_protocol_error_is_reported_and_reconnected() -> None:
+    """A frame with an RSV bit (no extension) fails the connection as websockets always did."""
+
+    async def body() -> None:
+        peer = await NodePeer().start()
+        tail = Tail(NodeSource(peer.url, delays=fast))
+        await next_meta(tail, "meta.connected")
+        server = await peer.accepted()
+        await server.send("fine")
+        server.transport.write(b"\xc1\x01x")  # FIN, RSV1, text, 1 byte
+        assert (await tail.next()).payload == "fine"
+        reason = (await next_meta(tail, "meta.disconnected"))["reason"]
+        assert reason == "closed the connection: 1002 (protocol error) reserved bits must be 0"
+        await next_meta(tail, "meta.reconnecting")
+        await next_meta(tail, "meta.connected")
+        await tail.close()
+        await peer.stop()
+
+    run(body)
+
+
+# -- through the pump -------------------------------------------------------
+
+
+def make_stream(**options: Any) -> tuple[Stream, io.BytesIO]:
+    """A Stream with these STREAM options writing NDJSON to a buffer (flushed per batch)."""
+    opts = StreamOptions(**options)
+    out = io.BytesIO()
+    stream = Stream(
+        options=opts,
+        compiled=CompiledOptions.build(opts),
+        writer=OutputWriter(out, block=False),
+        terminal=Terminal(pretty=False, color=False, stderr=io.StringIO()),
+    )
+    return stream, out
+
+
+def make_recorder(path: Path) -> Recorder:
+    """A node capture recorder writing to `path`."""
+    header = CaptureHeader(
+        source="node", start_us=1, url="ws://x/ws", protocol="websocket", tool="test"
+    )
+    return Recorder(str(path), header, private=True)
+
+
+def test_pump_records_every_frame_before_the_stream_and_stops_inside_a_batch(
+    tmp_path: Path,
+) -> None:
+    """-n 10 ends inside a batch: the capture holds exactly the frames the stream saw, in order."""
+    messages = [json.dumps({"status": f"step {i}"}) for i in range(500)]
+    capture = tmp_path / "node.jsonl"
+
+    async def body() -> None:
+        peer = await NodePeer().start()
+        source = NodeSource(peer.url, delays=fast)
+        stream, out = make_stream(count=10, meta=True)
+        recorder = make_recorder(capture)
+
+        async def send_all() -> None:
+            server = await peer.accepted()
+            for message in messages:
+                await server.send(message)
+
+        sender = asyncio.create_task(send_all())
+        with pytest.raises(StreamDone):
+            await pump(source, "node", stream, recorder)
+        stream.writer.flush()  # as run_live does
+        recorder.close()
+        await sender
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert [line["seq"] for line in lines] == list(range(1, 12))
+        assert lines[0]["event"] == "meta.connected"
+        assert [line["data"]["status"] for line in lines[1:]] == [f"step {i}" for i in range(10)]
+        recorded = [json.loads(line) for line in capture.read_text().splitlines()[1:]]
+        assert [row[2] for row in recorded[1:]] == messages[:10]
+        await peer.stop()
+
+    run(body)
+
+
+def test_pump_duration_and_idle_timeout_with_a_batched_source() -> None:
+    """--duration ends a flooding node with StreamDone; --idle-timeout a silent one."""
+
+    async def body() -> None:
+        peer = await NodePeer().start()
+
+        async def flood() -> None:
+            server = await peer.accepted()
+            while True:
+                for _ in range(100):
+                    await server.send('{"status": "busy"}')
+                await asyncio.sleep(0)  # send() only yields once the socket buffers are full
+
+        flooder = asyncio.create_task(flood())
+        stream, out = make_stream(duration=0.3)
+        started = time.monotonic()
+        with pytest.raises(StreamDone):
+            await pump(NodeSource(peer.url, delays=fast), "node", stream)
+        assert time.monotonic() - started >= 0.3
+        assert stream.passed > 0
+        flooder.cancel()
+        stream, out = make_stream(idle_timeout=0.2)
+        with pytest.raises(IdleTimeout):
+            await pump(NodeSource(peer.url, delays=fast), "node", stream)
+        await peer.stop()
+
+    run(body)
+
+
+def test_pump_still_takes_sources_that_yield_single_frames() -> None:
+    """A source without batches() is read frame by frame, as Socket.IO sources are."""
+
+    async def frames() -> AsyncIterator[Frame]:
+        yield meta_frame(1, "meta.connected", url="ws://x", protocol="websocket")
+        for i in range(3):
+            yield Frame(2 + i, "text", json.dumps({"status": f"s{i}"}))
+
+    async def body() -> None:
+        stream, out = make_stream()
+        await pump(frames(), "node", stream)
+        lines = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert [(line["seq"], line["data"]["status"]) for line in lines] == [
+            (2, "s0"),
+            (3, "s1"),
+            (4, "s2"),
+        ]
+
+    run(body)
 
 
 # -- reconnecting -----------------------------------------------------------

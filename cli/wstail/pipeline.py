@@ -95,12 +95,18 @@ class Stream:
     normalize: Callable[[Frame, str], list[Any]] | None = None
 
     def feed_frame(
-        self, frame: Frame, source: str, window: Callable[[int], bool] | None = None
+        self,
+        frame: Frame,
+        source: str,
+        window: Callable[[int], bool] | None = None,
+        *,
+        end_batch: bool = True,
     ) -> None:
         """Normalize one frame and send its envelopes on; StreamDone at the end condition.
 
         With `window` (replay's --from/--to), envelopes whose seq it refuses
-        are numbered but not sent on.
+        are numbered but not sent on. `end_batch=False` leaves ending the
+        writer's batch to the caller (a live source's batch of frames).
         """
         normalize = self.normalize
         if normalize is None:
@@ -110,21 +116,46 @@ class Stream:
         items = normalize(frame, source)
         raw_printed = False
         recv_ts = format_us(frame.recv_us)  # once for all the frame's envelopes
+        # Data envelopes that nothing but printing awaits (no filter, -q,
+        # --until, -n, --raw) take the short way.
+        simple = self._simple()
+        passed = 0
         for item_source, event, event_us, data in items:
             seq = self.next_seq
             self.next_seq = seq + 1
             if window is not None and not window(seq):
                 continue
             envelope = make_envelope_at(seq, recv_ts, item_source, event, event_us, data)
-            if self.options.raw and event[:5] != "meta.":
+            if event[:5] == "meta.":
+                self.feed_envelope(envelope)
+            elif simple:
+                self.writer.write(self.terminal.render(envelope))
+                counts = self.counts
+                counts[event] = counts.get(event, 0) + 1
+                passed += 1
+            elif self.options.raw:
                 if self._passes(envelope):
                     if not raw_printed:
                         self.writer.write(_raw_frame_bytes(frame))
                         raw_printed = True
                     self._after_pass(envelope)
-                continue
-            self.feed_envelope(envelope)
-        self.writer.end_batch()
+            else:
+                self.feed_envelope(envelope)
+        if passed:
+            self.passed += passed
+            self.last_pass = time.monotonic()
+        if end_batch:
+            self.writer.end_batch()
+
+    def _simple(self) -> bool:
+        compiled = self.compiled
+        return (
+            compiled.query is None
+            and compiled.until is None
+            and self.options.count is None
+            and not self.options.raw
+            and compiled.filter.is_trivial
+        )
 
     def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
         """Filter and write one envelope (`line` is its canonical text, if known)."""

@@ -3,7 +3,8 @@
 The node echoes whatever a client sends to every connected client, so this
 source never sends a data frame: liveness rests on WebSocket control pings.
 It drops a client whose 256-message buffer fills, so frames are read off the
-socket as they arrive, whatever the pace of the consumer.
+socket as they arrive, whatever the pace of the consumer. They are read in
+bulk (`FastClientConnection`) and handed on in batches: `batches()`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidMessage,
@@ -33,14 +34,15 @@ from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.redact import redact_url
+from wstail.sources.fastws import FastClientConnection
 from wstail.sources.nodeauth import NodeAuth
 from wstail.sources.retry import attempts_left, backoff
 
 DEFAULT_NODE_URL = "ws://127.0.0.1:4002/ws"
 
-# Frames websockets may hold for a consumer that is busy elsewhere. Reading
-# pauses (and TCP pushes back on the node) only beyond this many; the node
-# itself gives up on a client after 256 unsent messages.
+# Messages the connection may hold for a consumer that is busy elsewhere.
+# Reading pauses (and TCP pushes back on the node) only beyond this many; the
+# node itself gives up on a client after 256 unsent messages.
 _MAX_QUEUE = (4096, 1024)
 # Longest wait for the server's close frame once we decided to close.
 _CLOSE_TIMEOUT = 2.0
@@ -209,6 +211,20 @@ class NodeSource:
         return self._frames()
 
     async def _frames(self) -> AsyncGenerator[Frame, None]:
+        batches = self.batches()
+        try:
+            async for batch in batches:
+                for frame in batch:
+                    yield frame
+        finally:
+            await batches.aclose()
+
+    async def batches(self) -> AsyncGenerator[list[Frame], None]:
+        """A fresh run, in batches: every frame received since the last one, in order.
+
+        A lifecycle frame comes alone in its batch; the data frames of one
+        batch share their receive time (when the batch was taken).
+        """
         delays = self._delays()
         attempt = 0
         while True:
@@ -221,24 +237,23 @@ class NodeSource:
             else:
                 failed_open = False
                 attempt, delays = 0, self._delays()
-                yield meta_frame(
-                    now_us(), "meta.connected", url=self.display_url, protocol="websocket"
-                )
+                yield [
+                    meta_frame(
+                        now_us(), "meta.connected", url=self.display_url, protocol="websocket"
+                    )
+                ]
                 try:
                     while True:
                         try:
-                            message = await connection.recv()
+                            messages = await connection.recv_batch()
                         except ConnectionClosed as closed:
                             reason = describe_close(closed, self.ping_timeout)
                             break
-                        if isinstance(message, str):
-                            yield Frame(recv_us=now_us(), kind="text", payload=message)
-                        else:
-                            yield Frame(recv_us=now_us(), kind="binary", payload=message)
+                        yield _data_frames(now_us(), messages)
                 finally:
                     await connection.close()
             if not failed_open:  # an attempt that never connected has nothing to disconnect
-                yield meta_frame(now_us(), "meta.disconnected", reason=reason)
+                yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
             attempt += 1
             if not attempts_left(attempt, self.retries):
                 raise ConnectError(
@@ -249,16 +264,16 @@ class NodeSource:
             details: dict[str, Any] = {"attempt": attempt, "delay": round(delay, 3)}
             if failed_open:
                 details["reason"] = reason
-            yield meta_frame(now_us(), "meta.reconnecting", **details)
+            yield [meta_frame(now_us(), "meta.reconnecting", **details)]
             await asyncio.sleep(delay)
 
-    async def _open(self) -> ClientConnection:
+    async def _open(self) -> FastClientConnection:
         options: dict[str, Any] = {}
         if self._secure and self.insecure:
             options["ssl"] = _unverified_tls()
         if self._loopback:
             options["proxy"] = None
-        return await connect(
+        connection = await connect(
             self._dial_url,
             additional_headers=self._headers,
             user_agent_header=_USER_AGENT,
@@ -269,8 +284,11 @@ class NodeSource:
             max_size=None,
             max_queue=_MAX_QUEUE,
             logger=_LOGGER,
+            create_connection=FastClientConnection,
             **options,
         )
+        assert isinstance(connection, FastClientConnection)
+        return connection
 
     def _raise_if_fatal(self, exc: BaseException) -> None:
         """Refused credentials and untrusted certificates end the run: retrying cannot help."""
@@ -290,6 +308,16 @@ class NodeSource:
                 f"{self.display_url}: TLS certificate not trusted"
                 f" ({exc.verify_message or exc.reason}); --insecure skips verification"
             ) from None
+
+
+def _data_frames(recv_us: int, messages: list[str | bytes]) -> list[Frame]:
+    """Frames of received messages: text frames for strings, binary frames for bytes."""
+    return [
+        Frame(recv_us, "text", message)
+        if type(message) is str
+        else Frame(recv_us, "binary", message)
+        for message in messages
+    ]
 
 
 def _unverified_tls() -> ssl.SSLContext:
