@@ -127,12 +127,17 @@ class NodePeer:
 
 
 @contextlib.asynccontextmanager
-async def silent_tcp_server() -> AsyncIterator[int]:
-    """A TCP server that accepts and then never says a word (no handshake); yields its port."""
+async def silent_tcp_server(accepted: asyncio.Event | None = None) -> AsyncIterator[int]:
+    """A TCP server that accepts and then never says a word (no handshake); yields its port.
+
+    `accepted` is set once a connection came in.
+    """
     held: list[asyncio.StreamWriter] = []
 
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         held.append(writer)
+        if accepted is not None:
+            accepted.set()
         await reader.read()  # until the client gives up
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)

@@ -855,8 +855,13 @@ EVENT_CASES = [
     ),
     pytest.param(
         public('["stream",' + "[" * 300 + "]" * 300 + "]"),
-        [bad(PUB, "JSON nested too deeply", '["stream",' + "[" * 300 + "]" * 300 + "]")],
-        id="nested-deeper-than-an-envelope-can-hold",
+        [(PUB, "unknown", None, '{"event":"stream","args":[' + "[" * 300 + "]" * 300 + "]}")],
+        id="nested-deeper-than-orjson-writes-kept-exactly",
+    ),
+    pytest.param(
+        public('["stream",' + "[" * 2000 + "]" * 2000 + "]"),
+        [bad(PUB, "JSON nested too deeply", '["stream",' + "[" * 2000 + "]" * 2000 + "]")],
+        id="nested-deeper-than-the-decoders-go",
     ),
     pytest.param(
         Frame(recv_us=1, kind="sio", payload=b'["stream",\xff]', channel="/public"),

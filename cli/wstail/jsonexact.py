@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -165,20 +166,74 @@ def json_default(obj: Any) -> Any:
 
 
 def dumps(obj: Any, option: int = 0) -> bytes:
-    """Serialize compactly with orjson, keeping exact numbers exact."""
+    """Serialize compactly with orjson, keeping exact numbers exact; any depth.
+
+    `option` is 0 or orjson.OPT_INDENT_2.
+    """
     try:
         return orjson.dumps(obj, default=json_default, option=option)
     except orjson.JSONEncodeError:
-        # orjson refuses ints beyond 64 bits before calling `default`.
-        return orjson.dumps(_widen_ints(obj), default=json_default, option=option)
+        # orjson refuses ints beyond 64 bits before calling `default`, and
+        # documents nested deeper than 254 levels: write those without it.
+        return _dumps_any_depth(obj, indent=bool(option & orjson.OPT_INDENT_2))
 
 
-def _widen_ints(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {key: _widen_ints(value) for key, value in obj.items()}
-    if isinstance(obj, list):
-        return [_widen_ints(value) for value in obj]
-    if isinstance(obj, int) and not isinstance(obj, bool):
-        if not _INT64_MIN <= obj <= _UINT64_MAX:
-            return ExactNumber(str(obj))
-    return obj
+def _scalar(value: Any) -> bytes:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not _INT64_MIN <= value <= _UINT64_MAX:
+            return str(value).encode("ascii")
+    return orjson.dumps(value, default=json_default)
+
+
+def _dumps_any_depth(obj: Any, indent: bool) -> bytes:
+    """The text orjson writes (compact or OPT_INDENT_2), with a loop instead of recursion.
+
+    Containers and big ints here; every other value goes through orjson, so
+    strings, floats and exact numbers read exactly as orjson writes them.
+    Raises orjson.JSONEncodeError (a TypeError) on what orjson refuses.
+    """
+    out: list[bytes] = []
+    # One entry per open container: its remaining items, whether it is an
+    # object, and how many items were written.
+    stack: list[tuple[Iterator[Any], bool, list[int]]] = []
+    value = obj
+    while True:
+        if isinstance(value, dict) and value:
+            out.append(b"{")
+            stack.append((iter(value.items()), True, [0]))
+        elif isinstance(value, (list, tuple)) and value:
+            out.append(b"[")
+            stack.append((iter(value), False, [0]))
+        elif isinstance(value, (dict, list, tuple)):
+            out.append(b"{}" if isinstance(value, dict) else b"[]")
+        else:
+            out.append(_scalar(value))
+        while stack:
+            items, is_object, written = stack[-1]
+            item = next(items, _END)
+            depth = len(stack)
+            if item is _END:
+                stack.pop()
+                if indent:
+                    out.append(b"\n" + b"  " * (depth - 1))
+                out.append(b"}" if is_object else b"]")
+                continue
+            if written[0]:
+                out.append(b",")
+            written[0] += 1
+            if indent:
+                out.append(b"\n" + b"  " * depth)
+            if is_object:
+                key, value = item
+                if not isinstance(key, str):
+                    raise orjson.JSONEncodeError("Dict key must be str")
+                out.append(orjson.dumps(key))
+                out.append(b": " if indent else b":")
+            else:
+                value = item
+            break
+        else:
+            return b"".join(out)
+
+
+_END: Any = object()

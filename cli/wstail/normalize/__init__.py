@@ -43,10 +43,12 @@ def normalize_frame(frame: Frame, source: str) -> list[Item]:
     """
     try:
         return _normalize(frame, source)
-    except Exception:  # a bug must not stop a live tail: keep the frame, say so
+    except Exception as error:  # a bug must not stop a live tail: keep the frame, say so
         if frame.kind == "sio":
             source = USER if frame.channel == "/user" else PUBLIC
-        return [bad_frame(source, INTERNAL_ERROR, _text(frame.payload))]
+        # Valid JSON nested ~1000 levels deep exhausts Python's stack in a normalizer.
+        reason = "JSON nested too deeply" if isinstance(error, RecursionError) else INTERNAL_ERROR
+        return [bad_frame(source, reason, _text(frame.payload))]
 
 
 def _normalize(frame: Frame, source: str) -> list[Item]:

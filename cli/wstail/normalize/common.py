@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wstail.envelope import epoch_to_us, time_to_us
@@ -70,8 +71,12 @@ def decode_json(text: str) -> Any:
         value = loads_exact(text)
     except RecursionError:
         raise BadFrame("JSON nested too deeply") from None
-    except ValueError:
-        raise BadFrame("invalid JSON") from None
+    except ValueError as error:
+        # Valid JSON nested beyond the decoders' limits (orjson: "depth limit
+        # exceeded") is not invalid: say what it is.
+        message = str(error)
+        deep = "depth limit" in message or "nested too deeply" in message
+        raise BadFrame("JSON nested too deeply" if deep else "invalid JSON") from None
     if ("\\u" in text and ("\\ud" in text or "\\uD" in text)) or (
         len(text) > _MAX_OPENINGS and text.count("[") + text.count("{") > _MAX_OPENINGS
     ):
@@ -84,8 +89,15 @@ def decode_json(text: str) -> Any:
     return value
 
 
+# A decimal string a double (or an int) holds as written: at most 16 characters,
+# so at most 15 digits once a point is among them.
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?", re.ASCII).fullmatch
+
+
 def to_number(text: str) -> Any:
     """The JSON number a decimal string spells, with every digit; the string itself if none."""
+    if len(text) <= 16 and _PLAIN_NUMBER(text) is not None:  # amounts and prices
+        return float(text) if "." in text else int(text)
     if not text.isascii():  # str.isdigit() accepts "٣" and "²"
         return text
     try:
