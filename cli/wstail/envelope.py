@@ -25,15 +25,24 @@ _MAX_US = 253402300799_999999  # 9999-12-31T23:59:59.999999Z
 _prefixes: dict[int, str] = {}
 
 
+_texts: dict[int, str] = {}
+
+
 def format_us(us: int) -> str:
     """RFC 3339 UTC time with microseconds and `Z` from microseconds since the epoch."""
-    second, micro = divmod(us, _US)
-    prefix = _prefixes.get(second)
-    if prefix is None:
-        if len(_prefixes) >= 4096:
-            _prefixes.clear()
-        prefix = _prefixes[second] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-    return prefix + str(micro + _US)[1:] + "Z"
+    # Times repeat: the frames of one read share theirs, events of one second theirs.
+    text = _texts.get(us)
+    if text is None:
+        if len(_texts) >= 4096:
+            _texts.clear()
+        second, micro = divmod(us, _US)
+        prefix = _prefixes.get(second)
+        if prefix is None:
+            if len(_prefixes) >= 4096:
+                _prefixes.clear()
+            prefix = _prefixes[second] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        text = _texts[us] = prefix + str(micro + _US)[1:] + "Z"
+    return text
 
 
 def now_us() -> int:

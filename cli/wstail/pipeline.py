@@ -93,6 +93,8 @@ class Stream:
     last_pass: float = field(default_factory=time.monotonic)
     counts: dict[str, int] = field(default_factory=dict)
     normalize: Callable[[Frame, str], list[Any]] | None = None
+    # Whether the options leave data envelopes nothing but printing (decided once).
+    simple: bool | None = None
 
     def feed_frame(
         self,
@@ -114,26 +116,45 @@ class Stream:
 
             normalize = self.normalize = normalize_frame
         items = normalize(frame, source)
-        raw_printed = False
         recv_ts = format_us(frame.recv_us)  # once for all the frame's envelopes
-        # Data envelopes that nothing but printing awaits (no filter, -q,
-        # --until, -n, --raw) take the short way.
-        simple = self._simple()
-        passed = 0
+        if window is None and self._simple():
+            # Nothing but printing awaits data envelopes (no filter, -q,
+            # --until, -n, --raw): the short way.
+            render = self.terminal.render
+            write = self.writer.write
+            counts = self.counts
+            passed = 0
+            for item_source, event, event_us, data in items:
+                seq = self.next_seq
+                self.next_seq = seq + 1
+                envelope = {  # make_envelope_at, inline
+                    "seq": seq,
+                    "recv_ts": recv_ts,
+                    "source": item_source,
+                    "event": event,
+                    "event_ts": None if event_us is None else format_us(event_us),
+                    "data": data,
+                }
+                if event[:5] == "meta.":
+                    self.feed_envelope(envelope)
+                    continue
+                write(render(envelope))
+                counts[event] = counts.get(event, 0) + 1
+                passed += 1
+            if passed:
+                self.passed += passed
+                self.last_pass = time.monotonic()
+            if end_batch:
+                self.writer.end_batch()
+            return
+        raw_printed = False
         for item_source, event, event_us, data in items:
             seq = self.next_seq
             self.next_seq = seq + 1
             if window is not None and not window(seq):
                 continue
             envelope = make_envelope_at(seq, recv_ts, item_source, event, event_us, data)
-            if event[:5] == "meta.":
-                self.feed_envelope(envelope)
-            elif simple:
-                self.writer.write(self.terminal.render(envelope))
-                counts = self.counts
-                counts[event] = counts.get(event, 0) + 1
-                passed += 1
-            elif self.options.raw:
+            if self.options.raw and event[:5] != "meta.":
                 if self._passes(envelope):
                     if not raw_printed:
                         self.writer.write(_raw_frame_bytes(frame))
@@ -141,21 +162,21 @@ class Stream:
                     self._after_pass(envelope)
             else:
                 self.feed_envelope(envelope)
-        if passed:
-            self.passed += passed
-            self.last_pass = time.monotonic()
         if end_batch:
             self.writer.end_batch()
 
     def _simple(self) -> bool:
-        compiled = self.compiled
-        return (
-            compiled.query is None
-            and compiled.until is None
-            and self.options.count is None
-            and not self.options.raw
-            and compiled.filter.is_trivial
-        )
+        simple = self.simple
+        if simple is None:
+            compiled = self.compiled
+            simple = self.simple = (
+                compiled.query is None
+                and compiled.until is None
+                and self.options.count is None
+                and not self.options.raw
+                and compiled.filter.is_trivial
+            )
+        return simple
 
     def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
         """Filter and write one envelope (`line` is its canonical text, if known)."""

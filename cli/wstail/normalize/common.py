@@ -26,11 +26,6 @@ Item = tuple[str, str, int | None, Any]
 BAD_FRAME = "meta.bad_frame"
 UNKNOWN = "unknown"
 
-# orjson serializes at most 254 nested levels, and an envelope puts `data` up to
-# three levels down ({"data": {"args": [value]}}). A text with fewer opening
-# brackets than this cannot nest deeper, so only longer ones are checked.
-_MAX_OPENINGS = 240
-
 
 class BadFrame(ValueError):
     """A frame that cannot be decoded; `reason` says why in a few words."""
@@ -59,8 +54,9 @@ def decode_json(text: str) -> Any:
     """Decode JSON text exactly, or raise BadFrame.
 
     Beyond loads_exact, refuse what decodes but could not be serialized again
-    inside an envelope: nesting deeper than orjson writes, and lone surrogates
-    (the standard-library path of loads_exact accepts `"\\ud800"`).
+    inside an envelope: lone surrogates (the standard-library path of
+    loads_exact accepts `"\\ud800"`). Depth is no concern of the output:
+    jsonexact.dumps writes any depth the decoders read.
     """
     if not text.isascii():  # isascii() is O(1); a str from a capture may hold lone surrogates
         try:
@@ -77,15 +73,13 @@ def decode_json(text: str) -> Any:
         message = str(error)
         deep = "depth limit" in message or "nested too deeply" in message
         raise BadFrame("JSON nested too deeply" if deep else "invalid JSON") from None
-    if ("\\u" in text and ("\\ud" in text or "\\uD" in text)) or (
-        len(text) > _MAX_OPENINGS and text.count("[") + text.count("{") > _MAX_OPENINGS
-    ):
+    if "\\u" in text and ("\\ud" in text or "\\uD" in text):
         try:
-            dumps({"data": {"args": [value]}})
-        except Exception as error:  # orjson.JSONEncodeError, RecursionError
+            dumps(value)
+        except Exception as error:  # orjson.JSONEncodeError
             if "surrogate" in str(error):
                 raise BadFrame("lone surrogate in a string") from None
-            raise BadFrame("JSON nested too deeply") from None
+            raise BadFrame("JSON that cannot be written again") from None
     return value
 
 
