@@ -120,6 +120,14 @@ def test_count_counts_only_data_envelopes() -> None:
     assert stream.passed == 3
 
 
+def test_count_stops_inside_a_frame() -> None:
+    """-n stops right after its last envelope, even in the middle of a frame's items."""
+    stream, out = make_stream(count=2)
+    assert feed(stream, [trades(START, 1, 2, 3), trades(START + 1, 4)])
+    assert [r["data"]["price"] for r in records(out)] == [1, 2]
+    assert (stream.passed, stream.next_seq) == (2, 3)
+
+
 def test_count_counts_envelopes_that_passed_the_filters() -> None:
     """-n counts what passed -e, not what arrived."""
     stream, out = make_stream(count=2, events=["trade"])

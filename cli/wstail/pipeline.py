@@ -118,11 +118,12 @@ class Stream:
         items = normalize(frame, source)
         recv_ts = format_us(frame.recv_us)  # once for all the frame's envelopes
         if window is None and self._simple():
-            # Nothing but printing awaits data envelopes (no filter, -q,
-            # --until, -n, --raw): the short way.
+            # Nothing but printing (and -n) awaits data envelopes (no filter,
+            # -q, --until, --raw): the short way.
             render = self.terminal.render
             write = self.writer.write
             counts = self.counts
+            left = None if self.options.count is None else self.options.count - self.passed
             passed = 0
             for item_source, event, event_us, data in items:
                 seq = self.next_seq
@@ -141,6 +142,10 @@ class Stream:
                 write(render(envelope))
                 counts[event] = counts.get(event, 0) + 1
                 passed += 1
+                if passed == left:
+                    self.passed += passed
+                    self.last_pass = time.monotonic()
+                    raise StreamDone
             if passed:
                 self.passed += passed
                 self.last_pass = time.monotonic()
@@ -172,7 +177,6 @@ class Stream:
             simple = self.simple = (
                 compiled.query is None
                 and compiled.until is None
-                and self.options.count is None
                 and not self.options.raw
                 and compiled.filter.is_trivial
             )
