@@ -42,6 +42,14 @@ def normalize_frame(frame: Frame, source: str) -> list[Item]:
     `source`.
     """
     try:
+        # The two common cases first, one call shorter.
+        payload = frame.payload
+        if type(payload) is str:
+            kind = frame.kind
+            if kind == "text":
+                return normalize_node_text(payload, source)
+            if kind == "sio":
+                return normalize_paymium_event(payload, frame.channel)
         return _normalize(frame, source)
     except Exception as error:  # a bug must not stop a live tail: keep the frame, say so
         if frame.kind == "sio":
