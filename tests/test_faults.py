@@ -627,7 +627,7 @@ def test_served_capture_with_deep_frames_keeps_serving(eio: str, tmp_path: Path)
     else:  # python-socketio re-encodes each event: what it cannot read is skipped, and said
         expect_deep(DEPTHS[0], deep_outcome(deep[0], nested(DEPTHS[0])))
         if len(deep) < len(DEPTHS):
-            assert len(after) == 2 and after[0].startswith("skipping recorded"), after
+            assert len(after) == 2 and after[0].startswith("wstail: skipping recorded"), after
     assert code == 130
     assert after[-1] == "wstail: interrupted"
     assert not any("Traceback" in line for line in after)

@@ -26,6 +26,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import sys
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -183,8 +184,16 @@ class PaymiumEio4Server:
         self._replays.start(("eio4", sid, namespace), replay)
 
     def _report_bad_event(self) -> None:
+        # Said once, on stderr like every other message: python-socketio cannot
+        # re-send such a frame as an event (not an event array, or JSON nested
+        # deeper than its encoder goes). `--eio 3` sends recorded text as is.
         if self._bad_events == 0:
-            log.warning("skipping recorded Socket.IO frames that are not event arrays")
+            sys.stderr.write(
+                "wstail: skipping recorded Socket.IO frames that cannot be sent again as"
+                " events (not an event array, or nested too deeply); --eio 3 sends them as"
+                " recorded\n"
+            )
+            sys.stderr.flush()
         self._bad_events += 1
 
     async def _drain(self, sid: str, namespace: str) -> None:
