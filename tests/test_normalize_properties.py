@@ -298,3 +298,58 @@ def test_unknown_node_data_is_the_frame_as_received(message: dict[str, Any]) -> 
     [(_, event, _, data)] = normalize_frame(node(text), "node")
     assert event == "unknown"
     assert dumps(data) == dumps(loads_exact(text))
+
+
+# -- the node fast way ---------------------------------------------------------
+
+RAW_NUMBER = "\x00raw\x00"  # a leaf that becomes a bare number token in the text
+
+
+def raw_leaves(draw: st.DrawFn, value: Any) -> tuple[Any, list[str]]:
+    """The value with some leaves marked, and the number texts to put there."""
+    numbers: list[str] = []
+
+    def mark(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: mark(item) for key, item in node.items()}
+        if isinstance(node, list):
+            return [mark(item) for item in node]
+        if draw(st.booleans()):
+            numbers.append(draw(DECIMALS))
+            return RAW_NUMBER
+        return node
+
+    return mark(value), numbers
+
+
+@st.composite
+def node_texts(draw: st.DrawFn) -> str:
+    """Node frames of every shape, numbers written with any number of digits."""
+    message = draw(
+        st.dictionaries(st.sampled_from(NODE_KEYS), JSON_VALUES, min_size=1, max_size=3)
+        | st.builds(
+            lambda key, inner: {key: inner},
+            st.sampled_from(["notification", "wallet", "walletUpdate", "message", "status"]),
+            st.dictionaries(KEYS, JSON_VALUES, max_size=5),
+        )
+    )
+    marked, numbers = raw_leaves(draw, message)
+    text = json.dumps(marked, indent=draw(st.sampled_from([None, 2])))
+    for number in numbers:
+        text = text.replace(json.dumps(RAW_NUMBER), number, 1)
+    return text
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(node_texts())
+def test_node_fast_way_equals_the_general_way(text: str) -> None:
+    """Decoding once and checking floats on _convert's walk gives exactly the items
+    (every digit of every number) of decode_json's exact decoding first."""
+    from wstail.normalize.node import normalize_node_text, normalize_node_text_exactly
+
+    def written(items: list[Any]) -> bytes:
+        return dumps([list(item) for item in items])
+
+    assert written(normalize_node_text(text, "node")) == written(
+        normalize_node_text_exactly(text, "node")
+    )

@@ -25,6 +25,7 @@ __all__ = [
     "json_default",
     "loads_exact",
     "number_from_string",
+    "risky",
 ]
 
 JSONDecodeError = json.JSONDecodeError
@@ -107,7 +108,8 @@ def _has_float(value: Any) -> bool:
     return False
 
 
-def _risky(text: str | bytes) -> bool:
+def risky(text: str | bytes) -> bool:
+    """Whether a JSON text may hold a number a double cannot: 16+ digits or a 3-digit exponent."""
     found = _RISKY.search(text) if isinstance(text, bytes) else _RISKY_STR.search(text)
     return found is not None
 
@@ -132,11 +134,11 @@ def loads_exact(text: str | bytes) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         # orjson refuses 1e400 ("number is infinity"); the exact decoder reads it.
-        if not _risky(text):
+        if not risky(text):
             raise
         return _decode_exact(text)
     kind = type(value)
-    if (kind is float or ((kind is dict or kind is list) and _has_float(value))) and _risky(text):
+    if (kind is float or ((kind is dict or kind is list) and _has_float(value))) and risky(text):
         return _decode_exact(text)
     return value
 
