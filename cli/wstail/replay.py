@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, BinaryIO, TextIO
@@ -413,68 +413,49 @@ class Replayer:
 
         With spans, every line of the block is `{...}`.
         """
-        one = self._envelope_line
         allows = self.stream.line_filter()
         if spans is None:
             assert allows is not None
-            self._scan_all(path, block, lineno, allows)
+            lines = block.split(b"\n")
+            if not lines[-1]:
+                lines.pop()
+            self._feed_plain(path, enumerate(lines, lineno + 1), _same, allows)
             return
-        if allows is None:
-            at, at_line = 0, lineno + 1  # a line start and its number, moving forward
-            for start, end in spans:
-                at_line += block.count(b"\n", at, start)
-                at = start
-                one(path, at_line, block[start:end])
-            return
-        # The common case inline: a data envelope, its event name decides.
-        # Lines that pass are written together (one at a time with -n).
-        stream = self.stream
-        single = stream.options.count is not None
-        passed: list[bytes] = []
-        tally: dict[str, int] = {}
-        loads = orjson.loads
-        at, at_line = 0, lineno + 1
-        for start, end in spans:
-            line = block[start:end]
-            try:
-                envelope = loads(line)
-            except ValueError:
-                envelope = None
-            if type(envelope) is dict:
-                event = envelope.get("event")
-                if type(event) is str and event[:5] != "meta.":
-                    if not allows(event):
-                        continue
-                    if single:
-                        stream.pass_line(event, line)
-                    else:
-                        passed.append(line)
-                        tally[event] = tally.get(event, 0) + 1
-                    continue
-            # Anything else (meta, bad JSON, no event) takes the general path, in order.
-            if passed:
-                stream.pass_lines(passed, tally)
-                passed, tally = [], {}
+        at, at_line = 0, lineno + 1  # a line start and its number, moving forward
+
+        def number_of(start: int) -> int:
+            nonlocal at, at_line
             at_line += block.count(b"\n", at, start)
             at = start
-            one(path, at_line, line)
-        if passed:
-            stream.pass_lines(passed, tally)
+            return at_line
 
-    def _scan_all(
-        self, path: str, block: bytes, lineno: int, allows: Callable[[str], bool]
+        picked = ((start, block[start:end]) for start, end in spans)
+        if allows is None:
+            for start, line in picked:
+                self._envelope_line(path, number_of(start), line)
+            return
+        self._feed_plain(path, picked, number_of, allows)
+
+    def _feed_plain(
+        self,
+        path: str,
+        lines: Iterable[tuple[int, bytes]],
+        number_of: Callable[[int], int],
+        allows: Callable[[str], bool],
     ) -> None:
-        """Every line of a block; those that are plain `{...}` data envelopes inline."""
-        one = self._envelope_line
+        """Lines keyed by where they are; plain `{...}` data envelopes handled inline.
+
+        Their event name alone decides (see Stream.line_filter); lines that
+        pass are written together (one at a time with -n). Anything else
+        (meta, bad JSON, no event) takes the general path, in order, named
+        by `number_of(key)`.
+        """
         stream = self.stream
         single = stream.options.count is not None
         passed: list[bytes] = []
         tally: dict[str, int] = {}
         loads = orjson.loads
-        lines = block.split(b"\n")
-        if not lines[-1]:
-            lines.pop()
-        for number, line in enumerate(lines, lineno + 1):
+        for key, line in lines:
             if line[:1] == b"{" and line[-1:] == b"}":
                 try:
                     envelope = loads(line)
@@ -494,9 +475,13 @@ class Replayer:
             if passed:
                 stream.pass_lines(passed, tally)
                 passed, tally = [], {}
-            one(path, number, line)
+            self._envelope_line(path, number_of(key), line)
         if passed:
             stream.pass_lines(passed, tally)
+
+
+def _same(number: int) -> int:
+    return number
 
 
 _BLOCK = 1 << 20
