@@ -54,56 +54,52 @@ async def pump(
     """
     options = stream.options
     deadline = None if options.duration is None else time.monotonic() + options.duration
-    batches: AsyncIterator[Sequence[Frame]] | None = None
-    single: AsyncIterator[Frame] | None = None
-    if isinstance(frames, BatchedFrames):
-        batches = frames.batches()
-    else:
-        single = aiter(frames)
+    batches = frames.batches() if isinstance(frames, BatchedFrames) else _one_by_one(frames)
     loop = asyncio.get_running_loop()
     feed = stream.feed_frame
+    end_batch = stream.writer.end_batch
     try:
         # One reschedulable timeout for the whole run: no task or timer object
         # piles up per frame, as asyncio.wait_for would.
         async with asyncio.timeout(None) as limit:
-            if batches is not None:
-                # The frames of a batch arrived together: their envelopes go to
-                # the output in one hand-over per _OUTPUT_BATCH frames, which
-                # spares the stdout thread a wake-up (and a GIL round trip) each.
-                end_batch = stream.writer.end_batch
-                while True:
-                    limit.reschedule(_next_deadline(stream, deadline, loop))
-                    try:
-                        batch = await anext(batches)
-                    except StopAsyncIteration:
-                        return
-                    for start in range(0, len(batch), _OUTPUT_BATCH):
-                        for frame in batch[start : start + _OUTPUT_BATCH]:
-                            if recorder is not None:
-                                recorder.write(frame, stream.next_seq)
-                            feed(frame, source, end_batch=False)
-                        end_batch()
-            assert single is not None
             while True:
                 limit.reschedule(_next_deadline(stream, deadline, loop))
                 try:
-                    frame = await anext(single)
+                    batch = await anext(batches)
                 except StopAsyncIteration:
                     return
-                if recorder is not None:
-                    recorder.write(frame, stream.next_seq)
-                feed(frame, source)
+                # The frames of a batch arrived together: their envelopes go to
+                # the output in one hand-over per _OUTPUT_BATCH frames, which
+                # spares the stdout thread a wake-up (and a GIL round trip) each.
+                for start in range(0, len(batch), _OUTPUT_BATCH):
+                    for frame in batch[start : start + _OUTPUT_BATCH]:
+                        if recorder is not None:
+                            recorder.write(frame, stream.next_seq)
+                        feed(frame, source, end_batch=False)
+                    end_batch()
     except TimeoutError:
         if deadline is not None and time.monotonic() >= deadline - 0.001:
             raise StreamDone from None
         raise IdleTimeout(f"no envelope passed the filters for {options.idle_timeout:g}s") from None
     finally:
-        closer = getattr(batches if batches is not None else single, "aclose", None)
+        closer = getattr(batches, "aclose", None)
         if closer is not None:
             try:
                 await closer()
             except Exception:  # noqa: BLE001 - closing a dead source must not mask the outcome
                 pass
+
+
+async def _one_by_one(frames: AsyncIterable[Frame]) -> AsyncIterator[Sequence[Frame]]:
+    """A source of single frames as batches of one (closing it when closed)."""
+    iterator = aiter(frames)
+    try:
+        async for frame in iterator:
+            yield (frame,)
+    finally:
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 # Frames whose envelopes go to the output in one hand-over, at most: bounds
