@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -402,3 +403,21 @@ def test_paymium_fast_way_equals_the_general_way(text: str, channel: str) -> Non
     assert written(normalize_paymium_event(text, channel)) == written(
         normalize_paymium_event_exactly(text, channel)
     )
+
+
+RISKY_NUMBER = re.compile(r"[0-9][0-9.]{15}|[eE][-+]?[0-9]{3}")
+
+
+@SETTINGS
+@given(
+    st.text(alphabet=st.sampled_from('0123456789.eE+-x "{}:,\u00e9'), max_size=60)
+    | JSON_VALUES.map(json.dumps)
+    | RISKY_FLOATS
+)
+def test_risky_finds_every_number_a_double_may_not_hold(text: str) -> None:
+    """The byte-shape check is never less careful than the regular expression it replaced."""
+    from wstail.jsonexact import risky
+
+    if RISKY_NUMBER.search(text):
+        assert risky(text)
+        assert risky(text.encode())

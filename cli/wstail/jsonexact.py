@@ -31,10 +31,12 @@ __all__ = [
 JSONDecodeError = json.JSONDecodeError
 
 # A number token that a double may not hold: 16+ digits (the decimal point may
-# sit among them), or an exponent of 3+ digits. Matches inside strings too,
-# which only sends that text down the exact (slower) path.
-_RISKY = re.compile(rb"[0-9][0-9.]{15}|[eE][-+]?[0-9]{3}")
-_RISKY_STR = re.compile(r"[0-9][0-9.]{15}|[eE][-+]?[0-9]{3}")
+# sit among them), or an exponent of 3+ digits. Found inside strings too, which
+# only sends that text down the exact (slower) path. Looked for in the text's
+# bytes with digits and points all made "9", e/E "e" and signs "+": three
+# substring searches, where a regular expression costs ~5x as much.
+_NUMBER_SHAPES = bytes.maketrans(b"0123456789.eE-", b"99999999999ee+")
+_LONG_RUN = b"9" * 16
 
 # JSON's number grammar: a string of this form is a decimal string.
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
@@ -110,8 +112,9 @@ def _has_float(value: Any) -> bool:
 
 def risky(text: str | bytes) -> bool:
     """Whether a JSON text may hold a number a double cannot: 16+ digits or a 3-digit exponent."""
-    found = _RISKY.search(text) if isinstance(text, bytes) else _RISKY_STR.search(text)
-    return found is not None
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    shapes = data.translate(_NUMBER_SHAPES)
+    return _LONG_RUN in shapes or b"e999" in shapes or b"e+999" in shapes
 
 
 def _decode_exact(text: str | bytes) -> Any:
