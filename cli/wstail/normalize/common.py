@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
 from wstail.envelope import epoch_to_us, time_to_us
-from wstail.jsonexact import ExactNumber, dumps, loads_exact, number_from_string
+from wstail.jsonexact import ExactNumber, dumps, loads_exact, number_from_string, risky
 
 __all__ = [
     "BAD_FRAME",
@@ -15,7 +17,10 @@ __all__ = [
     "Item",
     "bad_frame",
     "decode_json",
+    "decode_once",
+    "decoded_exactly",
     "event_time",
+    "floats_met",
     "to_boolean",
     "to_number",
 ]
@@ -48,6 +53,35 @@ def _printable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+# Floats the normalizers' walks met since the last decode_once: they append
+# to it whenever a decoded value they visit is a float.
+floats_met: list[None] = []
+
+
+def decode_once(text: str) -> Any:
+    """The fast way of decoding: orjson's value, or None where only decode_json will do.
+
+    The exactness check of decode_json (a float from a text with a risky
+    number, see jsonexact) then rides on the normalizer's own walk of the
+    value: call `decoded_exactly(text)` once the walk is over, and take the
+    general way (decode_json, from the text again) when it says no. Texts
+    that could hold lone surrogates (non-ASCII, `\\u` escapes) and invalid
+    JSON give None.
+    """
+    floats_met.clear()
+    if not text.isascii() or "\\u" in text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def decoded_exactly(text: str) -> bool:
+    """After decode_once and a walk of all of its value: whether every number kept its digits."""
+    return not (floats_met and risky(text))
 
 
 def decode_json(text: str) -> Any:

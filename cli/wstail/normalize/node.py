@@ -12,16 +12,16 @@ from collections.abc import Callable
 from html import unescape
 from typing import Any
 
-import orjson
-
-from wstail.jsonexact import risky
 from wstail.normalize.common import (
     UNKNOWN,
     BadFrame,
     Item,
     bad_frame,
     decode_json,
+    decode_once,
+    decoded_exactly,
     event_time,
+    floats_met,
     to_boolean,
     to_number,
 )
@@ -65,20 +65,11 @@ LEGACY_NOTIFICATION_TYPES = {"declined": "orderDeclined", "canceled": "cancel"}
 
 def normalize_node_text(text: str, source: str) -> list[Item]:
     """Items from one node text frame (usually pretty-printed JSON)."""
-    if text.isascii() and "\\u" not in text:
-        # The common case decodes once: the exactness check (a float from a
-        # text with a risky number, see jsonexact) rides on _convert's walk
-        # of the message instead of a walk of its own. Any other case, or
-        # one that decodes to a float from risky text, takes the general way
-        # below, from the text again (the fast way changed `message`).
-        try:
-            message = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            message = None
-        if type(message) is dict:
-            items = _normalize_walked(message, source)
-            if items is not None and not (_floats and risky(text)):
-                return items
+    message = decode_once(text)  # then the general way if the fast one cannot vouch
+    if type(message) is dict:
+        items = _normalize_walked(message, source)
+        if items is not None and decoded_exactly(text):
+            return items
     return normalize_node_text_exactly(text, source)
 
 
@@ -109,11 +100,9 @@ def normalize_node_message(message: dict[str, Any], source: str) -> list[Item]:
 def _normalize_walked(message: dict[str, Any], source: str) -> list[Item] | None:
     """normalize_node_message, when its handler's _convert walks every value; else None.
 
-    `_floats` then says whether a float was met. Handlers only take
-    single-key messages whose value they convert whole, and `walletUpdate`
-    whose coins are all objects; `unknown` is never walked.
+    Handlers only take single-key messages whose value they convert whole,
+    and `walletUpdate` whose coins are all objects; `unknown` is never walked.
     """
-    _floats.clear()
     if len(message) == 1:
         key, value = next(iter(message.items()))
         handler = _SINGLE_KEY.get(key)
@@ -124,10 +113,6 @@ def _normalize_walked(message: dict[str, Any], source: str) -> list[Item] | None
     else:
         handler = _KEY_SETS.get(frozenset(message))
     return None if handler is None else handler(message, source)
-
-
-# Floats _convert met since _normalize_walked began (it clears the list).
-_floats: list[None] = []
 
 
 # A handler returns the items of a message, or None (having changed nothing)
@@ -261,7 +246,7 @@ def _convert(obj: dict[str, Any]) -> dict[str, Any]:
         elif kind is list:
             _convert_list(value)
         elif kind is float:
-            _floats.append(None)
+            floats_met.append(None)
     if "peerID" in obj and "peerId" not in obj:
         return {("peerId" if key == "peerID" else key): value for key, value in obj.items()}
     return obj
@@ -280,4 +265,4 @@ def _convert_list(values: list[Any]) -> None:
         elif kind is list:
             _convert_list(value)
         elif kind is float:
-            _floats.append(None)
+            floats_met.append(None)

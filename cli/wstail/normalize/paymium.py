@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from wstail.jsonexact import risky
 from wstail.normalize.common import (
     UNKNOWN,
     BadFrame,
     Item,
     bad_frame,
     decode_json,
+    decode_once,
+    decoded_exactly,
     event_time,
+    floats_met,
     to_boolean,
     to_number,
 )
@@ -75,25 +75,15 @@ BOOLEAN_FIELDS = frozenset({"trading", "is_trading_account"})
 
 def normalize_paymium_event(payload: str, channel: str) -> list[Item]:
     """Items from one Socket.IO event: `payload` is the JSON text of the event array."""
-    if payload.isascii() and "\\u" not in payload:
-        # The common case decodes once: the exactness check (a float from a
-        # text with a risky number, see jsonexact) rides on _convert's walk
-        # of the message instead of a walk of its own. Any other case, or
-        # one that decodes to a float from risky text, takes the general way
-        # below, from the text again (the fast way changed the message).
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            event = None
-        if type(event) is list and len(event) == 2 and event[0] == "stream":
-            message = event[1]
-            if type(message) is dict and not ("event" in message and "payload" in message):
-                _floats.clear()
-                items = normalize_paymium_message(message, USER if channel == "/user" else PUBLIC)
-                # An `unknown` item holds a value no handler walked.
-                walked = all(item[1] != UNKNOWN for item in items)
-                if walked and not (_floats and risky(payload)):
-                    return items
+    event = decode_once(payload)  # then the general way if the fast one cannot vouch
+    if type(event) is list and len(event) == 2 and event[0] == "stream":
+        message = event[1]
+        if type(message) is dict and not ("event" in message and "payload" in message):
+            items = normalize_paymium_message(message, USER if channel == "/user" else PUBLIC)
+            # An `unknown` item holds a value no handler walked.
+            walked = all(item[1] != UNKNOWN for item in items)
+            if walked and decoded_exactly(payload):
+                return items
     return normalize_paymium_event_exactly(payload, channel)
 
 
@@ -137,10 +127,6 @@ def normalize_paymium_message(message: dict[str, Any], source: str) -> list[Item
     if not items:  # an empty object: still one envelope
         items.append((source, UNKNOWN, None, message))
     return items
-
-
-# Floats the handlers met since normalize_paymium_event's fast way began.
-_floats: list[None] = []
 
 
 # -- the current keyed shape -------------------------------------------------
@@ -218,7 +204,7 @@ def _balance(items: list[Item], source: str, key: str, value: Any, trading: bool
     if kind is str:
         value = to_number(value)
     elif kind is float:
-        _floats.append(None)
+        floats_met.append(None)
     items.append(
         (source, "balance", None, {"balance": value, "currency": currency, "trading": trading})
     )
@@ -297,7 +283,7 @@ def _convert(obj: dict[str, Any]) -> None:
         elif kind is list:
             _convert_list(value)
         elif kind is float:
-            _floats.append(None)
+            floats_met.append(None)
 
 
 def _convert_list(values: list[Any]) -> None:
@@ -308,4 +294,4 @@ def _convert_list(values: list[Any]) -> None:
         elif kind is list:
             _convert_list(value)
         elif kind is float:
-            _floats.append(None)
+            floats_met.append(None)
