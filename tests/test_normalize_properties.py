@@ -345,6 +345,9 @@ def node_texts(draw: st.DrawFn) -> str:
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(node_texts())
+@example('{"notification": {"type": "x", "v": [0.1000000000000000055511151231257827]}}')
+@example('{"wallet": {"value": 1.00000000000000000001}}')
+@example('{"walletUpdate": {"BTC": {"confirmed": 2.00000000000000000001}}}')
 def test_node_fast_way_equals_the_general_way(text: str) -> None:
     """Decoding once and checking floats on _convert's walk gives exactly the items
     (every digit of every number) of decode_json's exact decoding first."""
