@@ -13,6 +13,7 @@ from wstail.jsonexact import ExactNumber, dumps, loads_exact, number_from_string
 __all__ = [
     "BAD_FRAME",
     "UNKNOWN",
+    "PLAIN_NUMBER",
     "BadFrame",
     "Item",
     "bad_frame",
@@ -119,12 +120,12 @@ def decode_json(text: str) -> Any:
 
 # A decimal string a double (or an int) holds as written: at most 16 characters,
 # so at most 15 digits once a point is among them.
-_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?", re.ASCII).fullmatch
+PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?", re.ASCII).fullmatch
 
 
 def to_number(text: str) -> Any:
     """The JSON number a decimal string spells, with every digit; the string itself if none."""
-    if len(text) <= 16 and _PLAIN_NUMBER(text) is not None:  # amounts and prices
+    if len(text) <= 16 and PLAIN_NUMBER(text) is not None:  # amounts and prices
         return float(text) if "." in text else int(text)
     if not text.isascii():  # str.isdigit() accepts "٣" and "²"
         return text
@@ -149,6 +150,8 @@ def to_boolean(text: str) -> Any:
 def event_time(value: Any) -> int | None:
     """Microseconds from a time field of any unit, or None; never raises."""
     kind = type(value)
+    if kind is int and 0 < value < 100_000_000_000:  # seconds, as epoch_to_us reads them
+        return value * 1_000_000
     try:
         if kind is int or kind is float:  # the common case, without time_to_us's dispatch
             return epoch_to_us(value)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wstail.normalize.common import (
+    PLAIN_NUMBER,
     UNKNOWN,
     BadFrame,
     Item,
@@ -80,10 +81,12 @@ def normalize_paymium_event(payload: str, channel: str) -> list[Item]:
         message = event[1]
         if type(message) is dict and not ("event" in message and "payload" in message):
             items = normalize_paymium_message(message, USER if channel == "/user" else PUBLIC)
-            # An `unknown` item holds a value no handler walked.
-            walked = all(item[1] != UNKNOWN for item in items)
-            if walked and decoded_exactly(payload):
-                return items
+            for item in items:
+                if item[1] == UNKNOWN:  # it holds a value no handler walked
+                    break
+            else:
+                if decoded_exactly(payload):
+                    return items
     return normalize_paymium_event_exactly(payload, channel)
 
 
@@ -275,7 +278,10 @@ def _convert(obj: dict[str, Any]) -> None:
         kind = type(value)
         if kind is str:
             if key in NUMERIC_FIELDS:
-                obj[key] = to_number(value)
+                if len(value) <= 16 and PLAIN_NUMBER(value) is not None:  # to_number, inline
+                    obj[key] = float(value) if "." in value else int(value)
+                else:
+                    obj[key] = to_number(value)
             elif key in BOOLEAN_FIELDS:
                 obj[key] = to_boolean(value)
         elif kind is dict:
