@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
@@ -921,8 +922,9 @@ def test_block_scan_matches_the_line_by_line_prefilter(
         for number, line in enumerate(handle, lineno + 1):
             self._envelope_line(path, number, line)
 
-    monkeypatch.setattr(replay_module.Replayer, "_scan_blocks", line_by_line)
-    expected = wstail(*args)
+    with monkeypatch.context() as patch:  # undone before hypothesis's next example
+        patch.setattr(replay_module.Replayer, "_scan_blocks", line_by_line)
+        expected = wstail(*args)
     assert (scanned.code, scanned.stdout, scanned.stderr) == (
         expected.code,
         expected.stdout,
@@ -956,3 +958,166 @@ def test_block_scan_reports_lines_across_blocks(
         assert report.split(": ", 1)[1].startswith(reason)
     trades = [line for line in body if b'"event":"trade"' in line and line.endswith(b"}\n")]
     assert result.stdout == b"".join(trades)
+
+
+# ------------------------------------------------------ capture blocks
+
+_HEADER = (
+    b'{"wstail_capture":1,"source":"paymium.public","url":"","protocol":"eio3",'
+    b'"tool":"t","start":"2026-11-23T10:00:00.500000Z","first_seq":%d}'
+)
+
+# Capture lines of every kind: Socket.IO events the normalizer takes the fast
+# way and the general way (unknown keys, risky floats, \u escapes, bad JSON,
+# a normalizer's bad frame), node text frames, lifecycle lines, binary frames,
+# lines that are not frames, blank lines, the header of a next part (good and
+# bad), invalid UTF-8, an offset that is not a number.
+capture_lines = st.one_of(
+    st.builds(
+        lambda offset, text, channel: orjson.dumps([offset, "sio", channel, text]),
+        st.one_of(st.floats(0, 1e6, allow_nan=False), st.integers(0, 10**9)),
+        st.sampled_from(
+            [
+                '["stream",{"asks":[{"amount":"0.5","price":"76070.60","category":"sell",'
+                '"currency":"EUR","timestamp":1795428000}]}]',
+                '["stream",{"trades":[{"price":"1.10","timestamp":1795428001},7]}]',
+                '["stream",{"ticker":{"at":"1795428002","price":"12345678901234567.5"}}]',
+                '["stream",{"ticker":{"at":1795428002.25,"price":0.1000000000000000055511}}]',
+                '["stream",{"bids":[],"mystery":{"price":"1"}}]',
+                '["stream",{"balance_eur":"12.5","locked_btc":true}]',
+                '["stream",{"event":"new-trade","payload":{"price":"3","timestamp":5}}]',
+                '["stream",{"trades":[{"price":"\\u0031","timestamp":1}]}]',
+                '["announcement",["maintenance"]]',
+                '["stream",{"asks":[',
+                '"stream"',
+                "[]",
+                "",
+            ]
+        ),
+        st.sampled_from(["/public", "/user", "/other"]),
+    ),
+    st.builds(
+        lambda offset, text: orjson.dumps([offset, "text", text]),
+        st.floats(0, 100, allow_nan=False),
+        st.sampled_from(
+            [
+                '{"notification":{"type":"follow","peerId":"Qm1"}}',
+                '{\n  "status": "publishing"\n}',
+                '{"wallet": {"height": "12", "unconfirmed": 1.25}}',
+                "not json",
+            ]
+        ),
+    ),
+    st.sampled_from(
+        [
+            b'[0.25,"meta","meta.connected",{"url":"x","protocol":"eio3"}]',
+            b'[0.5,"meta","meta.disconnected",{"reason":"bye"}]',
+            b'[0.75,"binary","3q2+7w=="]',
+            b'[0.75,"binary","not base64!"]',
+            b'[true,"sio","/public","[\\"stream\\",{}]"]',
+            b'["0.1","sio","/public","[\\"stream\\",{}]"]',
+            b'[0.1,"sio","/public",5]',
+            b'[0.1,"text"]',
+            b'[0.1,"sio","/public","[\\"stream\\",{\\"bids\\":[{\\"price\\":\\"\xff\\"}]}]"]',
+            b"[0.1,",
+            b"{}",
+            b"",
+            b"  ",
+            _HEADER % 100,
+            (_HEADER % 200).replace(b"10:00:00.5", b"11:30:00.25").replace(b".public", b".user"),
+            _HEADER.replace(b'"start":"2026', b'"start":"bad'),
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    lines=st.lists(capture_lines, min_size=0, max_size=40),
+    endings=st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=1, max_size=3),
+    block=st.one_of(st.integers(1, 400), st.just(1 << 20)),
+    cut_last=st.booleans(),
+    extra=st.sampled_from(
+        [
+            [],
+            ["--meta"],
+            ["--stats"],
+            ["--seq"],
+            ["-e", "trade"],
+            ["-x", "depth", "--meta"],
+            ["-n", "3"],
+            ["-q", "data"],
+            ["--color", "always"],
+        ]
+    ),
+)
+def test_capture_blocks_match_line_by_line(
+    wstail: Wstail,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[bytes],
+    endings: list[bytes],
+    block: int,
+    cut_last: bool,
+    extra: list[str],
+) -> None:
+    """Reading a capture a block at a time prints, numbers and reports exactly what reading
+    it line by line does, whatever the block size, the endings, the frames and bad lines."""
+    import wstail.replay as replay_module
+
+    body = b"".join(
+        line + endings[i % len(endings)] for i, line in enumerate([_HEADER % 7, *lines])
+    )
+    if cut_last:
+        body = body.rstrip(b"\r\n")  # a last line without its newline
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(body)
+    args = ["replay", *extra, path]
+
+    monkeypatch.setattr(replay_module, "_BLOCK", block)
+    blocks = wstail(*args)
+
+    def line_by_line(self: Any, path: str, handle: Any, lineno: int, part: Any) -> None:
+        for number, line in enumerate(handle, lineno + 1):
+            if not self._capture_line(path, number, line, part):
+                return
+
+    with monkeypatch.context() as patch:  # undone before hypothesis's next example
+        patch.setattr(replay_module.Replayer, "_capture_blocks", line_by_line)
+        expected = wstail(*args)
+    assert (blocks.code, blocks.stdout, blocks.stderr) == (
+        expected.code,
+        expected.stdout,
+        expected.stderr,
+    )
+
+
+def test_capture_blocks_are_taken(
+    wstail: Wstail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain capture replay (and one with -e) reads blocks; one that waits or cuts does not."""
+    import wstail.replay as replay_module
+
+    taken: list[int] = []
+    real = replay_module.Replayer._capture_block
+
+    def counting(self: Any, *args: Any) -> bool:
+        taken.append(1)
+        return bool(real(self, *args))
+
+    monkeypatch.setattr(replay_module.Replayer, "_capture_block", counting)
+    for args, used in (
+        ([], True),
+        (["-e", "trade", "--meta"], True),
+        (["-n", "5"], False),
+        (["-f", "event == 'trade'"], False),
+        (["--from", "seq:3"], False),
+        (["--speed", "1000000"], False),
+    ):
+        taken.clear()
+        ok(wstail("replay", *args, SAMPLE))
+        assert bool(taken) is used, args

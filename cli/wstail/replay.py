@@ -12,11 +12,12 @@ from typing import Any, BinaryIO, TextIO
 import orjson
 
 from wstail.capture import CaptureError, decode_frame, decode_header, is_header
-from wstail.envelope import iso_to_us
+from wstail.envelope import format_us, iso_to_us
 from wstail.exitcodes import BadInputError, IdleTimeout, UsageError
 from wstail.filters import event_names_needed
 from wstail.inputs import CorruptStream, display_name, open_input
-from wstail.jsonexact import loads_exact
+from wstail.jsonexact import json_default, loads_exact
+from wstail.normalize import normalize_node_text, normalize_paymium_event
 from wstail.pipeline import Stream, StreamDone
 from wstail.status import Progress
 
@@ -129,6 +130,14 @@ class Pacer:
             time.sleep(max(limit, 0.0))
 
 
+@dataclass(slots=True)
+class _Part:
+    """The capture part being read: its source and start time (a later header changes them)."""
+
+    source: str
+    start_us: int
+
+
 class Replayer:
     """Reads each input in turn and feeds the stream; reports bad lines as FILE:LINE."""
 
@@ -236,48 +245,159 @@ class Replayer:
                         pass
                     return
                 self.stream.next_seq = header.first_seq
-                self._replay_capture(path, lines, header.source, header.start_us)
+                part = _Part(header.source, header.start_us)
+                self._replay_capture(path, lines, handle, lineno, part)
             else:
                 self._replay_envelopes(path, [(lineno, line)], lines, handle)
             return
 
     def _replay_capture(
-        self, path: str, lines: Iterator[tuple[int, bytes]], source: str, start_us: int
+        self,
+        path: str,
+        lines: Iterator[tuple[int, bytes]],
+        handle: BinaryIO,
+        lineno: int,
+        part: _Part,
     ) -> None:
+        """The frames after a capture header (`lineno`): a block at a time where nothing waits."""
         stream = self.stream
-        window = self.window
-        pacer = self.pacer
-        timed = bool(self.options.speed) or pacer.deadline is not None
-        for lineno, line in lines:
-            if not line.strip():
-                continue
+        unpaced = self.pacer.deadline is None and not self.options.speed
+        if (
+            unpaced
+            and not self.window.active
+            and stream.options.count is None
+            and stream.normalize is None
+            and stream.line_filter() is not None
+        ):
+            self._capture_blocks(path, handle, lineno, part)
+            return
+        for number, line in lines:
+            if not self._capture_line(path, number, line, part):
+                for _ in lines:  # the rest of this part cannot be timed
+                    pass
+                return
+
+    def _capture_line(self, path: str, lineno: int, line: bytes, part: _Part) -> bool:
+        """Feed one capture line (a frame, or the header of a next part); False: stop reading."""
+        if not line.strip():
+            return True
+        stream = self.stream
+        try:
+            frame = decode_frame(line, part.start_us)
+        except CaptureError as exc:
             try:
-                frame = decode_frame(line, start_us)
-            except CaptureError as exc:
-                try:
-                    head = loads_exact(line)
-                except ValueError:
-                    head = None
-                if not is_header(head):
-                    self.report(path, lineno, str(exc))
-                    continue
-                # Concatenated captures (`cat part1.gz part2.gz`): the next part starts here.
-                try:
-                    header = decode_header(head)
-                except CaptureError as bad:
-                    self.report(path, lineno, str(bad))
-                    for _ in lines:  # the rest of this part cannot be timed
-                        pass
-                    return
-                source, start_us = header.source, header.start_us
-                stream.next_seq = header.first_seq
+                head = loads_exact(line)
+            except ValueError:
+                head = None
+            if not is_header(head):
+                self.report(path, lineno, str(exc))
+                return True
+            # Concatenated captures (`cat part1.gz part2.gz`): the next part starts here.
+            try:
+                header = decode_header(head)
+            except CaptureError as bad:
+                self.report(path, lineno, str(bad))
+                return False
+            part.source, part.start_us = header.source, header.start_us
+            stream.next_seq = header.first_seq
+            return True
+        if self.options.speed or self.pacer.deadline is not None:
+            self.pacer.wait(frame.recv_us)
+        window = self.window
+        if window.active:
+            stream.feed_frame(frame, part.source, partial(window.contains, recv_us=frame.recv_us))
+        else:
+            stream.feed_frame(frame, part.source)
+        return True
+
+    def _capture_blocks(self, path: str, handle: BinaryIO, lineno: int, part: _Part) -> None:
+        """Capture lines a block at a time, for a stream that only prints (and -e/-x)."""
+        blocks = self._blocks(path, handle, lineno)
+        for before, block in blocks:
+            if not self._capture_block(path, block, before, part):
+                for _ in blocks:  # the rest of this part cannot be timed
+                    pass
+                return
+
+    def _capture_block(self, path: str, block: bytes, lineno: int, part: _Part) -> bool:
+        """The frame lines of one block (`lineno` is the line before it); False: stop reading.
+
+        Socket.IO and text frames are normalized and their envelopes written
+        together, without a Frame or an envelope object's journey through the
+        stream; lifecycle envelopes, bad frames, bad lines and headers take
+        the general way (_capture_line, Stream.feed_envelope), in order.
+        """
+        stream = self.stream
+        allows = stream.line_filter()
+        assert allows is not None
+        loads = orjson.loads
+        dumps = orjson.dumps
+        lines = block.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        out: list[bytes] = []
+        tally: dict[str, int] = {}
+        seq = stream.next_seq
+        source, start_us = part.source, part.start_us
+        for number, line in enumerate(lines, lineno + 1):
+            items = None
+            try:
+                row = loads(line)
+                if type(row) is list:
+                    offset = row[0] if row else None
+                    if type(offset) is float or type(offset) is int:
+                        recv_us = start_us + round(offset * 1_000_000)
+                        size = len(row)
+                        kind = row[1] if size > 1 else None
+                        if size == 4 and kind == "sio" and type(row[2]) is str:
+                            text = row[3]
+                            if type(text) is str:
+                                items = normalize_paymium_event(text, row[2])
+                        elif size == 3 and kind == "text":
+                            text = row[2]
+                            if type(text) is str:
+                                items = normalize_node_text(text, source)
+            except Exception:  # bad JSON, or a normalizer bug the general way reports
+                items = None
+            if items is None:
+                if out:
+                    stream.pass_lines(out, tally)
+                    out, tally = [], {}
+                stream.next_seq = seq
+                if not self._capture_line(path, number, line, part):
+                    return False
+                seq = stream.next_seq
+                source, start_us = part.source, part.start_us
                 continue
-            if timed:
-                pacer.wait(frame.recv_us)
-            if window.active:
-                stream.feed_frame(frame, source, partial(window.contains, recv_us=frame.recv_us))
-            else:
-                stream.feed_frame(frame, source)
+            recv_ts = format_us(recv_us)
+            for item_source, event, event_us, data in items:
+                envelope = {  # make_envelope_at, inline
+                    "seq": seq,
+                    "recv_ts": recv_ts,
+                    "source": item_source,
+                    "event": event,
+                    "event_ts": None if event_us is None else format_us(event_us),
+                    "data": data,
+                }
+                seq += 1
+                if event[:5] == "meta.":  # a bad frame: said on stderr, or printed with --meta
+                    if out:
+                        stream.pass_lines(out, tally)
+                        out, tally = [], {}
+                    stream.feed_envelope(envelope)
+                elif allows(event):
+                    try:
+                        out.append(dumps(envelope, default=json_default))
+                    except orjson.JSONEncodeError:  # an ExactNumber too long, or too deep
+                        out.append(stream.terminal.render(envelope))
+                    tally[event] = tally.get(event, 0) + 1
+                    if len(out) == 256:  # orjson's bytes keep a 4 KiB buffer until joined
+                        stream.pass_lines(out, tally)
+                        out, tally = [], {}
+        if out:
+            stream.pass_lines(out, tally)
+        stream.next_seq = seq
+        return True
 
     def _replay_envelopes(
         self,
@@ -343,16 +463,12 @@ class Replayer:
             self.pacer.wait(None)
         stream.feed_envelope(envelope, line)
 
-    def _scan_blocks(self, path: str, handle: BinaryIO, lineno: int) -> None:
-        """Read a block at a time: with needles, only lines holding one are looked at.
+    def _blocks(self, path: str, handle: BinaryIO, lineno: int) -> Iterator[tuple[int, bytes]]:
+        """Whole lines a block (~1 MiB) at a time, each with the number of the line before it.
 
-        A block whose every line is exactly `{...}` (no blank line, no CR, no
-        RS, no \\u escape) needs no per-line work but for the lines where a
-        needle occurs; any other block goes line by line. Without needles,
-        every line is looked at, the plain ones inline (see _scan_block).
+        The last line may lack its newline. A read error is reported (as the
+        line after the last whole one) once the lines before it are handled.
         """
-        needles = self.needles
-        one = self._envelope_line
         progress = self.progress
         name = display_name(path)
         read = getattr(handle, "read1", handle.read)
@@ -379,24 +495,8 @@ class Replayer:
                 # error it is the cut line itself: the error report stands for it.
                 block, rest = (b"" if error else rest), b""
             if block:
+                yield lineno, block
                 count = block.count(b"\n")
-                if needles is None:
-                    self._scan_block(path, block, lineno, None)
-                elif (
-                    block[:1] == b"{"
-                    and block[-2:] == b"}\n"
-                    and block.count(b"}\n{") == count - 1  # every line is `{...}`
-                ):
-                    spans = _lines_holding(block, needles)
-                    if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
-                        spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
-                    self._scan_block(path, block, lineno, spans)
-                else:
-                    parts = block.split(b"\n")
-                    if not parts[-1]:
-                        parts.pop()
-                    for index, line in enumerate(parts, lineno + 1):
-                        one(path, index, line)
                 lineno += count if block[-1:] == b"\n" else count + 1
                 if progress is not None:
                     progress.tick(name, handle, self.stream.passed)
@@ -405,6 +505,35 @@ class Replayer:
                 return
             if not chunk:
                 return
+
+    def _scan_blocks(self, path: str, handle: BinaryIO, lineno: int) -> None:
+        """Read a block at a time: with needles, only lines holding one are looked at.
+
+        A block whose every line is exactly `{...}` (no blank line, no CR, no
+        RS, no \\u escape) needs no per-line work but for the lines where a
+        needle occurs; any other block goes line by line. Without needles,
+        every line is looked at, the plain ones inline (see _scan_block).
+        """
+        needles = self.needles
+        one = self._envelope_line
+        for before, block in self._blocks(path, handle, lineno):
+            if needles is None:
+                self._scan_block(path, block, before, None)
+            elif (
+                block[:1] == b"{"
+                and block[-2:] == b"}\n"
+                and block.count(b"}\n{") == block.count(b"\n") - 1  # every line is `{...}`
+            ):
+                spans = _lines_holding(block, needles)
+                if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
+                    spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
+                self._scan_block(path, block, before, spans)
+            else:
+                parts = block.split(b"\n")
+                if not parts[-1]:
+                    parts.pop()
+                for index, line in enumerate(parts, before + 1):
+                    one(path, index, line)
 
     def _scan_block(
         self, path: str, block: bytes, lineno: int, spans: list[tuple[int, int]] | None
