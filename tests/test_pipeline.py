@@ -225,6 +225,21 @@ def test_writer_in_blocks_holds_records_until_flushed() -> None:
     assert len(out.getvalue()) == 3 + 70_001
 
 
+def test_writer_in_blocks_holds_a_bounded_number_of_short_records() -> None:
+    """Short records (-q) are handed over every few hundred: orjson's bytes hold 4 KiB each."""
+    import orjson
+
+    out = io.BytesIO()
+    writer = OutputWriter(out, block=True)
+    held = []
+    for number in range(2_000):
+        writer.write(orjson.dumps(number))
+        held.append(number + 1 - out.getvalue().count(b"\n"))
+    assert max(held) <= 512  # 10 KiB in all: size alone would hold every one
+    writer.flush()
+    assert out.getvalue() == b"".join(b"%d\n" % number for number in range(2_000))
+
+
 class FakeClock:
     """time.monotonic and time.sleep for the Pacer: sleeping moves the clock."""
 

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import pytest
 import zstandard
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA, SAMPLE, Result, Wstail
@@ -840,6 +840,11 @@ def test_broken_pipe_is_a_quiet_success(big_file: Path, command: str) -> None:
 
 # ---------------------------------------------------------------- block scanning
 
+_PLAIN_LINE = b'{"seq":6,"event":"trade","data":{"price":76070.5,"id":"29553fe-347c"}}'
+_RISKY_LINE = (
+    b'{"seq":7,"event":"trade","data":{"price":0.1000000000000000055511,"n":123456789012345678901}}'
+)
+
 # Lines of every kind the pre-filter meets: envelopes that match or not, the
 # event behind a \u escape, the name only inside data, meta, blank, CRLF, RS
 # framing, truncated, garbage, non-objects, invalid UTF-8.
@@ -858,6 +863,9 @@ scan_lines = st.one_of(
             b'{"seq":2,"event":"depth","data":{"kind":"trade"}}',
             b'{"seq":3,"event":"unknown","data":{"event":"trade"}}',
             b'{"seq":4, "event": "trade", "data": {}}',
+            _RISKY_LINE,
+            b'{"seq":8,"event":"trade","data":{"price":1e400,"id":"4e-347c"}}',
+            b'{"seq":9,"event":"ticker","data":{"id":"29553fe-347c","price":76070.5}}',
             b'{"seq":5,"event":"trade"',
             b'{"event":"trade"} trailing',
             b'["trade"]',
@@ -893,6 +901,20 @@ scan_lines = st.one_of(
             ["--color", "always"],
         ]
     ),
+)
+@example(  # a number a double cannot hold, after a line that needs no exact decoding
+    lines=[_PLAIN_LINE, _RISKY_LINE, _PLAIN_LINE],
+    endings=[b"\n"],
+    block=1 << 20,
+    events=[],
+    extra=["-q", "data"],
+)
+@example(
+    lines=[_PLAIN_LINE, _RISKY_LINE, _PLAIN_LINE],
+    endings=[b"\n"],
+    block=1 << 20,
+    events=["trade"],
+    extra=["-q", "data"],
 )
 def test_block_scan_matches_the_line_by_line_prefilter(
     wstail: Wstail,
@@ -967,6 +989,16 @@ _HEADER = (
     b'"tool":"t","start":"2026-11-23T10:00:00.500000Z","first_seq":%d}'
 )
 
+_NEXT_PART = (_HEADER % 200).replace(b"10:00:00.5", b"11:30:00.25").replace(b".public", b".user")
+_DEPTH_LINE = orjson.dumps(
+    [
+        0.1,
+        "sio",
+        "/public",
+        '["stream",{"asks":[{"amount":"0.5","price":"76070.60","timestamp":1795428000}]}]',
+    ]
+)
+
 # Capture lines of every kind: Socket.IO events the normalizer takes the fast
 # way and the general way (unknown keys, risky floats, \u escapes, bad JSON,
 # a normalizer's bad frame), node text frames, lifecycle lines, binary frames,
@@ -1024,7 +1056,7 @@ capture_lines = st.one_of(
             b"",
             b"  ",
             _HEADER % 100,
-            (_HEADER % 200).replace(b"10:00:00.5", b"11:30:00.25").replace(b".public", b".user"),
+            _NEXT_PART,
             _HEADER.replace(b'"start":"2026', b'"start":"bad'),
         ]
     ),
@@ -1054,6 +1086,20 @@ capture_lines = st.one_of(
             ["--color", "always"],
         ]
     ),
+)
+@example(  # a bad frame after a good one in one block, printed with --meta
+    lines=[_DEPTH_LINE, orjson.dumps([0.2, "sio", "/public", '["stream",{"asks":['])],
+    endings=[b"\n"],
+    block=1 << 20,
+    cut_last=False,
+    extra=["--meta"],
+)
+@example(  # the next part starts later: its frames are timed from its own start
+    lines=[_DEPTH_LINE, _NEXT_PART, _DEPTH_LINE],
+    endings=[b"\n"],
+    block=1 << 20,
+    cut_last=False,
+    extra=[],
 )
 def test_capture_blocks_match_line_by_line(
     wstail: Wstail,

@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 
 __all__ = [
+    "NUMBER_SHAPES",
+    "RISKY_SHAPES",
     "ExactNumber",
     "JSONDecodeError",
     "dumps",
@@ -35,8 +37,9 @@ JSONDecodeError = json.JSONDecodeError
 # only sends that text down the exact (slower) path. Looked for in the text's
 # bytes with digits and points all made "9", e/E "e" and signs "+": three
 # substring searches, where a regular expression costs ~5x as much.
-_NUMBER_SHAPES = bytes.maketrans(b"0123456789.eE-", b"99999999999ee+")
-_LONG_RUN = b"9" * 16
+NUMBER_SHAPES = bytes.maketrans(b"0123456789.eE-", b"99999999999ee+")
+RISKY_SHAPES = (b"9" * 16, b"e999", b"e+999")
+_LONG_RUN, _EXPONENT, _SIGNED_EXPONENT = RISKY_SHAPES
 
 # JSON's number grammar: a string of this form is a decimal string.
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
@@ -113,8 +116,8 @@ def _has_float(value: Any) -> bool:
 def risky(text: str | bytes) -> bool:
     """Whether a JSON text may hold a number a double cannot: 16+ digits or a 3-digit exponent."""
     data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    shapes = data.translate(_NUMBER_SHAPES)
-    return _LONG_RUN in shapes or b"e999" in shapes or b"e+999" in shapes
+    shapes = data.translate(NUMBER_SHAPES)
+    return _LONG_RUN in shapes or _EXPONENT in shapes or _SIGNED_EXPONENT in shapes
 
 
 def _decode_exact(text: str | bytes) -> Any:

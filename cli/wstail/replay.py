@@ -16,7 +16,7 @@ from wstail.envelope import format_us, iso_to_us
 from wstail.exitcodes import BadInputError, IdleTimeout, UsageError
 from wstail.filters import event_names_needed
 from wstail.inputs import CorruptStream, display_name, open_input
-from wstail.jsonexact import json_default, loads_exact
+from wstail.jsonexact import NUMBER_SHAPES, RISKY_SHAPES, json_default, loads_exact
 from wstail.normalize import normalize_node_text, normalize_paymium_event
 from wstail.pipeline import Stream, StreamDone
 from wstail.status import Progress
@@ -411,10 +411,9 @@ class Replayer:
             one(path, lineno, line)
         unpaced = self.pacer.deadline is None and not self.options.speed
         if unpaced and not self.window.active:
-            if self.needles is not None or self.stream.line_filter() is not None:
-                # The rest can be read a block at a time.
-                self._scan_blocks(path, handle, head[-1][0] if head else 0)
-                return
+            # The rest can be read a block at a time.
+            self._scan_blocks(path, handle, head[-1][0] if head else 0)
+            return
         for lineno, line in lines:
             one(path, lineno, line)
 
@@ -544,11 +543,19 @@ class Replayer:
         """
         allows = self.stream.line_filter()
         if spans is None:
-            assert allows is not None
             lines = block.split(b"\n")
             if not lines[-1]:
                 lines.pop()
-            self._feed_plain(path, enumerate(lines, lineno + 1), _same, allows)
+            if allows is not None:
+                self._feed_plain(path, enumerate(lines, lineno + 1), _same, allows)
+                return
+            starts = _risky_line_starts(block)
+            numbered: Iterable[tuple[int, bytes]] = enumerate(lines, lineno + 1)
+            if starts:  # rare: the numbers of the lines that start there
+                risky_keys = {lineno + 1 + block.count(b"\n", 0, start) for start in starts}
+            else:
+                risky_keys = set()
+            self._feed_decoded(path, numbered, _same, risky_keys)
             return
         at, at_line = 0, lineno + 1  # a line start and its number, moving forward
 
@@ -560,10 +567,42 @@ class Replayer:
 
         picked = ((start, block[start:end]) for start, end in spans)
         if allows is None:
-            for start, line in picked:
-                self._envelope_line(path, number_of(start), line)
-            return
-        self._feed_plain(path, picked, number_of, allows)
+            self._feed_decoded(path, picked, number_of, _risky_line_starts(block))
+        else:
+            self._feed_plain(path, picked, number_of, allows)
+
+    def _feed_decoded(
+        self,
+        path: str,
+        lines: Iterable[tuple[int, bytes]],
+        number_of: Callable[[int], int],
+        risky_keys: set[int],
+    ) -> None:
+        """Lines keyed by where they are, each decoded and fed as an envelope (-f, -q, styling).
+
+        orjson decodes a line exactly unless `jsonexact.risky` finds a number
+        a double may not hold in it: those lines are the `risky_keys`, and
+        only they are decoded exactly when the envelope is printed again
+        (-q, --pretty, --color). Anything but a plain `{...}` envelope takes
+        the general way (_envelope_line), in order, named by `number_of(key)`.
+        """
+        stream = self.stream
+        feed = stream.feed_envelope
+        echoed = stream.terminal.plain and stream.compiled.query is None
+        fast = orjson.loads
+        for key, line in lines:
+            if line[:1] == b"{" and line[-1:] == b"}":
+                try:
+                    if echoed or key not in risky_keys:
+                        envelope = fast(line)
+                    else:
+                        envelope = loads_exact(line)
+                except ValueError:
+                    envelope = None
+                if type(envelope) is dict and type(envelope.get("event")) is str:
+                    feed(envelope, line)
+                    continue
+            self._envelope_line(path, number_of(key), line)
 
     def _feed_plain(
         self,
@@ -633,6 +672,12 @@ def _lines_holding(block: bytes, needles: tuple[bytes, ...]) -> list[tuple[int, 
     if len(needles) > 1:
         return sorted(set(spans))
     return spans
+
+
+def _risky_line_starts(block: bytes) -> set[int]:
+    """Where the lines of `block` that jsonexact.risky would flag start."""
+    shapes = block.translate(NUMBER_SHAPES)
+    return {start for start, _ in _lines_holding(shapes, RISKY_SHAPES)}
 
 
 def _recv_us(envelope: dict[str, Any]) -> int | None:

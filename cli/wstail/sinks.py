@@ -48,7 +48,9 @@ class OutputWriter:
         self._parts.append(record)
         self._parts.append(b"\n")
         self._size += len(record) + 2
-        if self._size >= 65536:
+        # orjson's bytes hold a 4 KiB buffer each, however short (-q): bound
+        # the number of records held as well as their size.
+        if self._size >= 65536 or len(self._parts) >= 1024:
             self.flush()
 
     def write_many(self, records: list[bytes]) -> None:
