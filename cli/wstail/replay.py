@@ -541,21 +541,23 @@ class Replayer:
 
         With spans, every line of the block is `{...}`.
         """
-        allows = self.stream.line_filter()
+        stream = self.stream
+        allows = stream.line_filter()
+        # Envelopes printed again (-q, --pretty, --color) need every digit.
+        exact = not (stream.terminal.plain and stream.compiled.query is None)
         if spans is None:
             lines = block.split(b"\n")
             if not lines[-1]:
                 lines.pop()
+            numbered = enumerate(lines, lineno + 1)
             if allows is not None:
-                self._feed_plain(path, enumerate(lines, lineno + 1), _same, allows)
+                self._feed_plain(path, numbered, _same, allows)
                 return
-            starts = _risky_line_starts(block)
-            numbered: Iterable[tuple[int, bytes]] = enumerate(lines, lineno + 1)
-            if starts:  # rare: the numbers of the lines that start there
-                risky_keys = {lineno + 1 + block.count(b"\n", 0, start) for start in starts}
-            else:
-                risky_keys = set()
-            self._feed_decoded(path, numbered, _same, risky_keys)
+            risky_numbers = set()
+            if exact:  # one look at the whole block finds the few lines to decode exactly
+                for start in _risky_line_starts(block):
+                    risky_numbers.add(lineno + 1 + block.count(b"\n", 0, start))
+            self._feed_decoded(path, numbered, _same, risky_numbers)
             return
         at, at_line = 0, lineno + 1  # a line start and its number, moving forward
 
@@ -567,7 +569,8 @@ class Replayer:
 
         picked = ((start, block[start:end]) for start, end in spans)
         if allows is None:
-            self._feed_decoded(path, picked, number_of, _risky_line_starts(block))
+            # A look of their own for the lines picked (fewer than the block's).
+            self._feed_decoded(path, picked, number_of, None if exact else set())
         else:
             self._feed_plain(path, picked, number_of, allows)
 
@@ -576,27 +579,27 @@ class Replayer:
         path: str,
         lines: Iterable[tuple[int, bytes]],
         number_of: Callable[[int], int],
-        risky_keys: set[int],
+        risky_keys: set[int] | None,
     ) -> None:
         """Lines keyed by where they are, each decoded and fed as an envelope (-f, -q, styling).
 
-        orjson decodes a line exactly unless `jsonexact.risky` finds a number
-        a double may not hold in it: those lines are the `risky_keys`, and
-        only they are decoded exactly when the envelope is printed again
-        (-q, --pretty, --color). Anything but a plain `{...}` envelope takes
-        the general way (_envelope_line), in order, named by `number_of(key)`.
+        orjson decodes the lines but those in `risky_keys`, where
+        `jsonexact.risky` finds a number a double may not hold: they are
+        decoded exactly (all of them with None, each after a look of its
+        own). Anything but a plain `{...}` envelope takes the general way
+        (_envelope_line), in order, named by `number_of(key)`.
         """
-        stream = self.stream
-        feed = stream.feed_envelope
-        echoed = stream.terminal.plain and stream.compiled.query is None
+        feed = self.stream.feed_envelope
         fast = orjson.loads
         for key, line in lines:
             if line[:1] == b"{" and line[-1:] == b"}":
                 try:
-                    if echoed or key not in risky_keys:
-                        envelope = fast(line)
-                    else:
+                    if risky_keys is None:
                         envelope = loads_exact(line)
+                    elif key in risky_keys:
+                        envelope = loads_exact(line)
+                    else:
+                        envelope = fast(line)
                 except ValueError:
                     envelope = None
                 if type(envelope) is dict and type(envelope.get("event")) is str:
