@@ -916,6 +916,13 @@ scan_lines = st.one_of(
     events=["trade"],
     extra=["-q", "data"],
 )
+@example(  # several such lines in a block; CRLF lines (the general way) between the others
+    lines=[_PLAIN_LINE, _PLAIN_LINE, _RISKY_LINE, _PLAIN_LINE, _PLAIN_LINE, _RISKY_LINE],
+    endings=[b"\n", b"\r\n", b"\n"],
+    block=1 << 20,
+    events=[],
+    extra=["-q", "data"],
+)
 def test_block_scan_matches_the_line_by_line_prefilter(
     wstail: Wstail,
     tmp_path: Path,

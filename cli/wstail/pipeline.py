@@ -160,7 +160,7 @@ class Stream:
                 continue
             envelope = make_envelope_at(seq, recv_ts, item_source, event, event_us, data)
             if self.options.raw and event[:5] != "meta.":
-                if self._passes(envelope):
+                if self.passes(envelope):
                     if not raw_printed:
                         self.writer.write(_raw_frame_bytes(frame))
                         raw_printed = True
@@ -196,9 +196,9 @@ class Stream:
                 self.meta_stderr.write(f"wstail: {describe_meta(envelope)}\n")
                 self.meta_stderr.flush()
             return
-        if not self._passes(envelope):
+        if not self.passes(envelope):
             return
-        self.writer.write(self._format(envelope, line))
+        self.writer.write(self.format_envelope(envelope, line))
         self._after_pass(envelope)
 
     def line_filter(self) -> Callable[[str], bool] | None:
@@ -243,10 +243,24 @@ class Stream:
         for event, number in tally.items():
             counts[event] = counts.get(event, 0) + number
 
-    def _passes(self, envelope: Envelope) -> bool:
+    def batchable(self) -> bool:
+        """Whether data envelopes that pass may be written in batches (pass_lines).
+
+        That is when nothing after the filters looks at each one: no -n or
+        --until to stop at it, no --raw to print its frame instead.
+        """
+        return self.options.count is None and self.compiled.until is None and not self.options.raw
+
+    def passes(self, envelope: Envelope) -> bool:
+        """Whether a data envelope passes -e, -x and every -f."""
         return self.compiled.filter.passes(envelope)
 
-    def _format(self, envelope: Envelope, line: bytes | None) -> bytes:
+    def format_envelope(self, envelope: Envelope, line: bytes | None = None) -> bytes:
+        """The record of a data envelope that passed: -q's result, or the envelope.
+
+        `line` is the envelope's canonical text, if known (written as it is
+        when the output is compact and colourless).
+        """
         query = self.compiled.query
         if query is not None:
             result = query(envelope)

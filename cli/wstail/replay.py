@@ -555,8 +555,11 @@ class Replayer:
                 return
             risky_numbers = set()
             if exact:  # one look at the whole block finds the few lines to decode exactly
-                for start in _risky_line_starts(block):
-                    risky_numbers.add(lineno + 1 + block.count(b"\n", 0, start))
+                at, number = 0, lineno + 1
+                for start in sorted(_risky_line_starts(block)):
+                    number += block.count(b"\n", at, start)
+                    at = start
+                    risky_numbers.add(number)
             self._feed_decoded(path, numbered, _same, risky_numbers)
             return
         at, at_line = 0, lineno + 1  # a line start and its number, moving forward
@@ -589,23 +592,49 @@ class Replayer:
         own). Anything but a plain `{...}` envelope takes the general way
         (_envelope_line), in order, named by `number_of(key)`.
         """
-        feed = self.stream.feed_envelope
+        stream = self.stream
+        feed = stream.feed_envelope
         fast = orjson.loads
-        for key, line in lines:
-            if line[:1] == b"{" and line[-1:] == b"}":
-                try:
-                    if risky_keys is None:
-                        envelope = loads_exact(line)
-                    elif key in risky_keys:
-                        envelope = loads_exact(line)
-                    else:
-                        envelope = fast(line)
-                except ValueError:
-                    envelope = None
-                if type(envelope) is dict and type(envelope.get("event")) is str:
-                    feed(envelope, line)
-                    continue
-            self._envelope_line(path, number_of(key), line)
+        # Records that pass are written together where nothing stops at one.
+        batch = stream.batchable()
+        passes = None if stream.compiled.filter.is_trivial else stream.passes
+        format_envelope = stream.format_envelope
+        out: list[bytes] = []
+        tally: dict[str, int] = {}
+        try:
+            for key, line in lines:
+                if line[:1] == b"{" and line[-1:] == b"}":
+                    try:
+                        if risky_keys is None:
+                            envelope = loads_exact(line)
+                        elif key in risky_keys:
+                            envelope = loads_exact(line)
+                        else:
+                            envelope = fast(line)
+                    except ValueError:
+                        envelope = None
+                    if type(envelope) is dict:
+                        event = envelope.get("event")
+                        if type(event) is str:
+                            if not batch or event[:5] == "meta.":
+                                if out:
+                                    stream.pass_lines(out, tally)
+                                    out, tally = [], {}
+                                feed(envelope, line)
+                            elif passes is None or passes(envelope):
+                                out.append(format_envelope(envelope, line))
+                                tally[event] = tally.get(event, 0) + 1
+                                if len(out) == 256:
+                                    stream.pass_lines(out, tally)
+                                    out, tally = [], {}
+                            continue
+                if out:
+                    stream.pass_lines(out, tally)
+                    out, tally = [], {}
+                self._envelope_line(path, number_of(key), line)
+        finally:  # what passed is written, whatever stops the reading
+            if out:
+                stream.pass_lines(out, tally)
 
     def _feed_plain(
         self,
