@@ -1090,7 +1090,11 @@ capture_lines = st.one_of(
             ["-x", "depth", "--meta"],
             ["-n", "3"],
             ["-q", "data"],
-            ["--color", "always"],
+            ["-f", "event == 'depth' || data.price > `1`", "-q", "[seq, data.price]"],
+            ["-q", "data", "-r"],
+            ["--color", "always", "--pretty"],
+            ["--until", "event == 'trade'"],
+            ["--raw"],
         ]
     ),
 )
@@ -1152,7 +1156,7 @@ def test_capture_blocks_match_line_by_line(
 def test_capture_blocks_are_taken(
     wstail: Wstail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A plain capture replay (and one with -e) reads blocks; one that waits or cuts does not."""
+    """A capture replay reads blocks unless something waits or stops at an envelope."""
     import wstail.replay as replay_module
 
     taken: list[int] = []
@@ -1166,8 +1170,11 @@ def test_capture_blocks_are_taken(
     for args, used in (
         ([], True),
         (["-e", "trade", "--meta"], True),
+        (["-f", "event == 'trade'", "-q", "data.price"], True),
+        (["--pretty"], True),
         (["-n", "5"], False),
-        (["-f", "event == 'trade'"], False),
+        (["--until", "event == 'trade'"], False),
+        (["--raw"], False),
         (["--from", "seq:3"], False),
         (["--speed", "1000000"], False),
     ):

@@ -262,13 +262,7 @@ class Replayer:
         """The frames after a capture header (`lineno`): a block at a time where nothing waits."""
         stream = self.stream
         unpaced = self.pacer.deadline is None and not self.options.speed
-        if (
-            unpaced
-            and not self.window.active
-            and stream.options.count is None
-            and stream.normalize is None
-            and stream.line_filter() is not None
-        ):
+        if unpaced and not self.window.active and stream.normalize is None and stream.batchable():
             self._capture_blocks(path, handle, lineno, part)
             return
         for number, line in lines:
@@ -311,7 +305,7 @@ class Replayer:
         return True
 
     def _capture_blocks(self, path: str, handle: BinaryIO, lineno: int, part: _Part) -> None:
-        """Capture lines a block at a time, for a stream that only prints (and -e/-x)."""
+        """Capture lines a block at a time, for a stream that writes what passes in batches."""
         blocks = self._blocks(path, handle, lineno)
         for before, block in blocks:
             if not self._capture_block(path, block, before, part):
@@ -322,14 +316,17 @@ class Replayer:
     def _capture_block(self, path: str, block: bytes, lineno: int, part: _Part) -> bool:
         """The frame lines of one block (`lineno` is the line before it); False: stop reading.
 
-        Socket.IO and text frames are normalized and their envelopes written
-        together, without a Frame or an envelope object's journey through the
-        stream; lifecycle envelopes, bad frames, bad lines and headers take
-        the general way (_capture_line, Stream.feed_envelope), in order.
+        Socket.IO and text frames are normalized and the records of their
+        envelopes that pass written together, without a Frame or a journey
+        through Stream.feed_frame; lifecycle envelopes, bad frames, bad lines
+        and headers take the general way (_capture_line,
+        Stream.feed_envelope), in order.
         """
         stream = self.stream
-        allows = stream.line_filter()
-        assert allows is not None
+        passes = None if stream.compiled.filter.is_trivial else stream.passes
+        format_envelope = None
+        if not (stream.terminal.plain and stream.compiled.query is None):
+            format_envelope = stream.format_envelope  # -q, --pretty, --color
         loads = orjson.loads
         dumps = orjson.dumps
         lines = block.split(b"\n")
@@ -339,63 +336,68 @@ class Replayer:
         tally: dict[str, int] = {}
         seq = stream.next_seq
         source, start_us = part.source, part.start_us
-        for number, line in enumerate(lines, lineno + 1):
-            items = None
-            try:
-                row = loads(line)
-                if type(row) is list:
-                    offset = row[0] if row else None
-                    if type(offset) is float or type(offset) is int:
-                        recv_us = start_us + round(offset * 1_000_000)
-                        size = len(row)
-                        kind = row[1] if size > 1 else None
-                        if size == 4 and kind == "sio" and type(row[2]) is str:
-                            text = row[3]
-                            if type(text) is str:
-                                items = normalize_paymium_event(text, row[2])
-                        elif size == 3 and kind == "text":
-                            text = row[2]
-                            if type(text) is str:
-                                items = normalize_node_text(text, source)
-            except Exception:  # bad JSON, or a normalizer bug the general way reports
+        try:
+            for number, line in enumerate(lines, lineno + 1):
                 items = None
-            if items is None:
-                if out:
-                    stream.pass_lines(out, tally)
-                    out, tally = [], {}
-                stream.next_seq = seq
-                if not self._capture_line(path, number, line, part):
-                    return False
-                seq = stream.next_seq
-                source, start_us = part.source, part.start_us
-                continue
-            recv_ts = format_us(recv_us)
-            for item_source, event, event_us, data in items:
-                envelope = {  # make_envelope_at, inline
-                    "seq": seq,
-                    "recv_ts": recv_ts,
-                    "source": item_source,
-                    "event": event,
-                    "event_ts": None if event_us is None else format_us(event_us),
-                    "data": data,
-                }
-                seq += 1
-                if event[:5] == "meta.":  # a bad frame: said on stderr, or printed with --meta
+                try:
+                    row = loads(line)
+                    if type(row) is list:
+                        offset = row[0] if row else None
+                        if type(offset) is float or type(offset) is int:
+                            recv_us = start_us + round(offset * 1_000_000)
+                            size = len(row)
+                            kind = row[1] if size > 1 else None
+                            if size == 4 and kind == "sio" and type(row[2]) is str:
+                                text = row[3]
+                                if type(text) is str:
+                                    items = normalize_paymium_event(text, row[2])
+                            elif size == 3 and kind == "text":
+                                text = row[2]
+                                if type(text) is str:
+                                    items = normalize_node_text(text, source)
+                except Exception:  # bad JSON, or a normalizer bug the general way reports
+                    items = None
+                if items is None:
                     if out:
                         stream.pass_lines(out, tally)
                         out, tally = [], {}
-                    stream.feed_envelope(envelope)
-                elif allows(event):
-                    try:
-                        out.append(dumps(envelope, default=json_default))
-                    except orjson.JSONEncodeError:  # an ExactNumber too long, or too deep
-                        out.append(stream.terminal.render(envelope))
-                    tally[event] = tally.get(event, 0) + 1
-                    if len(out) == 256:  # orjson's bytes keep a 4 KiB buffer until joined
-                        stream.pass_lines(out, tally)
-                        out, tally = [], {}
-        if out:
-            stream.pass_lines(out, tally)
+                    stream.next_seq = seq
+                    if not self._capture_line(path, number, line, part):
+                        return False
+                    seq = stream.next_seq
+                    source, start_us = part.source, part.start_us
+                    continue
+                recv_ts = format_us(recv_us)
+                for item_source, event, event_us, data in items:
+                    envelope = {  # make_envelope_at, inline
+                        "seq": seq,
+                        "recv_ts": recv_ts,
+                        "source": item_source,
+                        "event": event,
+                        "event_ts": None if event_us is None else format_us(event_us),
+                        "data": data,
+                    }
+                    seq += 1
+                    if event[:5] == "meta.":  # a bad frame: said on stderr, or printed with --meta
+                        if out:
+                            stream.pass_lines(out, tally)
+                            out, tally = [], {}
+                        stream.feed_envelope(envelope)
+                    elif passes is None or passes(envelope):
+                        if format_envelope is not None:
+                            out.append(format_envelope(envelope))
+                        else:
+                            try:
+                                out.append(dumps(envelope, default=json_default))
+                            except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
+                                out.append(stream.format_envelope(envelope))
+                        tally[event] = tally.get(event, 0) + 1
+                        if len(out) == 256:  # orjson's bytes keep a 4 KiB buffer until joined
+                            stream.pass_lines(out, tally)
+                            out, tally = [], {}
+        finally:  # what passed is written, whatever stops the reading
+            if out:
+                stream.pass_lines(out, tally)
         stream.next_seq = seq
         return True
 
