@@ -1172,7 +1172,7 @@ def test_capture_blocks_are_taken(
         (["-e", "trade", "--meta"], True),
         (["-f", "event == 'trade'", "-q", "data.price"], True),
         (["--pretty"], True),
-        (["-n", "5"], False),
+        (["-n", "5"], True),
         (["--until", "event == 'trade'"], False),
         (["--raw"], False),
         (["--from", "seq:3"], False),

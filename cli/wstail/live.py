@@ -10,9 +10,10 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from wstail.envelope import format_us
 from wstail.exitcodes import IdleTimeout, Interrupted
 from wstail.frames import Frame
-from wstail.pipeline import Stream, StreamDone
+from wstail.pipeline import Batch, Stream, StreamDone
 from wstail.recorder import Recorder
 
 
@@ -58,6 +59,9 @@ async def pump(
     loop = asyncio.get_running_loop()
     feed = stream.feed_frame
     end_batch = stream.writer.end_batch
+    # Where nothing but -n looks at each envelope, a chunk's records go out together.
+    batched = stream.batchable()
+    normalize = stream.normalizer()
     try:
         # One reschedulable timeout for the whole run: no task or timer object
         # piles up per frame, as asyncio.wait_for would.
@@ -72,10 +76,21 @@ async def pump(
                 # the output in one hand-over per _OUTPUT_BATCH frames, which
                 # spares the stdout thread a wake-up (and a GIL round trip) each.
                 for start in range(0, len(batch), _OUTPUT_BATCH):
-                    for frame in batch[start : start + _OUTPUT_BATCH]:
-                        if recorder is not None:
-                            recorder.write(frame, stream.next_seq)
-                        feed(frame, source, end_batch=False)
+                    chunk = batch[start : start + _OUTPUT_BATCH]
+                    if not batched:
+                        for frame in chunk:
+                            if recorder is not None:
+                                recorder.write(frame, stream.next_seq)
+                            feed(frame, source, end_batch=False)
+                    else:
+                        records = Batch(stream)
+                        try:
+                            for frame in chunk:
+                                if recorder is not None:
+                                    recorder.write(frame, stream.next_seq)
+                                records.add(format_us(frame.recv_us), normalize(frame, source))
+                        finally:  # what passed is written, whatever stops the feeding
+                            records.flush()
                     end_batch()
     except TimeoutError:
         if deadline is not None and time.monotonic() >= deadline - 0.001:

@@ -8,9 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+import orjson
+
 from wstail.envelope import Envelope, format_us, make_envelope_at
 from wstail.filters import EnvelopeFilter, EventFilter, compile_jmespath, is_truthy
 from wstail.frames import Frame
+from wstail.jsonexact import json_default
 from wstail.sinks import RecordWriter
 from wstail.terminal import Terminal
 
@@ -93,8 +96,6 @@ class Stream:
     last_pass: float = field(default_factory=time.monotonic)
     counts: dict[str, int] = field(default_factory=dict)
     normalize: Callable[[Frame, str], list[Any]] | None = None
-    # Whether the options leave data envelopes nothing but printing (decided once).
-    simple: bool | None = None
 
     def feed_frame(
         self,
@@ -110,45 +111,14 @@ class Stream:
         are numbered but not sent on. `end_batch=False` leaves ending the
         writer's batch to the caller (a live source's batch of frames).
         """
-        normalize = self.normalize
-        if normalize is None:
-            from wstail.normalize import normalize_frame
-
-            normalize = self.normalize = normalize_frame
-        items = normalize(frame, source)
+        items = self.normalizer()(frame, source)
         recv_ts = format_us(frame.recv_us)  # once for all the frame's envelopes
-        if window is None and self._simple():
-            # Nothing but printing (and -n) awaits data envelopes (no filter,
-            # -q, --until, --raw): the short way.
-            render = self.terminal.render
-            write = self.writer.write
-            counts = self.counts
-            left = None if self.options.count is None else self.options.count - self.passed
-            passed = 0
-            for item_source, event, event_us, data in items:
-                seq = self.next_seq
-                self.next_seq = seq + 1
-                envelope = {  # make_envelope_at, inline
-                    "seq": seq,
-                    "recv_ts": recv_ts,
-                    "source": item_source,
-                    "event": event,
-                    "event_ts": None if event_us is None else format_us(event_us),
-                    "data": data,
-                }
-                if event[:5] == "meta.":
-                    self.feed_envelope(envelope)
-                    continue
-                write(render(envelope))
-                counts[event] = counts.get(event, 0) + 1
-                passed += 1
-                if passed == left:
-                    self.passed += passed
-                    self.last_pass = time.monotonic()
-                    raise StreamDone
-            if passed:
-                self.passed += passed
-                self.last_pass = time.monotonic()
+        if window is None and self.batchable():
+            batch = Batch(self)
+            try:
+                batch.add(recv_ts, items)
+            finally:
+                batch.flush()
             if end_batch:
                 self.writer.end_batch()
             return
@@ -170,17 +140,14 @@ class Stream:
         if end_batch:
             self.writer.end_batch()
 
-    def _simple(self) -> bool:
-        simple = self.simple
-        if simple is None:
-            compiled = self.compiled
-            simple = self.simple = (
-                compiled.query is None
-                and compiled.until is None
-                and not self.options.raw
-                and compiled.filter.is_trivial
-            )
-        return simple
+    def normalizer(self) -> Callable[[Frame, str], list[Any]]:
+        """The function from a frame (and source name) to its items: normalize_frame."""
+        normalize = self.normalize
+        if normalize is None:
+            from wstail.normalize import normalize_frame
+
+            normalize = self.normalize = normalize_frame
+        return normalize
 
     def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
         """Filter and write one envelope (`line` is its canonical text, if known)."""
@@ -230,12 +197,10 @@ class Stream:
             raise StreamDone
 
     def pass_lines(self, lines: list[bytes], tally: dict[str, int]) -> None:
-        """Write the canonical lines of data envelopes that passed `line_filter`.
+        """Write the records of data envelopes that passed (`tally` counts them by event).
 
-        `tally` counts them by event. Only without -n: the count would have to
-        stop inside the list.
+        With -n, the caller stops at the count (see Batch): the list never goes past it.
         """
-        assert self.options.count is None
         self.writer.write_many(lines)
         self.passed += len(lines)
         self.last_pass = time.monotonic()
@@ -244,12 +209,12 @@ class Stream:
             counts[event] = counts.get(event, 0) + number
 
     def batchable(self) -> bool:
-        """Whether data envelopes that pass may be written in batches (pass_lines).
+        """Whether the records of envelopes that pass may be written in batches (Batch).
 
-        That is when nothing after the filters looks at each one: no -n or
-        --until to stop at it, no --raw to print its frame instead.
+        That is when nothing after the filters looks at each envelope but -n:
+        no --until to stop at it, no --raw to print its frame instead.
         """
-        return self.options.count is None and self.compiled.until is None and not self.options.raw
+        return self.compiled.until is None and not self.options.raw
 
     def passes(self, envelope: Envelope) -> bool:
         """Whether a data envelope passes -e, -x and every -f."""
@@ -291,3 +256,91 @@ def _raw_frame_bytes(frame: Frame) -> bytes:
         except UnicodeDecodeError:
             return base64.b64encode(payload)
     return payload.encode("utf-8", "surrogateescape")
+
+
+class Batch:
+    """The records of envelopes that pass, written together: a batch of frames, a block of lines.
+
+    For a stream that is `batchable()`. Lifecycle envelopes go through
+    Stream.feed_envelope once the records before them are written; -n ends
+    the stream at its count exactly (StreamDone). Call `flush` at the end,
+    whatever stops the feeding.
+    """
+
+    __slots__ = ("_canonical", "_count", "_out", "_passes", "_stream", "_tally")
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self._out: list[bytes] = []
+        self._tally: dict[str, int] = {}
+        self._count = stream.options.count
+        self._passes = None if stream.compiled.filter.is_trivial else stream.passes
+        # Compact, colourless whole envelopes: one orjson call each.
+        self._canonical = stream.terminal.plain and stream.compiled.query is None
+
+    def add(self, recv_ts: str, items: list[Any]) -> None:
+        """Number one frame's items and send them on; `recv_ts` is its receive time."""
+        stream = self._stream
+        passes = self._passes
+        count = self._count
+        out = self._out
+        for item_source, event, event_us, data in items:
+            seq = stream.next_seq
+            stream.next_seq = seq + 1
+            envelope = {  # make_envelope_at, inline
+                "seq": seq,
+                "recv_ts": recv_ts,
+                "source": item_source,
+                "event": event,
+                "event_ts": None if event_us is None else format_us(event_us),
+                "data": data,
+            }
+            if event[:5] == "meta.":
+                self.flush()
+                out = self._out
+                stream.feed_envelope(envelope)
+            elif passes is None or passes(envelope):
+                if self._canonical:
+                    try:
+                        record = orjson.dumps(envelope, default=json_default)
+                    except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
+                        record = stream.format_envelope(envelope)
+                else:
+                    record = stream.format_envelope(envelope)  # -q, --pretty, --color
+                out.append(record)  # _keep, inline
+                tally = self._tally
+                tally[event] = tally.get(event, 0) + 1
+                if count is not None and stream.passed + len(out) >= count:
+                    self.flush()
+                    raise StreamDone
+                if len(out) == 256:
+                    self.flush()
+                    out = self._out
+
+    def add_envelope(self, envelope: Envelope, line: bytes) -> None:
+        """Send on one envelope read back (NDJSON); `line` is its text as read."""
+        event = envelope["event"]
+        if event[:5] == "meta.":
+            self.flush()
+            self._stream.feed_envelope(envelope, line)
+        elif self._passes is None or self._passes(envelope):
+            self._keep(event, self._stream.format_envelope(envelope, line))
+
+    def _keep(self, event: str, record: bytes) -> None:
+        out = self._out
+        out.append(record)
+        tally = self._tally
+        tally[event] = tally.get(event, 0) + 1
+        count = self._count
+        if count is not None and self._stream.passed + len(out) >= count:
+            self.flush()
+            raise StreamDone
+        if len(out) == 256:  # orjson's bytes keep a 4 KiB buffer each until joined
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the records kept so far."""
+        if self._out:
+            self._stream.pass_lines(self._out, self._tally)
+            self._out = []
+            self._tally = {}

@@ -16,9 +16,9 @@ from wstail.envelope import format_us, iso_to_us
 from wstail.exitcodes import BadInputError, IdleTimeout, UsageError
 from wstail.filters import event_names_needed
 from wstail.inputs import CorruptStream, display_name, open_input
-from wstail.jsonexact import NUMBER_SHAPES, RISKY_SHAPES, json_default, loads_exact
+from wstail.jsonexact import NUMBER_SHAPES, RISKY_SHAPES, loads_exact
 from wstail.normalize import normalize_node_text, normalize_paymium_event
-from wstail.pipeline import Stream, StreamDone
+from wstail.pipeline import Batch, Stream, StreamDone
 from wstail.status import Progress
 
 RS = b"\x1e"
@@ -317,25 +317,17 @@ class Replayer:
         """The frame lines of one block (`lineno` is the line before it); False: stop reading.
 
         Socket.IO and text frames are normalized and the records of their
-        envelopes that pass written together, without a Frame or a journey
-        through Stream.feed_frame; lifecycle envelopes, bad frames, bad lines
-        and headers take the general way (_capture_line,
-        Stream.feed_envelope), in order.
+        envelopes that pass written together (Batch), without a Frame or a
+        journey through Stream.feed_frame; bad lines and headers take the
+        general way (_capture_line), in order.
         """
         stream = self.stream
-        passes = None if stream.compiled.filter.is_trivial else stream.passes
-        format_envelope = None
-        if not (stream.terminal.plain and stream.compiled.query is None):
-            format_envelope = stream.format_envelope  # -q, --pretty, --color
+        batch = Batch(stream)
         loads = orjson.loads
-        dumps = orjson.dumps
         lines = block.split(b"\n")
         if not lines[-1]:
             lines.pop()
-        out: list[bytes] = []
-        tally: dict[str, int] = {}
-        seq = stream.next_seq
-        source, start_us = part.source, part.start_us
+        start_us = part.start_us
         try:
             for number, line in enumerate(lines, lineno + 1):
                 items = None
@@ -354,51 +346,18 @@ class Replayer:
                             elif size == 3 and kind == "text":
                                 text = row[2]
                                 if type(text) is str:
-                                    items = normalize_node_text(text, source)
+                                    items = normalize_node_text(text, part.source)
                 except Exception:  # bad JSON, or a normalizer bug the general way reports
                     items = None
                 if items is None:
-                    if out:
-                        stream.pass_lines(out, tally)
-                        out, tally = [], {}
-                    stream.next_seq = seq
+                    batch.flush()
                     if not self._capture_line(path, number, line, part):
                         return False
-                    seq = stream.next_seq
-                    source, start_us = part.source, part.start_us
+                    start_us = part.start_us
                     continue
-                recv_ts = format_us(recv_us)
-                for item_source, event, event_us, data in items:
-                    envelope = {  # make_envelope_at, inline
-                        "seq": seq,
-                        "recv_ts": recv_ts,
-                        "source": item_source,
-                        "event": event,
-                        "event_ts": None if event_us is None else format_us(event_us),
-                        "data": data,
-                    }
-                    seq += 1
-                    if event[:5] == "meta.":  # a bad frame: said on stderr, or printed with --meta
-                        if out:
-                            stream.pass_lines(out, tally)
-                            out, tally = [], {}
-                        stream.feed_envelope(envelope)
-                    elif passes is None or passes(envelope):
-                        if format_envelope is not None:
-                            out.append(format_envelope(envelope))
-                        else:
-                            try:
-                                out.append(dumps(envelope, default=json_default))
-                            except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
-                                out.append(stream.format_envelope(envelope))
-                        tally[event] = tally.get(event, 0) + 1
-                        if len(out) == 256:  # orjson's bytes keep a 4 KiB buffer until joined
-                            stream.pass_lines(out, tally)
-                            out, tally = [], {}
+                batch.add(format_us(recv_us), items)
         finally:  # what passed is written, whatever stops the reading
-            if out:
-                stream.pass_lines(out, tally)
-        stream.next_seq = seq
+            batch.flush()
         return True
 
     def _replay_envelopes(
@@ -595,14 +554,10 @@ class Replayer:
         (_envelope_line), in order, named by `number_of(key)`.
         """
         stream = self.stream
-        feed = stream.feed_envelope
         fast = orjson.loads
-        # Records that pass are written together where nothing stops at one.
-        batch = stream.batchable()
-        passes = None if stream.compiled.filter.is_trivial else stream.passes
-        format_envelope = stream.format_envelope
-        out: list[bytes] = []
-        tally: dict[str, int] = {}
+        # Records that pass are written together where nothing but -n stops at one.
+        batch = Batch(stream) if stream.batchable() else None
+        feed = stream.feed_envelope if batch is None else batch.add_envelope
         try:
             for key, line in lines:
                 if line[:1] == b"{" and line[-1:] == b"}":
@@ -615,28 +570,15 @@ class Replayer:
                             envelope = fast(line)
                     except ValueError:
                         envelope = None
-                    if type(envelope) is dict:
-                        event = envelope.get("event")
-                        if type(event) is str:
-                            if not batch or event[:5] == "meta.":
-                                if out:
-                                    stream.pass_lines(out, tally)
-                                    out, tally = [], {}
-                                feed(envelope, line)
-                            elif passes is None or passes(envelope):
-                                out.append(format_envelope(envelope, line))
-                                tally[event] = tally.get(event, 0) + 1
-                                if len(out) == 256:
-                                    stream.pass_lines(out, tally)
-                                    out, tally = [], {}
-                            continue
-                if out:
-                    stream.pass_lines(out, tally)
-                    out, tally = [], {}
+                    if type(envelope) is dict and type(envelope.get("event")) is str:
+                        feed(envelope, line)
+                        continue
+                if batch is not None:
+                    batch.flush()
                 self._envelope_line(path, number_of(key), line)
         finally:  # what passed is written, whatever stops the reading
-            if out:
-                stream.pass_lines(out, tally)
+            if batch is not None:
+                batch.flush()
 
     def _feed_plain(
         self,

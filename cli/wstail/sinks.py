@@ -146,8 +146,14 @@ class BackgroundWriter:
 
     def write_many(self, records: list[bytes]) -> None:
         """Queue several records for the current batch."""
-        for record in records:
-            self.write(record)
+        if not records:
+            return
+        if self._prefix:
+            self._parts.append(self._prefix + (b"\n" + self._prefix).join(records) + b"\n")
+        else:
+            self._parts.append(b"\n".join(records))
+            self._parts.append(b"\n")
+        self._records += len(records)
 
     def end_batch(self) -> None:
         """Hand the batch to the writer thread, or drop it if the reader is too far behind."""
