@@ -85,6 +85,11 @@ def iso_to_us(text: str) -> int | None:
 _MISSING: Any = object()
 
 
+def iso_time_seen(text: str) -> int | None:
+    """What iso_to_us gave `text` lately, if anything (None if not seen, or not a time)."""
+    return _iso_cache.get(text)
+
+
 def _parse_iso(text: str) -> int | None:
     try:
         moment = datetime.fromisoformat(

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from wstail.envelope import epoch_to_us, time_to_us
+from wstail.envelope import epoch_to_us, iso_time_seen, time_to_us
 from wstail.jsonexact import ExactNumber, dumps, loads_exact, number_from_string, risky
 
 __all__ = [
@@ -152,6 +152,10 @@ def event_time(value: Any) -> int | None:
     kind = type(value)
     if kind is int and 0 < value < 100_000_000_000:  # seconds, as epoch_to_us reads them
         return value * 1_000_000
+    if kind is str:
+        us = iso_time_seen(value)  # the times of one second repeat
+        if us is not None:
+            return us
     try:
         if kind is int or kind is float:  # the common case, without time_to_us's dispatch
             return epoch_to_us(value)

@@ -58,6 +58,7 @@ NUMERIC_FIELDS = frozenset(
     }
 )
 BOOLEAN_FIELDS = frozenset({"canBumpFee", "moderator", "nsfw", "outgoing", "read", "vendor"})
+_TYPED_FIELDS = NUMERIC_FIELDS | BOOLEAN_FIELDS
 
 # v0.13 and older notification types, and the names current nodes use.
 LEGACY_NOTIFICATION_TYPES = {"declined": "orderDeclined", "canceled": "cancel"}
@@ -177,8 +178,15 @@ def _notification(message: dict[str, Any], source: str) -> list[Item] | None:
         return None
     data = _convert(inner)
     kind = data["type"]
-    event = "notification." + LEGACY_NOTIFICATION_TYPES.get(kind, kind)
+    event = _NOTIFICATION_EVENTS.get(kind)
+    if event is None:
+        event = "notification." + LEGACY_NOTIFICATION_TYPES.get(kind, kind)
+        if len(_NOTIFICATION_EVENTS) < 256:
+            _NOTIFICATION_EVENTS[kind] = event
     return [(source, event, event_time(data.get("timestamp")), data)]
+
+
+_NOTIFICATION_EVENTS: dict[str, str] = {}  # type -> event name, for the types met
 
 
 def _status(message: dict[str, Any], source: str) -> list[Item] | None:
@@ -235,10 +243,11 @@ def _convert(obj: dict[str, Any]) -> dict[str, Any]:
             if "&" in value:
                 value = unescape(value)
                 obj[key] = value
-            if key in NUMERIC_FIELDS:
-                obj[key] = to_number(value)
-            elif key in BOOLEAN_FIELDS:
-                obj[key] = to_boolean(value)
+            if key in _TYPED_FIELDS:
+                if key in NUMERIC_FIELDS:
+                    obj[key] = to_number(value)
+                else:
+                    obj[key] = to_boolean(value)
         elif kind is dict:
             converted = _convert(value)
             if converted is not value:
