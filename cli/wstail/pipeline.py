@@ -267,20 +267,24 @@ class Batch:
     whatever stops the feeding.
     """
 
-    __slots__ = ("_canonical", "_count", "_out", "_passes", "_stream", "_tally")
+    __slots__ = ("_allows", "_canonical", "_count", "_out", "_passes", "_stream", "_tally")
 
     def __init__(self, stream: Stream) -> None:
         self._stream = stream
         self._out: list[bytes] = []
         self._tally: dict[str, int] = {}
         self._count = stream.options.count
-        self._passes = None if stream.compiled.filter.is_trivial else stream.passes
+        envelope_filter = stream.compiled.filter
+        # -e/-x alone decide by the event name; -f needs the envelope.
+        self._allows = None if envelope_filter.events.is_trivial else envelope_filter.events.allows
+        self._passes = stream.passes if envelope_filter.predicates else None
         # Compact, colourless whole envelopes: one orjson call each.
         self._canonical = stream.terminal.plain and stream.compiled.query is None
 
     def add(self, recv_ts: str, items: list[Any]) -> None:
         """Number one frame's items and send them on; `recv_ts` is its receive time."""
         stream = self._stream
+        allows = self._allows
         passes = self._passes
         count = self._count
         out = self._out
@@ -299,7 +303,7 @@ class Batch:
                 self.flush()
                 out = self._out
                 stream.feed_envelope(envelope)
-            elif passes is None or passes(envelope):
+            elif (allows is None or allows(event)) and (passes is None or passes(envelope)):
                 if self._canonical:
                     try:
                         record = orjson.dumps(envelope, default=json_default)
@@ -307,14 +311,11 @@ class Batch:
                         record = stream.format_envelope(envelope)
                 else:
                     record = stream.format_envelope(envelope)  # -q, --pretty, --color
-                out.append(record)  # _keep, inline
+                out.append(record)
                 tally = self._tally
                 tally[event] = tally.get(event, 0) + 1
-                if count is not None and stream.passed + len(out) >= count:
-                    self.flush()
-                    raise StreamDone
-                if len(out) == 256:
-                    self.flush()
+                if len(out) >= 256 or count is not None:
+                    self._check(out)
                     out = self._out
 
     def add_envelope(self, envelope: Envelope, line: bytes) -> None:
@@ -323,19 +324,25 @@ class Batch:
         if event[:5] == "meta.":
             self.flush()
             self._stream.feed_envelope(envelope, line)
-        elif self._passes is None or self._passes(envelope):
-            self._keep(event, self._stream.format_envelope(envelope, line))
+        elif (self._allows is None or self._allows(event)) and (
+            self._passes is None or self._passes(envelope)
+        ):
+            if not self._canonical:
+                line = self._stream.format_envelope(envelope, line)
+            out = self._out
+            out.append(line)
+            tally = self._tally
+            tally[event] = tally.get(event, 0) + 1
+            if len(out) >= 256 or self._count is not None:
+                self._check(out)
 
-    def _keep(self, event: str, record: bytes) -> None:
-        out = self._out
-        out.append(record)
-        tally = self._tally
-        tally[event] = tally.get(event, 0) + 1
+    def _check(self, out: list[bytes]) -> None:
+        """After a record is kept: stop at -n's count; hand every 256 records on."""
         count = self._count
         if count is not None and self._stream.passed + len(out) >= count:
             self.flush()
             raise StreamDone
-        if len(out) == 256:  # orjson's bytes keep a 4 KiB buffer each until joined
+        if len(out) >= 256:  # orjson's bytes keep a 4 KiB buffer each until joined
             self.flush()
 
     def flush(self) -> None:
