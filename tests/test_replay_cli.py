@@ -840,6 +840,12 @@ def test_broken_pipe_is_a_quiet_success(big_file: Path, command: str) -> None:
 
 # ---------------------------------------------------------------- block scanning
 
+BLOCK_SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
 _PLAIN_LINE = b'{"seq":6,"event":"trade","data":{"price":76070.5,"id":"29553fe-347c"}}'
 _RISKY_LINE = (
     b'{"seq":7,"event":"trade","data":{"price":0.1000000000000000055511,"n":123456789012345678901}}'
@@ -879,11 +885,7 @@ scan_lines = st.one_of(
 )
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@BLOCK_SETTINGS
 @given(
     lines=st.lists(scan_lines, min_size=1, max_size=40),
     endings=st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=1, max_size=3),
@@ -935,7 +937,6 @@ def test_block_scan_matches_the_line_by_line_prefilter(
 ) -> None:
     """Reading blocks (scanning them for the quoted event name with -e) prints and reports
     exactly what reading line by line does, whatever the block size, endings and bad lines."""
-    import wstail.replay as replay_module
 
     body = b"".join(line + endings[i % len(endings)] for i, line in enumerate(lines))
     if lines[-1] and len(lines) % 2:
@@ -944,21 +945,31 @@ def test_block_scan_matches_the_line_by_line_prefilter(
     path.write_bytes(body)
     args = ["replay", *[arg for event in events for arg in ("-e", event)], *extra, path]
 
-    monkeypatch.setattr(replay_module, "_BLOCK", block)
-    scanned = wstail(*args)
-
     def line_by_line(self: Any, path: str, handle: Any, lineno: int) -> None:
         for number, line in enumerate(handle, lineno + 1):
             self._envelope_line(path, number, line)
 
+    assert_blocks_read_as_lines(wstail, monkeypatch, args, block, "_scan_blocks", line_by_line)
+
+
+def assert_blocks_read_as_lines(
+    wstail: Wstail,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[Any],
+    block: int,
+    method: str,
+    line_by_line: Any,
+) -> None:
+    """`wstail ARGS` reading blocks of `block` bytes exits, prints and reports exactly what
+    it does with Replayer.`method` replaced by `line_by_line`."""
+    import wstail.replay as replay_module
+
+    monkeypatch.setattr(replay_module, "_BLOCK", block)
+    blocks = wstail(*args)
     with monkeypatch.context() as patch:  # undone before hypothesis's next example
-        patch.setattr(replay_module.Replayer, "_scan_blocks", line_by_line)
-        expected = wstail(*args)
-    assert (scanned.code, scanned.stdout, scanned.stderr) == (
-        expected.code,
-        expected.stdout,
-        expected.stderr,
-    )
+        patch.setattr(replay_module.Replayer, method, line_by_line)
+        lines = wstail(*args)
+    assert (blocks.code, blocks.stdout, blocks.stderr) == (lines.code, lines.stdout, lines.stderr)
 
 
 def test_block_scan_reports_lines_across_blocks(
@@ -1070,11 +1081,7 @@ capture_lines = st.one_of(
 )
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@BLOCK_SETTINGS
 @given(
     lines=st.lists(capture_lines, min_size=0, max_size=40),
     endings=st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=1, max_size=3),
@@ -1124,7 +1131,6 @@ def test_capture_blocks_match_line_by_line(
 ) -> None:
     """Reading a capture a block at a time prints, numbers and reports exactly what reading
     it line by line does, whatever the block size, the endings, the frames and bad lines."""
-    import wstail.replay as replay_module
 
     body = b"".join(
         line + endings[i % len(endings)] for i, line in enumerate([_HEADER % 7, *lines])
@@ -1135,22 +1141,12 @@ def test_capture_blocks_match_line_by_line(
     path.write_bytes(body)
     args = ["replay", *extra, path]
 
-    monkeypatch.setattr(replay_module, "_BLOCK", block)
-    blocks = wstail(*args)
-
     def line_by_line(self: Any, path: str, handle: Any, lineno: int, part: Any) -> None:
         for number, line in enumerate(handle, lineno + 1):
             if not self._capture_line(path, number, line, part):
                 return
 
-    with monkeypatch.context() as patch:  # undone before hypothesis's next example
-        patch.setattr(replay_module.Replayer, "_capture_blocks", line_by_line)
-        expected = wstail(*args)
-    assert (blocks.code, blocks.stdout, blocks.stderr) == (
-        expected.code,
-        expected.stdout,
-        expected.stderr,
-    )
+    assert_blocks_read_as_lines(wstail, monkeypatch, args, block, "_capture_blocks", line_by_line)
 
 
 def test_capture_blocks_are_taken(

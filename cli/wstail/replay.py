@@ -265,11 +265,9 @@ class Replayer:
         if unpaced and not self.window.active and stream.normalize is None and stream.batchable():
             self._capture_blocks(path, handle, lineno, part)
             return
-        for number, line in lines:
-            if not self._capture_line(path, number, line, part):
-                for _ in lines:  # the rest of this part cannot be timed
-                    pass
-                return
+        _feed_until_refused(
+            lines, lambda number, line: self._capture_line(path, number, line, part)
+        )
 
     def _capture_line(self, path: str, lineno: int, line: bytes, part: _Part) -> bool:
         """Feed one capture line (a frame, or the header of a next part); False: stop reading."""
@@ -306,12 +304,10 @@ class Replayer:
 
     def _capture_blocks(self, path: str, handle: BinaryIO, lineno: int, part: _Part) -> None:
         """Capture lines a block at a time, for a stream that writes what passes in batches."""
-        blocks = self._blocks(path, handle, lineno)
-        for before, block in blocks:
-            if not self._capture_block(path, block, before, part):
-                for _ in blocks:  # the rest of this part cannot be timed
-                    pass
-                return
+        _feed_until_refused(
+            self._blocks(path, handle, lineno),
+            lambda before, block: self._capture_block(path, block, before, part),
+        )
 
     def _capture_block(self, path: str, block: bytes, lineno: int, part: _Part) -> bool:
         """The frame lines of one block (`lineno` is the line before it); False: stop reading.
@@ -622,6 +618,21 @@ class Replayer:
             self._envelope_line(path, number_of(key), line)
         if passed:
             stream.pass_lines(passed, tally)
+
+
+def _feed_until_refused(
+    pieces: Iterator[tuple[int, bytes]], feed: Callable[[int, bytes], bool]
+) -> None:
+    """Feed (line number, bytes) pieces until `feed` refuses one; then read the rest unseen.
+
+    A capture part whose next header is bad cannot be timed: nothing more of
+    it is fed, but reading on still reports a truncated or corrupt file.
+    """
+    for number, data in pieces:
+        if not feed(number, data):
+            for _ in pieces:
+                pass
+            return
 
 
 def _same(number: int) -> int:
