@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from click.testing import CliRunner
 
 from wstail.commands.main import run
 from wstail.jsonexact import loads_exact
+from wstail.pipeline import CompiledOptions, Stream, StreamOptions
+from wstail.sinks import OutputWriter
+from wstail.terminal import Terminal
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
@@ -51,3 +55,16 @@ def wstail() -> Wstail:
         return Result(code, out.getvalue(), err.getvalue().decode())
 
     return invoke
+
+
+def make_stream(**options: Any) -> tuple[Stream, io.BytesIO]:
+    """A Stream with these STREAM options writing plain NDJSON to a buffer (flushed per batch)."""
+    opts = StreamOptions(**options)
+    out = io.BytesIO()
+    stream = Stream(
+        options=opts,
+        compiled=CompiledOptions.build(opts),
+        writer=OutputWriter(out, block=False, rs=opts.seq),
+        terminal=Terminal(pretty=False, color=False, stderr=io.StringIO()),
+    )
+    return stream, out

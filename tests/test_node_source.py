@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import io
 import json
 import logging
 import os
@@ -18,14 +17,14 @@ from typing import Any
 import pytest
 import trustme
 
+from conftest import make_stream
 from node_peers import NodePeer, Tail, free_port, run, scaled, silent_tcp_server
 from wstail.capture import CaptureHeader
 from wstail.exitcodes import ConnectError, IdleTimeout, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.live import pump
-from wstail.pipeline import CompiledOptions, Stream, StreamDone, StreamOptions
+from wstail.pipeline import StreamDone
 from wstail.recorder import Recorder
-from wstail.sinks import OutputWriter
 from wstail.sources.node import (
     NodeSource,
     handshake_headers,
@@ -40,7 +39,6 @@ from wstail.sources.nodeauth import (
     resolve_node_auth,
 )
 from wstail.sources.retry import backoff
-from wstail.terminal import Terminal
 
 PASSWORD = "pw-S3CRET-1"
 COOKIE = "ck-S3CRET-2"
@@ -193,19 +191,6 @@ def test_server_protocol_error_is_reported_and_reconnected() -> None:
 
 
 # -- through the pump -------------------------------------------------------
-
-
-def make_stream(**options: Any) -> tuple[Stream, io.BytesIO]:
-    """A Stream with these STREAM options writing NDJSON to a buffer (flushed per batch)."""
-    opts = StreamOptions(**options)
-    out = io.BytesIO()
-    stream = Stream(
-        options=opts,
-        compiled=CompiledOptions.build(opts),
-        writer=OutputWriter(out, block=False),
-        terminal=Terminal(pretty=False, color=False, stderr=io.StringIO()),
-    )
-    return stream, out
 
 
 def make_recorder(path: Path) -> Recorder:

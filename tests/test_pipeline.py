@@ -7,29 +7,17 @@ from typing import Any
 
 import pytest
 
+from conftest import make_stream
 from wstail.envelope import format_us
 from wstail.exitcodes import IdleTimeout, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.jsonexact import loads_exact
-from wstail.pipeline import CompiledOptions, Stream, StreamDone, StreamOptions
+from wstail.pipeline import Stream, StreamDone
 from wstail.replay import Bound, Pacer, Window
 from wstail.sinks import OutputWriter
 from wstail.terminal import RESET, Terminal, colorize
 
 START = 1_795_428_000_000_000
-
-
-def make_stream(**options: Any) -> tuple[Stream, io.BytesIO]:
-    """A Stream with these STREAM options, writing plain NDJSON to a buffer."""
-    opts = StreamOptions(**options)
-    out = io.BytesIO()
-    stream = Stream(
-        options=opts,
-        compiled=CompiledOptions.build(opts),
-        writer=OutputWriter(out, block=False, rs=opts.seq),
-        terminal=Terminal(pretty=False, color=False, stderr=io.StringIO()),
-    )
-    return stream, out
 
 
 def trades(recv_us: int, *prices: int) -> Frame:
