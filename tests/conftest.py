@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from wstail.commands.main import run
 from wstail.jsonexact import loads_exact
-from wstail.pipeline import CompiledOptions, Stream, StreamOptions
+from wstail.pipeline import CompiledOptions, Stream, StreamOptions, Window
 from wstail.sinks import OutputWriter
 from wstail.terminal import Terminal
 
@@ -57,7 +57,7 @@ def wstail() -> Wstail:
     return invoke
 
 
-def make_stream(**options: Any) -> tuple[Stream, io.BytesIO]:
+def make_stream(window: Window | None = None, **options: Any) -> tuple[Stream, io.BytesIO]:
     """A Stream with these STREAM options writing plain NDJSON to a buffer (flushed per batch)."""
     opts = StreamOptions(**options)
     out = io.BytesIO()
@@ -66,5 +66,6 @@ def make_stream(**options: Any) -> tuple[Stream, io.BytesIO]:
         compiled=CompiledOptions.build(opts),
         writer=OutputWriter(out, block=False, rs=opts.seq),
         terminal=Terminal(pretty=False, color=False, stderr=io.StringIO()),
+        window=window,
     )
     return stream, out

@@ -9,11 +9,12 @@ import pytest
 
 from conftest import make_stream
 from wstail.envelope import format_us
-from wstail.exitcodes import IdleTimeout, UsageError
+from wstail.exitcodes import UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.jsonexact import loads_exact
+from wstail.normalize import normalize_frame
 from wstail.pipeline import Stream, StreamDone
-from wstail.replay import Bound, Pacer, Window
+from wstail.replay import Bound, Window
 from wstail.sinks import OutputWriter
 from wstail.terminal import RESET, Terminal, colorize
 
@@ -51,11 +52,18 @@ def feed(stream: Stream, frames: list[Frame]) -> bool:
     """Feed frames until the stream says it is done; whether it did."""
     try:
         for frame in frames:
-            stream.feed_frame(frame, "paymium.public")
+            feed_one(stream, frame)
     except StreamDone:
-        stream.writer.flush()
+        stream.close()
         return True
+    stream.flush()
     return False
+
+
+def feed_one(stream: Stream, frame: Frame) -> None:
+    """One frame through its normalizer into the stream, as live.pump and replay do."""
+    stream.feed(normalize_frame(frame, "paymium.public"), frame.recv_us, frame.payload)
+    stream.end_batch()
 
 
 def records(out: io.BytesIO) -> list[Any]:
@@ -182,10 +190,10 @@ def test_raw_prints_a_frame_once_and_counts_envelopes() -> None:
 
 
 def test_window_numbers_everything_and_sends_on_what_is_inside() -> None:
-    """feed_frame's window drops envelopes by seq without renumbering the rest."""
-    stream, out = make_stream(meta=True)
+    """The stream's window drops envelopes by seq without renumbering the rest."""
+    stream, out = make_stream(meta=True, window=lambda seq, recv_us: 3 <= seq < 6)
     for frame in FRAMES:
-        stream.feed_frame(frame, "paymium.public", lambda seq: 3 <= seq < 6)
+        feed_one(stream, frame)
     assert seqs_and_events(out) == [(3, "trade"), (4, "ticker"), (5, "meta.disconnected")]
     assert stream.next_seq == 7
 
@@ -204,116 +212,43 @@ def test_writer_in_blocks_holds_records_until_flushed() -> None:
     """A block writer hands records over at flush (or 64 KiB), a batch writer per frame."""
     out = io.BytesIO()
     writer = OutputWriter(out, block=True)
-    writer.write(b"{}")
+    writer.write_many([b"{}"])
     writer.end_batch()
     assert out.getvalue() == b""
     writer.flush()
     assert out.getvalue() == b"{}\n"
-    writer.write(b"x" * 70_000)
+    writer.write_many([b"x" * 70_000])
     assert len(out.getvalue()) == 3 + 70_001
 
 
-def test_writer_in_blocks_holds_a_bounded_number_of_short_records() -> None:
-    """Short records (-q) are handed over every few hundred: orjson's bytes hold 4 KiB each."""
-    import orjson
+def test_stream_hands_short_records_over_a_few_hundred_at_a_time() -> None:
+    """Short records (-q) go to the writer every 256: orjson's bytes hold 4 KiB each."""
 
-    out = io.BytesIO()
-    writer = OutputWriter(out, block=True)
-    held = []
+    class Lists:
+        """A writer that keeps the size of every list it is handed."""
+
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+            self.records: list[bytes] = []
+
+        def write_many(self, records: list[bytes]) -> None:
+            """Keep the list's size and its records."""
+            self.sizes.append(len(records))
+            self.records += records
+
+        def end_batch(self) -> None:
+            """Nothing to do."""
+
+        def flush(self) -> None:
+            """Nothing to do."""
+
+    stream, _ = make_stream(query="data.price")
+    writer = stream.writer = Lists()
     for number in range(2_000):
-        writer.write(orjson.dumps(number))
-        held.append(number + 1 - out.getvalue().count(b"\n"))
-    assert max(held) <= 512  # 10 KiB in all: size alone would hold every one
-    writer.flush()
-    assert out.getvalue() == b"".join(b"%d\n" % number for number in range(2_000))
-
-
-class FakeClock:
-    """time.monotonic and time.sleep for the Pacer: sleeping moves the clock."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        """The current fake time."""
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        """Record the sleep and move time forward."""
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    """The Pacer's clock, faked."""
-    fake = FakeClock()
-    monkeypatch.setattr("wstail.replay.time", fake)
-    monkeypatch.setattr("wstail.pipeline.time", fake)
-    return fake
-
-
-def pacer(
-    stream: Stream,
-    speed: float | None,
-    max_gap: float | None = None,
-    idle: float | None = None,
-    deadline: float | None = None,
-) -> Pacer:
-    """A Pacer over `stream`."""
-    return Pacer(speed, max_gap, stream, idle, deadline)
-
-
-def test_pacer_scales_recorded_gaps_by_speed(clock: FakeClock) -> None:
-    """--speed 2 sleeps half of every recorded gap; times going back count as no gap."""
-    stream, _ = make_stream()
-    pace = pacer(stream, 2)
-    for seconds in (0, 1, 3, 2, 6):
-        pace.wait(START + seconds * 1_000_000)
-    assert clock.sleeps == [0.5, 1.0, 2.0]
-
-
-def test_pacer_caps_gaps_at_max_gap(clock: FakeClock) -> None:
-    """--max-gap cuts every longer recorded gap before scaling."""
-    stream, _ = make_stream()
-    pace = pacer(stream, 1, max_gap=5)
-    for seconds in (0, 1, 3601, 3602):
-        pace.wait(START + seconds * 1_000_000)
-    assert clock.sleeps == [1.0, 5.0, 1.0]
-
-
-def test_unpaced_waits_never_sleep(clock: FakeClock) -> None:
-    """Without --speed the Pacer returns at once, whatever the gaps."""
-    stream, _ = make_stream()
-    pace = pacer(stream, None)
-    for seconds in (0, 3600, 7200):
-        pace.wait(START + seconds * 1_000_000)
-    assert clock.sleeps == []
-
-
-def test_pacer_idle_timeout(clock: FakeClock) -> None:
-    """A gap longer than --idle-timeout with nothing passing raises IdleTimeout at that time."""
-    stream, _ = make_stream()
-    stream.last_pass = clock.now
-    pace = pacer(stream, 1, idle=2)
-    pace.wait(START)
-    with pytest.raises(IdleTimeout):
-        pace.wait(START + 60_000_000)
-    assert clock.now == pytest.approx(102.0)
-
-
-def test_pacer_duration(clock: FakeClock) -> None:
-    """The --duration deadline ends the stream while waiting, and unpaced too."""
-    stream, _ = make_stream()
-    pace = pacer(stream, 1, deadline=103)
-    pace.wait(START)
-    with pytest.raises(StreamDone):
-        pace.wait(START + 60_000_000)
-    assert clock.now == pytest.approx(103.0)
-    unpaced = pacer(stream, None, deadline=103)
-    with pytest.raises(StreamDone):
-        unpaced.wait(None)
+        stream.feed([("paymium.public", "trade", None, {"price": number})], START)
+    stream.close()
+    assert max(writer.sizes) <= 256  # 10 KiB in all: size alone would hold every one
+    assert writer.records == [b"%d" % number for number in range(2_000)]
 
 
 @pytest.mark.parametrize(

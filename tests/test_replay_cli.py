@@ -945,29 +945,22 @@ def test_block_scan_matches_the_line_by_line_prefilter(
     path.write_bytes(body)
     args = ["replay", *[arg for event in events for arg in ("-e", event)], *extra, path]
 
-    def line_by_line(self: Any, path: str, handle: Any, lineno: int) -> None:
-        for number, line in enumerate(handle, lineno + 1):
-            self._envelope_line(path, number, line)
-
-    assert_blocks_read_as_lines(wstail, monkeypatch, args, block, "_scan_blocks", line_by_line)
+    assert_blocks_read_as_lines(wstail, monkeypatch, args, block)
 
 
 def assert_blocks_read_as_lines(
-    wstail: Wstail,
-    monkeypatch: pytest.MonkeyPatch,
-    args: list[Any],
-    block: int,
-    method: str,
-    line_by_line: Any,
+    wstail: Wstail, monkeypatch: pytest.MonkeyPatch, args: list[Any], block: int
 ) -> None:
-    """`wstail ARGS` reading blocks of `block` bytes exits, prints and reports exactly what
-    it does with Replayer.`method` replaced by `line_by_line`."""
-    import wstail.replay as replay_module
+    """`wstail ARGS` reading blocks of `block` bytes the short ways exits, prints and reports
+    exactly what it does reading 1 MiB blocks a line at a time (replay.driver.SHORT_WAYS)."""
+    import wstail.replay.blocks as blocks_module
+    import wstail.replay.driver as driver_module
 
-    monkeypatch.setattr(replay_module, "_BLOCK", block)
-    blocks = wstail(*args)
     with monkeypatch.context() as patch:  # undone before hypothesis's next example
-        patch.setattr(replay_module.Replayer, method, line_by_line)
+        patch.setattr(blocks_module, "BLOCK_SIZE", block)
+        blocks = wstail(*args)
+    with monkeypatch.context() as patch:
+        patch.setattr(driver_module, "SHORT_WAYS", False)
         lines = wstail(*args)
     assert (blocks.code, blocks.stdout, blocks.stderr) == (lines.code, lines.stdout, lines.stderr)
 
@@ -1141,39 +1134,46 @@ def test_capture_blocks_match_line_by_line(
     path.write_bytes(body)
     args = ["replay", *extra, path]
 
-    def line_by_line(self: Any, path: str, handle: Any, lineno: int, part: Any) -> None:
-        for number, line in enumerate(handle, lineno + 1):
-            if not self._capture_line(path, number, line, part):
-                return
-
-    assert_blocks_read_as_lines(wstail, monkeypatch, args, block, "_capture_blocks", line_by_line)
+    assert_blocks_read_as_lines(wstail, monkeypatch, args, block)
 
 
-def test_capture_blocks_are_taken(
+def test_capture_frames_take_the_short_way_whatever_the_options(
     wstail: Wstail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A capture replay reads blocks unless something waits or stops at an envelope."""
-    import wstail.replay as replay_module
+    """Every frame of every capture of a multi-file replay is read from blocks, the short way
+    (no Frame built but for lifecycle lines), whatever waits or stops at an envelope."""
+    import wstail.replay.captures as captures_module
+    import wstail.replay.driver as driver_module
 
-    taken: list[int] = []
-    real = replay_module.Replayer._capture_block
+    second = tmp_path / "second.jsonl"
+    second.write_bytes(SAMPLE.read_bytes())
+    reads: list[int] = []
+    real_read_blocks = driver_module.read_blocks
 
-    def counting(self: Any, *args: Any) -> bool:
-        taken.append(1)
-        return bool(real(self, *args))
+    def counting_blocks(*args: Any) -> Any:
+        reads.append(1)
+        return real_read_blocks(*args)
 
-    monkeypatch.setattr(replay_module.Replayer, "_capture_block", counting)
-    for args, used in (
-        ([], True),
-        (["-e", "trade", "--meta"], True),
-        (["-f", "event == 'trade'", "-q", "data.price"], True),
-        (["--pretty"], True),
-        (["-n", "5"], True),
-        (["--until", "event == 'trade'"], False),
-        (["--raw"], False),
-        (["--from", "seq:3"], False),
-        (["--speed", "1000000"], False),
+    real_decode_frame = captures_module.decode_frame
+
+    def no_frames(*args: Any) -> Any:
+        frame = real_decode_frame(*args)
+        assert frame.kind == "meta", "an event or text frame took the general way"
+        return frame
+
+    monkeypatch.setattr(driver_module, "read_blocks", counting_blocks)
+    monkeypatch.setattr(captures_module, "decode_frame", no_frames)
+    for args in (
+        [],
+        ["-e", "trade", "--meta"],
+        ["-f", "event == 'trade'", "-q", "data.price"],
+        ["--pretty"],
+        ["-n", "5000"],
+        ["--until", "seq == `5000`"],
+        ["--raw"],
+        ["--from", "seq:3"],
+        ["--speed", "1000000"],
     ):
-        taken.clear()
-        ok(wstail("replay", *args, SAMPLE))
-        assert bool(taken) is used, args
+        reads.clear()
+        ok(wstail("replay", *args, SAMPLE, second, SAMPLE))
+        assert len(reads) == 3, args

@@ -474,13 +474,13 @@ def test_channel_ids_from_file_or_environment_stay_secret(how: str, tmp_path: Pa
 @pytest.mark.parametrize(("source", "count"), [("public", 3), ("user", 3), ("node", 5)])
 def test_demo_tails_the_bundled_sample_offline(source: str, count: int, tmp_path: Path) -> None:
     """tail SOURCE --demo serves the bundled sample on 127.0.0.1 and prints its envelopes."""
-    from wstail.commands.demo import sample_path
+    from wstail.feeds import FEEDS, sample_path
 
     env = wstail_env(tmp_path)
 
     async def body() -> tuple[Any, Any]:
         demo = await run_wstail("tail", source, "--demo", "-n", str(count), env=env)
-        sample = await run_wstail("replay", sample_path(source), env=env)
+        sample = await run_wstail("replay", sample_path(FEEDS[source]), env=env)
         return demo, sample
 
     demo, sample = run(body, timeout=20)

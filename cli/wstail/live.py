@@ -10,10 +10,10 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from wstail.envelope import format_us
 from wstail.exitcodes import IdleTimeout, Interrupted
 from wstail.frames import Frame
-from wstail.pipeline import Batch, Stream, StreamDone
+from wstail.normalize import Normalizer
+from wstail.pipeline import Stream, StreamDone
 from wstail.recorder import Recorder
 
 
@@ -28,13 +28,14 @@ class BatchedFrames(Protocol):
 
 @dataclass(slots=True)
 class LiveSource:
-    """A live source ready to run: its frames, envelope source name and capture facts.
+    """A live source ready to run: its frames, their normalizer and the capture's facts.
 
     `protocol` is "" while `--eio auto` has not decided (meta.connected tells).
     """
 
     frames: AsyncIterable[Frame]
     source: str
+    normalize: Normalizer
     display_url: str
     protocol: str
     private: bool
@@ -43,10 +44,11 @@ class LiveSource:
 async def pump(
     frames: AsyncIterable[Frame] | BatchedFrames,
     source: str,
+    normalize: Normalizer,
     stream: Stream,
     recorder: Recorder | None = None,
 ) -> None:
-    """Feed frames to the recorder and the stream until the source ends or a limit hits.
+    """Feed frames to the recorder, and normalized to the stream, until the end or a limit.
 
     A source with `batches()` is read a batch per await, any other one frame
     by frame. --duration ends with StreamDone (exit 0), --idle-timeout with
@@ -57,11 +59,7 @@ async def pump(
     deadline = None if options.duration is None else time.monotonic() + options.duration
     batches = frames.batches() if isinstance(frames, BatchedFrames) else _one_by_one(frames)
     loop = asyncio.get_running_loop()
-    feed = stream.feed_frame
-    end_batch = stream.writer.end_batch
-    # Where nothing but -n looks at each envelope, a chunk's records go out together.
-    batched = stream.batchable()
-    normalize = stream.normalizer()
+    feed = stream.feed
     try:
         # One reschedulable timeout for the whole run: no task or timer object
         # piles up per frame, as asyncio.wait_for would.
@@ -76,22 +74,11 @@ async def pump(
                 # the output in one hand-over per _OUTPUT_BATCH frames, which
                 # spares the stdout thread a wake-up (and a GIL round trip) each.
                 for start in range(0, len(batch), _OUTPUT_BATCH):
-                    chunk = batch[start : start + _OUTPUT_BATCH]
-                    if not batched:
-                        for frame in chunk:
-                            if recorder is not None:
-                                recorder.write(frame, stream.next_seq)
-                            feed(frame, source, end_batch=False)
-                    else:
-                        records = Batch(stream)
-                        try:
-                            for frame in chunk:
-                                if recorder is not None:
-                                    recorder.write(frame, stream.next_seq)
-                                records.add(format_us(frame.recv_us), normalize(frame, source))
-                        finally:  # what passed is written, whatever stops the feeding
-                            records.flush()
-                    end_batch()
+                    for frame in batch[start : start + _OUTPUT_BATCH]:
+                        if recorder is not None:
+                            recorder.write(frame, stream.next_seq)
+                        feed(normalize(frame, source), frame.recv_us, frame.payload)
+                    stream.end_batch()
     except TimeoutError:
         if deadline is not None and time.monotonic() >= deadline - 0.001:
             raise StreamDone from None
@@ -173,7 +160,7 @@ def run_live(
                 recorder = make_recorder(live) if make_recorder is not None else None
                 if recorder is not None:
                     recorders.append(recorder)
-                await pump(live.frames, live.source, stream, recorder)
+                await pump(live.frames, live.source, live.normalize, stream, recorder)
         except asyncio.CancelledError:
             if signalled:
                 raise Interrupted("interrupted") from None
@@ -186,7 +173,7 @@ def run_live(
         asyncio.run(main())
     finally:
         try:
-            stream.writer.flush()
+            stream.close()
         finally:
             for recorder in recorders:
                 recorder.close()

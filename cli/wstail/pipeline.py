@@ -1,21 +1,32 @@
-"""The stream every command shares: frames in, envelopes numbered, filtered, written."""
+"""The stream every command shares: items in, envelopes numbered, filtered, written.
+
+One route out: `Stream.feed` (one frame's normalized items) and
+`Stream.feed_envelope` (an envelope read back from NDJSON) both end in the
+same record list, handed to the writer every 256 records and at
+`end_batch`. Counters, -n, --until and --stats live here and nowhere else.
+What varies with the options (how a record is made, which filters run) is
+chosen once, when the stream is built.
+"""
 
 from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import orjson
 
-from wstail.envelope import Envelope, format_us, make_envelope_at
+from wstail.envelope import Envelope, format_us
 from wstail.filters import EnvelopeFilter, EventFilter, compile_jmespath, is_truthy
-from wstail.frames import Frame
 from wstail.jsonexact import json_default
 from wstail.sinks import RecordWriter
 from wstail.terminal import Terminal
+
+# Records handed to the writer at once, at most: orjson's bytes keep a 4 KiB
+# buffer each until joined, so a long list of short records costs memory.
+_HAND_OVER = 256
 
 
 class StreamDone(Exception):
@@ -77,144 +88,169 @@ def describe_meta(envelope: Envelope) -> str:
     return f"{event}: {data}"
 
 
-@dataclass(slots=True)
+Window = Callable[[int, int], bool]
+"""Replay's --from/--to over captures: (seq, recv_us) -> inside?"""
+
+
 class Stream:
     """Numbers envelopes, filters them, and writes what passes.
 
     `seq` numbers every envelope, lifecycle ones included, before filtering:
     the same data envelope has the same number with or without --meta or -e,
-    live or replayed from a capture.
+    live or replayed from a capture. Call `close` at the end, whatever ends
+    the feeding: it writes the records still held.
     """
 
-    options: StreamOptions
-    compiled: CompiledOptions
-    writer: RecordWriter
-    terminal: Terminal
-    meta_stderr: TextIO | None = None
-    next_seq: int = 1
-    passed: int = 0
-    last_pass: float = field(default_factory=time.monotonic)
-    counts: dict[str, int] = field(default_factory=dict)
-    normalize: Callable[[Frame, str], list[Any]] | None = None
+    __slots__ = (
+        "options",
+        "compiled",
+        "writer",
+        "terminal",
+        "meta_stderr",
+        "passed",
+        "last_pass",
+        "counts",
+        "_seq",
+        "_window",
+        "_out",
+        "_handed",
+        "_allows",
+        "_passes",
+        "_record",
+        "_after",
+    )
 
-    def feed_frame(
+    def __init__(
         self,
-        frame: Frame,
-        source: str,
-        window: Callable[[int], bool] | None = None,
-        *,
-        end_batch: bool = True,
+        options: StreamOptions,
+        compiled: CompiledOptions,
+        writer: RecordWriter,
+        terminal: Terminal,
+        meta_stderr: TextIO | None = None,
+        window: Window | None = None,
     ) -> None:
-        """Normalize one frame and send its envelopes on; StreamDone at the end condition.
+        self.options = options
+        self.compiled = compiled
+        self.writer = writer
+        self.terminal = terminal
+        self.meta_stderr = meta_stderr
+        self.passed = 0  # data envelopes that passed the filters
+        self.last_pass = time.monotonic()  # when the latest of them was handed on
+        self.counts: dict[str, int] = {}  # --stats: passes by event name
+        self._seq = 1
+        self._window = window
+        self._out: list[bytes] = []
+        self._handed = 0  # `passed` at the last hand-over
+        events = compiled.filter.events
+        # -e/-x decide by the event name before any -f looks at the envelope.
+        self._allows = None if events.is_trivial else events.allows
+        self._passes = self._predicates if compiled.filter.predicates else None
+        # Compact, colourless whole envelopes: one orjson call each.
+        plain = terminal.plain and compiled.query is None
+        self._record: Callable[[Envelope], bytes] = (
+            _canonical_record if plain else self.format_envelope
+        )
+        # -n and --until: looked at after every pass, when given.
+        self._after: Callable[[Envelope], None] | None = (
+            self._check_end if options.count is not None or compiled.until is not None else None
+        )
 
-        With `window` (replay's --from/--to), envelopes whose seq it refuses
-        are numbered but not sent on. `end_batch=False` leaves ending the
-        writer's batch to the caller (a live source's batch of frames).
+    @property
+    def next_seq(self) -> int:
+        """The number the next envelope gets (a recorder starts a part's first_seq there)."""
+        return self._seq
+
+    def number_from(self, first_seq: int) -> None:
+        """Number the next envelopes from `first_seq` (a capture header says where)."""
+        self._seq = first_seq
+
+    @property
+    def prints_envelopes_again(self) -> bool:
+        """Whether envelopes read back are printed anew (-q, styling), so need every digit."""
+        return not (self.terminal.plain and self.compiled.query is None)
+
+    def feed(self, items: Iterable[Any], recv_us: int, raw: str | bytes | None = None) -> None:
+        """Number one frame's (source, event, event_us, data) items and send them on.
+
+        `raw` is the frame as received, printed instead of its envelopes with
+        --raw (once, if any of them passes). StreamDone at -n or --until.
         """
-        items = self.normalizer()(frame, source)
-        recv_ts = format_us(frame.recv_us)  # once for all the frame's envelopes
-        if window is None and self.batchable():
-            batch = Batch(self)
-            try:
-                batch.add(recv_ts, items)
-            finally:
-                batch.flush()
-            if end_batch:
-                self.writer.end_batch()
-            return
-        raw_printed = False
-        for item_source, event, event_us, data in items:
-            seq = self.next_seq
-            self.next_seq = seq + 1
-            if window is not None and not window(seq):
+        recv_ts = format_us(recv_us)  # once for all the frame's envelopes
+        window = self._window
+        allows = self._allows
+        passes = self._passes
+        out = self._out
+        counts = self.counts
+        raw_mode = self.options.raw
+        for source, event, event_us, data in items:
+            seq = self._seq
+            self._seq = seq + 1
+            if window is not None and not window(seq, recv_us):
                 continue
-            envelope = make_envelope_at(seq, recv_ts, item_source, event, event_us, data)
-            if self.options.raw and event[:5] != "meta.":
-                if self.passes(envelope):
-                    if not raw_printed:
-                        self.writer.write(_raw_frame_bytes(frame))
-                        raw_printed = True
-                    self._after_pass(envelope)
-            else:
-                self.feed_envelope(envelope)
-        if end_batch:
-            self.writer.end_batch()
-
-    def normalizer(self) -> Callable[[Frame, str], list[Any]]:
-        """The function from a frame (and source name) to its items: normalize_frame."""
-        normalize = self.normalize
-        if normalize is None:
-            from wstail.normalize import normalize_frame
-
-            normalize = self.normalize = normalize_frame
-        return normalize
+            envelope = {  # envelope.make_envelope_at, inline: it runs once per envelope
+                "seq": seq,
+                "recv_ts": recv_ts,
+                "source": source,
+                "event": event,
+                "event_ts": None if event_us is None else format_us(event_us),
+                "data": data,
+            }
+            if event[:5] == "meta.":
+                self._meta(envelope, None)
+                continue
+            if (allows is not None and not allows(event)) or (
+                passes is not None and not passes(envelope)
+            ):
+                continue
+            if not raw_mode:
+                out.append(self._record(envelope))
+            elif raw is not None:
+                out.append(raw_frame_bytes(raw))
+                raw = None  # a frame is printed once, however many envelopes pass
+            self.passed += 1
+            counts[event] = counts.get(event, 0) + 1
+            if self._after is not None:
+                self._after(envelope)
+            if len(out) >= _HAND_OVER:
+                self._hand_over()
 
     def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
-        """Filter and write one envelope (`line` is its canonical text, if known)."""
+        """Filter and send on one envelope read back; `line` is its canonical text, if known."""
         event = envelope["event"]
-        if event.startswith("meta."):
-            if self.options.meta:
-                self.writer.write(
-                    line
-                    if line is not None and self.terminal.plain
-                    else self.terminal.render(envelope)
-                )
-            elif self.meta_stderr is not None:
-                self.meta_stderr.write(f"wstail: {describe_meta(envelope)}\n")
-                self.meta_stderr.flush()
+        if event[:5] == "meta.":
+            self._meta(envelope, line)
             return
-        if not self.passes(envelope):
-            return
-        self.writer.write(self.format_envelope(envelope, line))
-        self._after_pass(envelope)
-
-    def line_filter(self) -> Callable[[str], bool] | None:
-        """The event-name test, when it is all that decides a data envelope's fate.
-
-        That is when nothing but -e/-x filters and the envelope is written out
-        as its own canonical line (no -q, -f, --until, --raw or styling):
-        then `pass_line` may take the line, once the event passed this test.
-        """
-        compiled = self.compiled
-        if (
-            compiled.filter.predicates
-            or compiled.query is not None
-            or compiled.until is not None
-            or self.options.raw
-            or not self.terminal.plain
+        allows = self._allows
+        if (allows is not None and not allows(event)) or (
+            self._passes is not None and not self._passes(envelope)
         ):
-            return None
-        return compiled.filter.events.allows
-
-    def pass_line(self, event: str, line: bytes) -> None:
-        """Write the canonical line of a data envelope that passed `line_filter`."""
-        self.writer.write(line)
+            return
+        out = self._out
+        if line is not None and self._record is _canonical_record:
+            out.append(line)
+        else:
+            out.append(self.format_envelope(envelope, line))
         self.passed += 1
-        self.last_pass = time.monotonic()
         counts = self.counts
         counts[event] = counts.get(event, 0) + 1
-        if self.options.count is not None and self.passed >= self.options.count:
-            raise StreamDone
+        if self._after is not None:
+            self._after(envelope)
+        if len(out) >= _HAND_OVER:
+            self._hand_over()
 
-    def pass_lines(self, lines: list[bytes], tally: dict[str, int]) -> None:
-        """Write the records of data envelopes that passed (`tally` counts them by event).
+    def end_batch(self) -> None:
+        """A batch of frames is done: hand its records to the writer, which may flush."""
+        self._hand_over()
+        self.writer.end_batch()
 
-        With -n, the caller stops at the count (see Batch): the list never goes past it.
-        """
-        self.writer.write_many(lines)
-        self.passed += len(lines)
-        self.last_pass = time.monotonic()
-        counts = self.counts
-        for event, number in tally.items():
-            counts[event] = counts.get(event, 0) + number
+    def flush(self) -> None:
+        """Write everything held, through to the output (before a stderr line, a sleep)."""
+        self._hand_over()
+        self.writer.flush()
 
-    def batchable(self) -> bool:
-        """Whether the records of envelopes that pass may be written in batches (Batch).
-
-        That is when nothing after the filters looks at each envelope but -n:
-        no --until to stop at it, no --raw to print its frame instead.
-        """
-        return self.compiled.until is None and not self.options.raw
+    def close(self) -> None:
+        """The end, whatever caused it: everything held is written."""
+        self.flush()
 
     def passes(self, envelope: Envelope) -> bool:
         """Whether a data envelope passes -e, -x and every -f."""
@@ -236,118 +272,56 @@ class Stream:
             return line
         return self.terminal.render(envelope)
 
-    def _after_pass(self, envelope: Envelope) -> None:
-        self.passed += 1
-        self.last_pass = time.monotonic()
-        event = envelope["event"]
-        self.counts[event] = self.counts.get(event, 0) + 1
+    def _predicates(self, envelope: Envelope) -> bool:
+        for predicate in self.compiled.filter.predicates:
+            if not is_truthy(predicate(envelope)):
+                return False
+        return True
+
+    def _meta(self, envelope: Envelope, line: bytes | None) -> None:
+        """A lifecycle envelope: a record with --meta, else one line on stderr."""
+        if self.options.meta:
+            self._out.append(
+                line if line is not None and self.terminal.plain else self.terminal.render(envelope)
+            )
+        elif self.meta_stderr is not None:
+            self.meta_stderr.write(f"wstail: {describe_meta(envelope)}\n")
+            self.meta_stderr.flush()
+
+    def _check_end(self, envelope: Envelope) -> None:
+        """After a pass: StreamDone at -n's count or when --until holds."""
         until = self.compiled.until
-        if until is not None and is_truthy(until(envelope)):
-            raise StreamDone
-        if self.options.count is not None and self.passed >= self.options.count:
+        count = self.options.count
+        if (until is not None and is_truthy(until(envelope))) or (
+            count is not None and self.passed >= count
+        ):
             raise StreamDone
 
+    def _hand_over(self) -> None:
+        out = self._out
+        if out:
+            self._out = []
+            self.writer.write_many(out)
+        if self.passed != self._handed:
+            self._handed = self.passed
+            self.last_pass = time.monotonic()
 
-def _raw_frame_bytes(frame: Frame) -> bytes:
-    payload = frame.payload
+
+def _canonical_record(envelope: Envelope) -> bytes:
+    """An envelope's compact JSON (exactly, for the rare number orjson cannot write)."""
+    try:
+        return orjson.dumps(envelope, default=json_default)
+    except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
+        from wstail.jsonexact import dumps
+
+        return dumps(envelope)
+
+
+def raw_frame_bytes(payload: str | bytes) -> bytes:
+    """A frame's payload as printed by --raw: its text, or base64 when not UTF-8."""
     if isinstance(payload, bytes):
         try:
             return payload.decode("utf-8").encode()
         except UnicodeDecodeError:
             return base64.b64encode(payload)
     return payload.encode("utf-8", "surrogateescape")
-
-
-class Batch:
-    """The records of envelopes that pass, written together: a batch of frames, a block of lines.
-
-    For a stream that is `batchable()`. Lifecycle envelopes go through
-    Stream.feed_envelope once the records before them are written; -n ends
-    the stream at its count exactly (StreamDone). Call `flush` at the end,
-    whatever stops the feeding.
-    """
-
-    __slots__ = ("_allows", "_canonical", "_count", "_out", "_passes", "_stream", "_tally")
-
-    def __init__(self, stream: Stream) -> None:
-        self._stream = stream
-        self._out: list[bytes] = []
-        self._tally: dict[str, int] = {}
-        self._count = stream.options.count
-        envelope_filter = stream.compiled.filter
-        # -e/-x alone decide by the event name; -f needs the envelope.
-        self._allows = None if envelope_filter.events.is_trivial else envelope_filter.events.allows
-        self._passes = stream.passes if envelope_filter.predicates else None
-        # Compact, colourless whole envelopes: one orjson call each.
-        self._canonical = stream.terminal.plain and stream.compiled.query is None
-
-    def add(self, recv_ts: str, items: list[Any]) -> None:
-        """Number one frame's items and send them on; `recv_ts` is its receive time."""
-        stream = self._stream
-        allows = self._allows
-        passes = self._passes
-        count = self._count
-        out = self._out
-        for item_source, event, event_us, data in items:
-            seq = stream.next_seq
-            stream.next_seq = seq + 1
-            envelope = {  # make_envelope_at, inline
-                "seq": seq,
-                "recv_ts": recv_ts,
-                "source": item_source,
-                "event": event,
-                "event_ts": None if event_us is None else format_us(event_us),
-                "data": data,
-            }
-            if event[:5] == "meta.":
-                self.flush()
-                out = self._out
-                stream.feed_envelope(envelope)
-            elif (allows is None or allows(event)) and (passes is None or passes(envelope)):
-                if self._canonical:
-                    try:
-                        record = orjson.dumps(envelope, default=json_default)
-                    except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
-                        record = stream.format_envelope(envelope)
-                else:
-                    record = stream.format_envelope(envelope)  # -q, --pretty, --color
-                out.append(record)
-                tally = self._tally
-                tally[event] = tally.get(event, 0) + 1
-                if len(out) >= 256 or count is not None:
-                    self._check(out)
-                    out = self._out
-
-    def add_envelope(self, envelope: Envelope, line: bytes) -> None:
-        """Send on one envelope read back (NDJSON); `line` is its text as read."""
-        event = envelope["event"]
-        if event[:5] == "meta.":
-            self.flush()
-            self._stream.feed_envelope(envelope, line)
-        elif (self._allows is None or self._allows(event)) and (
-            self._passes is None or self._passes(envelope)
-        ):
-            if not self._canonical:
-                line = self._stream.format_envelope(envelope, line)
-            out = self._out
-            out.append(line)
-            tally = self._tally
-            tally[event] = tally.get(event, 0) + 1
-            if len(out) >= 256 or self._count is not None:
-                self._check(out)
-
-    def _check(self, out: list[bytes]) -> None:
-        """After a record is kept: stop at -n's count; hand every 256 records on."""
-        count = self._count
-        if count is not None and self._stream.passed + len(out) >= count:
-            self.flush()
-            raise StreamDone
-        if len(out) >= 256:  # orjson's bytes keep a 4 KiB buffer each until joined
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the records kept so far."""
-        if self._out:
-            self._stream.pass_lines(self._out, self._tally)
-            self._out = []
-            self._tally = {}

@@ -8,11 +8,15 @@ import re
 import sys
 import time
 from collections.abc import Collection
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from wstail.capture import CaptureHeader, encode_frame
 from wstail.exitcodes import UsageError
 from wstail.frames import Frame
+
+if TYPE_CHECKING:
+    from wstail.live import LiveSource
 
 _SIZE = re.compile(r"(?i)^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$")
 _DURATION = re.compile(r"(?i)^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
@@ -209,3 +213,34 @@ class Recorder:
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOptions:
+    """-o and the rotation options of `wstail record`."""
+
+    path: str
+    rotate_size: int | None = None
+    rotate_every: float | None = None
+
+    def recorder_for(self, live: LiveSource) -> Recorder:
+        """The recorder of a live source, its first part opened now (with its header)."""
+        from wstail import __version__
+        from wstail.envelope import now_us
+
+        header = CaptureHeader(
+            source=live.source,
+            start_us=now_us(),
+            url=live.display_url,
+            protocol=live.protocol,
+            tool=f"wstail {__version__}",
+        )
+        recorder = Recorder(
+            self.path,
+            header,
+            private=live.private,
+            rotate_size=self.rotate_size,
+            rotate_every=self.rotate_every,
+        )
+        recorder.open_now()
+        return recorder

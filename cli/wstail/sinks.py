@@ -12,17 +12,27 @@ RS = b"\x1e"
 class RecordWriter(Protocol):
     """What the stream writes records to."""
 
-    def write(self, record: bytes) -> None:
-        """Queue one record."""
-
     def write_many(self, records: list[bytes]) -> None:
         """Queue several records, in order."""
 
     def end_batch(self) -> None:
-        """End of one frame's records."""
+        """End of one batch of frames' records."""
 
     def flush(self) -> None:
         """Hand everything queued on."""
+
+
+class NullWriter:
+    """Where records go when only counted (record without --tee)."""
+
+    def write_many(self, records: list[bytes]) -> None:
+        """Drop the records."""
+
+    def end_batch(self) -> None:
+        """Nothing to hand on."""
+
+    def flush(self) -> None:
+        """Nothing to flush."""
 
 
 class StdoutClosed(Exception):
@@ -40,18 +50,6 @@ class OutputWriter:
         self._prefix = RS if rs else b""
         self._parts: list[bytes] = []
         self._size = 0
-
-    def write(self, record: bytes) -> None:
-        """Queue one record; it gets its newline (and RS prefix with --seq)."""
-        if self._prefix:
-            self._parts.append(self._prefix)
-        self._parts.append(record)
-        self._parts.append(b"\n")
-        self._size += len(record) + 2
-        # orjson's bytes hold a 4 KiB buffer each, however short (-q): bound
-        # the number of records held as well as their size.
-        if self._size >= 65536 or len(self._parts) >= 1024:
-            self.flush()
 
     def write_many(self, records: list[bytes]) -> None:
         """Queue several records, in order, as one part."""
@@ -135,14 +133,6 @@ class BackgroundWriter:
         self.closed = False
         self._thread = threading.Thread(target=self._run, name="wstail-stdout", daemon=True)
         self._thread.start()
-
-    def write(self, record: bytes) -> None:
-        """Queue one record for the current batch."""
-        if self._prefix:
-            self._parts.append(self._prefix)
-        self._parts.append(record)
-        self._parts.append(b"\n")
-        self._records += 1
 
     def write_many(self, records: list[bytes]) -> None:
         """Queue several records for the current batch."""

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
 import click
 
 from wstail.exitcodes import UsageError
-from wstail.live import LiveSource
+from wstail.feeds import FEEDS, ConnectSettings
+from wstail.live import LiveSource, Prepare
+
+from .options import environment
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-PAYMIUM_URL = "https://paymium.com"
-NODE_URL = "ws://127.0.0.1:4002/ws"
 
 
 def connect_options(func: F) -> F:
@@ -152,64 +152,37 @@ def collect_channels(args: tuple[str, ...], channel_file: str | None) -> list[st
     return unique
 
 
-def build_source(
-    kind: str, params: dict[str, Any], channels: list[str] | None = None, url: str | None = None
-) -> LiveSource:
-    """The live source for `tail KIND` / `record KIND` from parsed options."""
-    headers = parse_headers(params["headers"])
-    common: dict[str, Any] = {
-        "headers": headers,
-        "insecure": params["insecure"],
-        "connect_timeout": params["connect_timeout"],
-        "retries": params["retries"],
-    }
-    if kind == "node":
-        from wstail.sources.node import NodeSource
-        from wstail.sources.nodeauth import resolve_node_auth
-
-        auth = resolve_node_auth(
-            params["user"], params["password_file"], params["cookie_file"], os.environ
-        )
-        node = NodeSource(
-            url or params["url"] or NODE_URL,
-            auth=auth,
-            ping_interval=params["ping_interval"] or 20.0,
-            **common,
-        )
-        return LiveSource(node, "node", node.display_url, "websocket", private=True)
-    from wstail.sources.socketio import SocketIOSource
-
-    namespace = "/user" if kind == "user" else "/public"
-    sio = SocketIOSource(
-        url or params["url"] or PAYMIUM_URL,
-        namespace,
-        channels or (),
+def connect_settings(params: dict[str, Any], channels: list[str] | None = None) -> ConnectSettings:
+    """The typed CONNECT/NODE settings of a command's parsed options."""
+    return ConnectSettings(
+        url=params["url"],
         eio=params["eio"],
+        headers=parse_headers(params["headers"]),
+        insecure=params["insecure"],
+        connect_timeout=params["connect_timeout"],
+        retries=params["retries"],
         ping_interval=params["ping_interval"],
-        **common,
-    )
-    return LiveSource(
-        sio,
-        f"paymium.{kind}",
-        sio.display_url,
-        sio.protocol or "",  # eio3/eio4; with --eio auto the recorder learns it on connecting
-        private=kind == "user",
+        user=params.get("user"),
+        password_file=params.get("password_file"),
+        cookie_file=params.get("cookie_file"),
+        channels=tuple(channels or ()),
     )
 
 
 def source_preparer(
-    kind: str, params: dict[str, Any], channels: list[str] | None = None
-) -> Callable[[AsyncExitStack], Awaitable[LiveSource]]:
-    """What `run_live` calls to get the source: the demo server first with --demo."""
+    name: str, params: dict[str, Any], channels: list[str] | None = None
+) -> Prepare:
+    """What `run_live` calls to get the feed's source: the demo server first with --demo."""
+    feed = FEEDS[name]
+    settings = connect_settings(params, channels)
     if params["demo"]:
-        from .demo import demo_preparer
+        from wstail.demo import demo_preparer
 
         source = click.get_current_context().get_parameter_source("url")
         if params["url"] and source == click.core.ParameterSource.COMMANDLINE:
             raise UsageError("--demo serves its own bundled sample: drop --url (or --demo)")
-
-        return demo_preparer(kind, params)
-    live = build_source(kind, params, channels)  # option errors surface before connecting
+        return demo_preparer(feed, settings, environment().stderr)
+    live = feed.open(settings)  # option errors surface before connecting
 
     async def prepare(stack: AsyncExitStack) -> LiveSource:
         return live

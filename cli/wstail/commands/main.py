@@ -26,7 +26,7 @@ COMMANDS = {
 }
 
 
-def _build_cli() -> Any:
+def _build_cli(environment: Any = None) -> Any:
     import click
 
     class LazyGroup(click.Group):
@@ -51,12 +51,15 @@ def _build_cli() -> Any:
     )
     @click.version_option(__version__, "-V", "--version", prog_name="wstail")
     @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
-    def cli(debug: bool) -> None:
+    @click.pass_context
+    def cli(ctx: click.Context, debug: bool) -> None:
         """Tap live Socket.IO and WebSocket feeds as normalized NDJSON.
 
         Every message becomes one JSON envelope per line on stdout, filtered
         by event name or JMESPath; sessions can be recorded and replayed.
         """
+        if environment is not None:
+            ctx.meta["wstail.environment"] = environment
         if debug:
             import logging
 
@@ -92,13 +95,16 @@ def run(args: list[str]) -> int:
     """Run the command line and return the exit code."""
     import click
 
+    from wstail.environment import Environment
     from wstail.exitcodes import ExitCode, WstailError
     from wstail.pipeline import StreamDone
     from wstail.sinks import StdoutClosed, silence_stdout
 
     debug = "--debug" in args
     try:
-        _build_cli().main(args=args, prog_name="wstail", standalone_mode=False)
+        _build_cli(Environment.from_system()).main(
+            args=args, prog_name="wstail", standalone_mode=False
+        )
     except (StreamDone, StdoutClosed):
         pass
     except WstailError as exc:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from wstail.environment import Environment, OutputStyle
 from wstail.pipeline import StreamOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -120,7 +121,7 @@ def stream_options(func: F) -> F:
     )(func)
 
 
-def build_stream_options(params: dict[str, Any]) -> StreamOptions:
+def stream_settings(params: dict[str, Any]) -> StreamOptions:
     """StreamOptions from the parsed command-line parameters."""
     return StreamOptions(
         events=params["events"],
@@ -138,6 +139,14 @@ def build_stream_options(params: dict[str, Any]) -> StreamOptions:
     )
 
 
-def color_choice(params: dict[str, Any]) -> str:
-    """The effective --color choice (--no-color wins)."""
-    return "never" if params["no_color"] else str(params["color"])
+def output_style(params: dict[str, Any]) -> OutputStyle:
+    """--pretty/--compact, the effective --color (--no-color wins) and --stats."""
+    color = "never" if params["no_color"] else str(params["color"])
+    return OutputStyle(pretty=params["pretty"], color=color, stats=params["stats"])
+
+
+def environment() -> Environment:
+    """The run's Environment, built once by `main` (or from the system, outside it)."""
+    ctx = click.get_current_context(silent=True)
+    env = ctx.find_root().meta.get("wstail.environment") if ctx is not None else None
+    return env if isinstance(env, Environment) else Environment.from_system()

@@ -8,7 +8,6 @@ import click
 
 from wstail.exitcodes import UsageError
 
-from .common import build_stream, print_stats
 from .connect import (
     channel_options,
     collect_channels,
@@ -16,7 +15,7 @@ from .connect import (
     node_options,
     source_preparer,
 )
-from .options import stream_options
+from .options import environment, output_style, stream_options, stream_settings
 
 EXAMPLES = """\b
 Examples:
@@ -74,60 +73,26 @@ def _merged(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def run_record(kind: str, params: dict[str, Any], channels: list[str] | None = None) -> None:
+def run_record(name: str, params: dict[str, Any], channels: list[str] | None = None) -> None:
     """Connect and write every frame to the capture; --tee prints envelopes too."""
-    from wstail import __version__
-    from wstail.capture import CaptureHeader
-    from wstail.envelope import now_us
-    from wstail.live import LiveSource, run_live
-    from wstail.recorder import Recorder, parse_duration, parse_size
+    from wstail.live import run_live
+    from wstail.recorder import RecordOptions, parse_duration, parse_size
 
-    rotate_size = parse_size(params["rotate_size"]) if params["rotate_size"] else None
-    rotate_every = parse_duration(params["rotate_every"]) if params["rotate_every"] else None
-    stream = build_stream(params, block=False, meta_to_stderr=True, live=bool(params["tee"]))
-    if not params["tee"]:
-        stream.writer = _NullWriter()
-    prepare = source_preparer(kind, params, channels)
-
-    def make_recorder(live: LiveSource) -> Recorder:
-        header = CaptureHeader(
-            source=live.source,
-            start_us=now_us(),
-            url=live.display_url,
-            protocol=live.protocol,
-            tool=f"wstail {__version__}",
-        )
-        recorder = Recorder(
-            params["output"],
-            header,
-            private=live.private,
-            rotate_size=rotate_size,
-            rotate_every=rotate_every,
-        )
-        recorder.open_now()
-        return recorder
-
+    options = RecordOptions(
+        path=params["output"],
+        rotate_size=parse_size(params["rotate_size"]) if params["rotate_size"] else None,
+        rotate_every=parse_duration(params["rotate_every"]) if params["rotate_every"] else None,
+    )
+    env = environment()
+    style = output_style(params)
+    tee = bool(params["tee"])
+    stream = env.stream(stream_settings(params), style, live=tee, printing=tee)
+    prepare = source_preparer(name, params, channels)
     try:
-        run_live(prepare, stream, make_recorder)
+        run_live(prepare, stream, options.recorder_for)
     finally:
-        if params["stats"]:
-            print_stats(stream)
-
-
-class _NullWriter:
-    """Stdout writer for record without --tee: envelopes are counted, not printed."""
-
-    def write(self, record: bytes) -> None:
-        """Drop the record."""
-
-    def write_many(self, records: list[bytes]) -> None:
-        """Drop the records."""
-
-    def end_batch(self) -> None:
-        """Nothing to flush."""
-
-    def flush(self) -> None:
-        """Nothing to flush."""
+        if style.stats:
+            env.print_stats(stream)
 
 
 @record.command("public", epilog=EXAMPLES)

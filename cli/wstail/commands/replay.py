@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
 from wstail.exitcodes import UsageError
 
-from .common import build_stream, print_stats
-from .options import stream_options
+from .options import environment, output_style, stream_options, stream_settings
 
 EXAMPLES = """\b
 Examples:
@@ -65,7 +63,8 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     Compression is read from the file (.gz, .zst). Corrupt lines are reported
     as FILE:LINE: reason on stderr; good lines are still printed (exit 4).
     """
-    from wstail.replay import Bound, Replayer, ReplayOptions
+    from wstail.feeds import normalizer_for
+    from wstail.replay import Bound, Replayer, ReplayOptions, Window
 
     paths = list(files) or ["-"]
     if params["serve"]:
@@ -81,13 +80,21 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         speed=params["speed"],
         max_gap=params["max_gap"],
     )
-    stream = build_stream(params, block=not params["speed"], meta_to_stderr=False)
-    replayer = Replayer(stream, options, sys.stderr)
+    env = environment()
+    style = output_style(params)
+    window = Window(options.start, options.end)
+    stream = env.stream(
+        stream_settings(params),
+        style,
+        block=not params["speed"],
+        window=window.contains if window.active else None,
+    )
+    replayer = Replayer(stream, options, env.stderr, normalizer_for)
     try:
         replayer.replay(paths)
     finally:
         try:
-            stream.writer.flush()
+            stream.close()
         finally:
-            if params["stats"]:
-                print_stats(stream)
+            if style.stats:
+                env.print_stats(stream)

@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 
-from .common import build_stream, print_stats
 from .connect import (
     channel_options,
     collect_channels,
@@ -14,7 +13,7 @@ from .connect import (
     node_options,
     source_preparer,
 )
-from .options import stream_options
+from .options import environment, output_style, stream_options, stream_settings
 
 
 @click.group()
@@ -22,16 +21,18 @@ def tail() -> None:
     """Tap a live feed: one normalized JSON envelope per message on stdout."""
 
 
-def run_tail(kind: str, params: dict[str, Any], channels: list[str] | None = None) -> None:
+def run_tail(name: str, params: dict[str, Any], channels: list[str] | None = None) -> None:
     """Connect (or start the demo server), then stream until an end condition."""
     from wstail.live import run_live
 
-    stream = build_stream(params, block=False, meta_to_stderr=True, live=True)
+    env = environment()
+    style = output_style(params)
+    stream = env.stream(stream_settings(params), style, live=True)
     try:
-        run_live(source_preparer(kind, params, channels), stream)
+        run_live(source_preparer(name, params, channels), stream)
     finally:
-        if params["stats"]:
-            print_stats(stream)
+        if style.stats:
+            env.print_stats(stream)
 
 
 @tail.command(

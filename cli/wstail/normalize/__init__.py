@@ -8,6 +8,8 @@ text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wstail.frames import Frame
 from wstail.normalize.common import BAD_FRAME, UNKNOWN, Item, bad_frame
 from wstail.normalize.node import normalize_node_message, normalize_node_text
@@ -23,7 +25,10 @@ __all__ = [
     "INTERNAL_ERROR",
     "UNKNOWN",
     "Item",
+    "Normalizer",
     "normalize_frame",
+    "normalize_node_frame",
+    "normalize_paymium_frame",
     "normalize_node_message",
     "normalize_node_text",
     "normalize_paymium_event",
@@ -32,6 +37,31 @@ __all__ = [
 
 # The bad_frame reason when a normalizer bug raised; tests assert it never appears.
 INTERNAL_ERROR = "internal normalizer error"
+
+Normalizer = Callable[[Frame, str], list[Item]]
+"""A feed's normalizer: one frame (and the feed's source name) to its items; never raises."""
+
+
+def normalize_paymium_frame(frame: Frame, source: str) -> list[Item]:
+    """The items of a Paymium feed's frame: Socket.IO events the short way, never raises."""
+    payload = frame.payload
+    if frame.kind == "sio" and type(payload) is str:
+        try:
+            return normalize_paymium_event(payload, frame.channel)
+        except Exception as error:  # noqa: BLE001 - a bug must not stop a live tail
+            return _failed(frame, source, error)
+    return normalize_frame(frame, source)
+
+
+def normalize_node_frame(frame: Frame, source: str) -> list[Item]:
+    """The items of an OpenBazaar node's frame: text frames the short way, never raises."""
+    payload = frame.payload
+    if frame.kind == "text" and type(payload) is str:
+        try:
+            return normalize_node_text(payload, source)
+        except Exception as error:  # noqa: BLE001 - a bug must not stop a live tail
+            return _failed(frame, source, error)
+    return normalize_frame(frame, source)
 
 
 def normalize_frame(frame: Frame, source: str) -> list[Item]:
@@ -52,11 +82,16 @@ def normalize_frame(frame: Frame, source: str) -> list[Item]:
                 return normalize_paymium_event(payload, frame.channel)
         return _normalize(frame, source)
     except Exception as error:  # a bug must not stop a live tail: keep the frame, say so
-        if frame.kind == "sio":
-            source = USER if frame.channel == "/user" else PUBLIC
-        # Valid JSON nested ~1000 levels deep exhausts Python's stack in a normalizer.
-        reason = "JSON nested too deeply" if isinstance(error, RecursionError) else INTERNAL_ERROR
-        return [bad_frame(source, reason, _text(frame.payload))]
+        return _failed(frame, source, error)
+
+
+def _failed(frame: Frame, source: str, error: Exception) -> list[Item]:
+    """The bad_frame item of a frame whose normalizer raised."""
+    if frame.kind == "sio":
+        source = USER if frame.channel == "/user" else PUBLIC
+    # Valid JSON nested ~1000 levels deep exhausts Python's stack in a normalizer.
+    reason = "JSON nested too deeply" if isinstance(error, RecursionError) else INTERNAL_ERROR
+    return [bad_frame(source, reason, _text(frame.payload))]
 
 
 def _normalize(frame: Frame, source: str) -> list[Item]:

@@ -1,36 +1,26 @@
-"""--demo: serve a bundled sample capture on 127.0.0.1 and tail it through the real client."""
+"""--demo: serve a feed's bundled sample on 127.0.0.1 and tail it through the real client."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import Awaitable, Callable, Iterator
+import dataclasses
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from importlib import resources
-from typing import Any
+from typing import Any, TextIO
 
+from wstail.feeds import ConnectSettings, Feed, sample_path
 from wstail.frames import Frame
-from wstail.live import LiveSource
+from wstail.live import LiveSource, Prepare
 
-SAMPLES = {"public": "public.jsonl", "user": "user.jsonl", "node": "node.jsonl"}
 DEMO_CHANNEL = "demo-channel"  # the sample server accepts any channel
 
 
-def sample_path(kind: str) -> str:
-    """The path of the bundled sample capture for a source kind."""
-    return str(resources.files("wstail") / "data" / SAMPLES[kind])
-
-
-def demo_preparer(
-    kind: str, params: dict[str, Any]
-) -> Callable[[AsyncExitStack], Awaitable[LiveSource]]:
+def demo_preparer(feed: Feed, settings: ConnectSettings, stderr: TextIO) -> Prepare:
     """Start the sample server in this process, then point the real client at it."""
+    from wstail.commands.serving import bad_line_reporter, frames_of, read_capture_header
     from wstail.serve import serve_capture
 
-    from .connect import build_source
-    from .serving import bad_line_reporter, frames_of, read_capture_header
-
-    path = sample_path(kind)
+    path = sample_path(feed)
     source, start_us = read_capture_header(path)
     report = bad_line_reporter(path)
 
@@ -47,7 +37,7 @@ def demo_preparer(
                 port=0,
                 speed=1.0,
                 loop=True,
-                eio="4" if params["eio"] == "4" else "3",
+                eio="4" if settings.eio == "4" else "3",
                 on_listening=lambda host, port: bound.set_result(port),
                 stop=stop,
             )
@@ -67,12 +57,17 @@ def demo_preparer(
         if not waiter.done():
             server.result()  # raises why the server could not start
         port = waiter.result()
-        scheme = "ws" if kind == "node" else "http"
-        path = "/ws" if kind == "node" else ""
-        url = f"{scheme}://127.0.0.1:{port}{path}"
-        sys.stderr.write(f"wstail: demo: serving the bundled {kind} sample at {url}\n")
-        demo_params = dict(params, user=None, password_file=None, cookie_file=None, headers=())
-        channels = [DEMO_CHANNEL] if kind == "user" else None
-        return build_source(kind, demo_params, channels, url=url)
+        path = feed.endpoint if feed.scheme == "ws" else ""
+        url = f"{feed.scheme}://127.0.0.1:{port}{path}"
+        stderr.write(f"wstail: demo: serving the bundled {feed.name} sample at {url}\n")
+        demo = dataclasses.replace(
+            settings,
+            user=None,
+            password_file=None,
+            cookie_file=None,
+            headers={},
+            channels=(DEMO_CHANNEL,) if feed.name == "user" else (),
+        )
+        return feed.open(demo, url)
 
     return prepare

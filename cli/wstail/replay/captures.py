@@ -1,0 +1,115 @@
+"""Capture lines in, normalized frames out: the reader of capture files (format v1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from wstail.capture import CaptureError, decode_frame, decode_header, is_header
+from wstail.jsonexact import loads_exact
+from wstail.normalize import Normalizer, normalize_node_text, normalize_paymium_event
+
+from .blocks import BadLine, split_lines
+
+FrameEntry = tuple[list[Any], int, "str | bytes"]
+"""One frame: its (source, event, event_us, data) items, receive time (µs) and payload."""
+
+
+@dataclass(slots=True)
+class Part:
+    """The capture part being read: its source, start time and its feed's normalizer."""
+
+    source: str
+    start_us: int
+    normalizer_for: Callable[[str], Normalizer]
+    normalize: Normalizer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.normalize = self.normalizer_for(self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class BadHeader(BadLine):
+    """A next part's header that cannot be read: the capture's entries end there."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewPart:
+    """The header of a next part (`cat a.jsonl.gz b.jsonl.gz`): numbering starts again."""
+
+    first_seq: int
+
+
+def capture_entries(
+    blocks: Iterator[tuple[int, bytes]], part: Part, *, short: bool = True
+) -> Iterator[FrameEntry | BadLine | NewPart]:
+    """The entries of a capture's frame lines: frames, bad lines, next parts, in order.
+
+    `short`: Socket.IO and text frames go from the decoded line straight to
+    the normalizer, without a Frame (the same items; False takes the
+    general way for every line, as the differential tests do). A bad header
+    of a next part ends the entries, but the rest is still read, so a cut
+    or corrupt file is reported.
+    """
+    loads = orjson.loads
+    for before, block in blocks:
+        start_us = part.start_us
+        for number, line in enumerate(split_lines(block), before + 1):
+            if short:
+                try:
+                    row = loads(line)
+                    if type(row) is list:
+                        offset = row[0] if row else None
+                        if type(offset) is float or type(offset) is int:
+                            size = len(row)
+                            kind = row[1] if size > 1 else None
+                            if size == 4 and kind == "sio" and type(row[2]) is str:
+                                text = row[3]
+                                if type(text) is str:
+                                    items = normalize_paymium_event(text, row[2])
+                                    yield items, start_us + round(offset * 1_000_000), text
+                                    continue
+                            elif size == 3 and kind == "text":
+                                text = row[2]
+                                if type(text) is str:
+                                    items = normalize_node_text(text, part.source)
+                                    yield items, start_us + round(offset * 1_000_000), text
+                                    continue
+                except Exception:  # noqa: BLE001 - bad JSON, or a normalizer bug: the general way says
+                    pass
+            entry = _general_entry(number, line, part)
+            if entry is None:
+                continue
+            yield entry
+            if type(entry) is NewPart:
+                start_us = part.start_us
+            elif type(entry) is BadHeader:
+                for _ in blocks:  # nothing more can be timed; reading on reports a cut file
+                    pass
+                return
+
+
+def _general_entry(number: int, line: bytes, part: Part) -> FrameEntry | BadLine | NewPart | None:
+    """One capture line the general way: a Frame, then the feed's normalizer."""
+    if not line.strip():
+        return None
+    try:
+        frame = decode_frame(line, part.start_us)
+    except CaptureError as exc:
+        try:
+            head = loads_exact(line)
+        except ValueError:
+            head = None
+        if not is_header(head):
+            return BadLine(number, str(exc))
+        try:
+            header = decode_header(head)
+        except CaptureError as bad:
+            return BadHeader(number, str(bad))
+        part.source, part.start_us = header.source, header.start_us
+        part.normalize = part.normalizer_for(header.source)
+        return NewPart(header.first_seq)
+    return part.normalize(frame, part.source), frame.recv_us, frame.payload

@@ -1,0 +1,227 @@
+"""Replay's driver: each input read as blocks, through its reader, paced, into the stream.
+
+The readers (captures.py, ndjson.py) are generators of entries; this is
+the only place that sleeps, reports bad lines and draws progress.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, TextIO
+
+from wstail.capture import CaptureError, decode_header, is_header
+from wstail.envelope import iso_to_us
+from wstail.exitcodes import BadInputError
+from wstail.filters import event_names_needed
+from wstail.inputs import display_name, open_input
+from wstail.jsonexact import loads_exact
+from wstail.normalize import Normalizer
+from wstail.pipeline import Stream
+from wstail.progress import Progress
+
+from .blocks import BadLine, ReadFailure, content_of, first_line, read_blocks
+from .captures import NewPart, Part, capture_entries
+from .ndjson import envelope_entries, envelope_entry
+from .pacing import ReplayTimer
+from .window import Bound, Window
+
+
+@dataclass(slots=True)
+class ReplayOptions:
+    """The REPLAY options that shape reading (not serving)."""
+
+    start: Bound | None = None
+    end: Bound | None = None
+    speed: float | None = None
+    max_gap: float | None = None
+
+
+SHORT_WAYS = True
+"""The block-wide short ways: capture frames normalized straight from their decoded line,
+NDJSON blocks of plain `{...}` lines looked at only where a wanted event name or a risky
+number occurs. False reads every line on its own (the reference of the differential tests)."""
+
+
+class Replayer:
+    """Reads each input in turn and feeds the stream; reports bad lines as FILE:LINE."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        options: ReplayOptions,
+        stderr: TextIO,
+        normalizer_for: Callable[[str], Normalizer],
+    ) -> None:
+        self.stream = stream
+        self.options = options
+        self.stderr = stderr
+        self.normalizer_for = normalizer_for
+        self.bad_lines = 0
+        self.window = Window(options.start, options.end)
+        opts = stream.options
+        deadline = None if opts.duration is None else time.monotonic() + opts.duration
+        self.timer = ReplayTimer(
+            options.speed, options.max_gap, stream, opts.idle_timeout, deadline
+        )
+        # Each item waits its turn with --speed or --duration; else blocks go straight on.
+        self.paced = bool(options.speed) or deadline is not None
+        self.needles = None if self.window.active or options.speed else _needles(stream)
+        self.progress: Progress | None = None
+        if Progress.wanted(stderr, sys.stdout.isatty()):
+            self.progress = Progress(stderr)
+
+    def report(self, path: str, lineno: int, reason: str) -> None:
+        """Report one bad line as FILE:LINE: reason."""
+        self.bad_lines += 1
+        self.stream.flush()
+        self.stderr.write(f"{display_name(path)}:{lineno}: {reason}\n")
+        self.stderr.flush()
+
+    def replay(self, paths: list[str]) -> None:
+        """Replay every input; BadInputError at the end if any line or file was bad."""
+        unreadable = 0
+        for path in paths:
+            try:
+                handle = open_input(path)
+            except BadInputError as exc:
+                unreadable += 1
+                self.stream.flush()
+                self.stderr.write(f"wstail: {exc.message}\n")
+                continue
+            try:
+                self.replay_file(path, handle)
+            finally:
+                if path != "-":
+                    handle.close()
+        self.stream.flush()
+        if self.progress is not None:
+            self.progress.clear()
+        if self.bad_lines or unreadable:
+            what = []
+            if self.bad_lines:
+                what.append(f"{self.bad_lines} bad line{'s' if self.bad_lines != 1 else ''}")
+            if unreadable:
+                what.append(f"{unreadable} unreadable file{'s' if unreadable != 1 else ''}")
+            raise BadInputError(f"replay finished with {' and '.join(what)}")
+
+    def replay_file(self, path: str, handle: BinaryIO) -> None:
+        """One input, a capture or NDJSON by its first line, read a block at a time."""
+        from . import blocks as reading
+
+        blocks = read_blocks(handle, 0, reading.BLOCK_SIZE)
+        if self.progress is not None:
+            blocks = self._ticking(blocks, display_name(path), handle)
+        try:
+            head = first_line(blocks)
+            if head is None:
+                return
+            number, line, rest = head
+            try:
+                first = loads_exact(content_of(line))
+            except ValueError:
+                first = None
+            if not is_header(first):
+                entry = envelope_entry(number, line, self.needles, self._exact)
+                self._feed_envelopes(path, _chain(entry, self._envelopes(rest)))
+                return
+            try:
+                header = decode_header(first)
+            except CaptureError as exc:
+                self.report(path, number, str(exc))
+                for _ in rest:  # nothing can be read, but a cut file is still said
+                    pass
+                return
+            self.stream.number_from(header.first_seq)
+            part = Part(header.source, header.start_us, self.normalizer_for)
+            self._feed_frames(path, capture_entries(rest, part, short=SHORT_WAYS))
+        except ReadFailure as failure:
+            self.report(path, failure.lineno, failure.reason)
+
+    @property
+    def _exact(self) -> bool:
+        return self.stream.prints_envelopes_again
+
+    def _envelopes(self, blocks: Iterator[tuple[int, bytes]]) -> Iterator[Any]:
+        return envelope_entries(
+            blocks, needles=self.needles, exact=self._exact, short=SHORT_WAYS
+        )
+
+    def _feed_frames(self, path: str, entries: Iterable[Any]) -> None:
+        """Frames into the stream: each in its turn when paced, else straight on."""
+        stream = self.stream
+        feed = stream.feed
+        paced = self.paced
+        for entry in entries:
+            if type(entry) is tuple:
+                if paced:
+                    self.timer.wait(entry[1])
+                    feed(entry[0], entry[1], entry[2])
+                    stream.end_batch()
+                else:
+                    feed(entry[0], entry[1], entry[2])
+            elif type(entry) is NewPart:
+                stream.number_from(entry.first_seq)
+            else:
+                self.report(path, entry.lineno, entry.reason)
+
+    def _feed_envelopes(self, path: str, entries: Iterable[Any]) -> None:
+        """Envelopes read back into the stream, each in its window and turn where asked."""
+        feed = self.stream.feed_envelope
+        window = self.window if self.window.active else None
+        speed = self.options.speed
+        paced = self.paced
+        for entry in entries:
+            if type(entry) is not tuple:
+                self.report(path, entry.lineno, entry.reason)
+                continue
+            envelope = entry[0]
+            if window is not None:
+                seq = envelope.get("seq")
+                recv_us = _recv_us(envelope) or 0
+                if not window.contains(seq if type(seq) is int else 0, recv_us):
+                    continue
+            if paced:
+                self.timer.wait(_recv_us(envelope) if speed else None)
+            feed(envelope, entry[1])
+
+    def _ticking(
+        self, blocks: Iterator[tuple[int, bytes]], name: str, handle: BinaryIO
+    ) -> Iterator[tuple[int, bytes]]:
+        progress = self.progress
+        assert progress is not None
+        for block in blocks:
+            yield block
+            progress.tick(name, handle, self.stream.passed)
+
+
+def _needles(stream: Stream) -> tuple[bytes, ...] | None:
+    """Quoted event names a line must hold to pass, when the filters prove it; else None."""
+    names = event_names_needed(stream.compiled.filter.events, stream.options.filters)
+    if names is None:
+        return None
+    if any(not name.isprintable() or set(name) & set('"\\/') for name in names):
+        return None
+    # The event's value must appear as the quoted string itself, unless
+    # written with \u escapes (such lines are always decoded): so
+    # `"trade"` and not `trade_id` or `"trades"` marks a candidate.
+    needles = {b'"' + name.encode() + b'"' for name in names}
+    if stream.options.meta:
+        needles.add(b'"meta.')
+    return tuple(needles)
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _recv_us(envelope: dict[str, Any]) -> int | None:
+    value = envelope.get("recv_ts")
+    return iso_to_us(value) if isinstance(value, str) else None
+
+
+__all__ = ["BadLine", "Replayer", "ReplayOptions"]

@@ -1,0 +1,147 @@
+"""wstail's own NDJSON in, envelopes out: the reader of envelope lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from wstail.jsonexact import NUMBER_SHAPES, RISKY_SHAPES, loads_exact
+
+from .blocks import BadLine, split_lines
+
+EnvelopeEntry = tuple[dict[str, Any], bytes]
+"""One envelope read back, with its line as read (its canonical text)."""
+
+RS = b"\x1e"
+
+
+def envelope_entries(
+    blocks: Iterator[tuple[int, bytes]],
+    *,
+    needles: tuple[bytes, ...] | None,
+    exact: bool,
+    short: bool = True,
+) -> Iterator[EnvelopeEntry | BadLine]:
+    """The envelopes of NDJSON lines, and their bad lines, in order.
+
+    `needles`: lines that hold none of them (quoted event names) cannot
+    pass the filters and are skipped undecoded; a name can only hide from a
+    substring test behind a \\u escape, so lines with one are always looked
+    at. A block whose every line is exactly `{...}` is only looked at where
+    a needle occurs. `exact`: the envelopes are printed anew (-q, styling),
+    so lines holding a number a double may not hold are decoded exactly
+    (found by one look at the whole block). `short` False: every line on its
+    own (the same entries).
+    """
+    for before, block in blocks:
+        lines = split_lines(block)
+        if not short:
+            for number, line in enumerate(lines, before + 1):
+                entry = envelope_entry(number, line, needles, exact)
+                if entry is not None:
+                    yield entry
+            continue
+        if needles is not None and _all_objects(block):
+            spans = _lines_holding(block, needles)
+            if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
+                spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
+            numbers = _line_numbers(block, before, [start for start, _ in spans])
+            for (start, end), number in zip(spans, numbers, strict=True):
+                entry = envelope_entry(number, block[start:end], None, exact)
+                if entry is not None:
+                    yield entry
+            continue
+        risky = _risky_lines(block, before) if exact else frozenset()
+        for number, line in enumerate(lines, before + 1):
+            entry = envelope_entry(number, line, needles, exact and number in risky)
+            if entry is not None:
+                yield entry
+
+
+def envelope_entry(
+    number: int, line: bytes, needles: tuple[bytes, ...] | None, exact: bool
+) -> EnvelopeEntry | BadLine | None:
+    """One NDJSON line: its envelope, a bad line, or None (blank, or holding no needle)."""
+    if line[:1] == RS:
+        line = line[1:]
+    line = line.strip()
+    if not line:
+        return None
+    if needles is not None and b"\\u" not in line:
+        for needle in needles:
+            if needle in line:
+                break
+        else:
+            if line[:1] != b"{" or line[-1:] != b"}":
+                return BadLine(number, "not a JSON object")
+            return None
+    try:
+        # Passed through as they are, lines need no exact digits: filters
+        # compare the same doubles either way (an ExactNumber is the double
+        # of its text).
+        envelope = loads_exact(line) if exact else orjson.loads(line)
+    except ValueError:
+        try:
+            envelope = loads_exact(line)  # orjson refuses 1e400
+        except ValueError as exc:
+            return BadLine(number, f"invalid JSON ({_reason(exc)})")
+    if type(envelope) is not dict or type(envelope.get("event")) is not str:
+        return BadLine(number, "not a wstail envelope or capture line")
+    return envelope, line
+
+
+def _all_objects(block: bytes) -> bool:
+    """Whether every line of the block is exactly `{...}` (no blank line, CR or RS)."""
+    return (
+        block[:1] == b"{"
+        and block[-2:] == b"}\n"
+        and block.count(b"}\n{") == block.count(b"\n") - 1
+    )
+
+
+def _lines_holding(block: bytes, needles: tuple[bytes, ...]) -> list[tuple[int, int]]:
+    """The (start, end) of each line of `block` holding any needle, in order, each once.
+
+    Every line of `block` ends with a newline.
+    """
+    spans: list[tuple[int, int]] = []
+    find = block.find
+    rfind = block.rfind
+    for needle in needles:
+        at = find(needle)
+        while at >= 0:
+            end = find(b"\n", at)
+            spans.append((rfind(b"\n", 0, at) + 1, end))
+            at = find(needle, end)
+    if len(needles) > 1:
+        return sorted(set(spans))
+    return spans
+
+
+def _line_numbers(block: bytes, before: int, starts: list[int]) -> list[int]:
+    """The line numbers of lines starting at `starts` (ascending) in a block after line `before`."""
+    numbers = []
+    at, number = 0, before + 1
+    for start in starts:
+        number += block.count(b"\n", at, start)
+        at = start
+        numbers.append(number)
+    return numbers
+
+
+def _risky_lines(block: bytes, before: int) -> frozenset[int]:
+    """The numbers of the lines where jsonexact.risky finds a number a double may not hold."""
+    shapes = block.translate(NUMBER_SHAPES)
+    if shapes[-1:] != b"\n":
+        shapes += b"\n"
+    starts = sorted({start for start, _ in _lines_holding(shapes, RISKY_SHAPES)})
+    return frozenset(_line_numbers(block, before, starts))
+
+
+def _reason(exc: ValueError) -> str:
+    text = str(exc.args[0]) if exc.args else str(exc)
+    if "UTF-8" in text:  # orjson says "str is not valid UTF-8: surrogates not allowed"
+        return "not UTF-8 text"
+    return text.split(": line")[0]
