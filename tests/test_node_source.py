@@ -23,6 +23,7 @@ from wstail.capture import CaptureHeader
 from wstail.exitcodes import ConnectError, IdleTimeout, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.live import pump
+from wstail.normalize import normalize_node_frame
 from wstail.pipeline import StreamDone
 from wstail.recorder import Recorder
 from wstail.sources.node import (
@@ -221,8 +222,8 @@ def test_pump_records_every_frame_before_the_stream_and_stops_inside_a_batch(
 
         sender = asyncio.create_task(send_all())
         with pytest.raises(StreamDone):
-            await pump(source, "node", stream, recorder)
-        stream.writer.flush()  # as run_live does
+            await pump(source, "node", normalize_node_frame, stream, recorder)
+        stream.close()  # as run_live does
         recorder.close()
         await sender
         lines = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -253,13 +254,13 @@ def test_pump_duration_and_idle_timeout_with_a_batched_source() -> None:
         stream, out = make_stream(duration=0.3)
         started = time.monotonic()
         with pytest.raises(StreamDone):
-            await pump(NodeSource(peer.url, delays=fast), "node", stream)
+            await pump(NodeSource(peer.url, delays=fast), "node", normalize_node_frame, stream)
         assert time.monotonic() - started >= 0.3
         assert stream.passed > 0
         flooder.cancel()
         stream, out = make_stream(idle_timeout=0.2)
         with pytest.raises(IdleTimeout):
-            await pump(NodeSource(peer.url, delays=fast), "node", stream)
+            await pump(NodeSource(peer.url, delays=fast), "node", normalize_node_frame, stream)
         await peer.stop()
 
     run(body)
@@ -275,7 +276,7 @@ def test_pump_still_takes_sources_that_yield_single_frames() -> None:
 
     async def body() -> None:
         stream, out = make_stream()
-        await pump(frames(), "node", stream)
+        await pump(frames(), "node", normalize_node_frame, stream)
         lines = [json.loads(line) for line in out.getvalue().splitlines()]
         assert [(line["seq"], line["data"]["status"]) for line in lines] == [
             (2, "s0"),
