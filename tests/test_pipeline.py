@@ -310,3 +310,18 @@ def test_colorize_only_adds_escapes() -> None:
         stripped = stripped.replace(code, "")
     assert stripped == text
     assert '\x1b[33;1m"a\\"b"' in coloured  # the event name stands out
+
+
+def test_frames_of_many_envelopes_lose_none_across_hand_overs() -> None:
+    """Every envelope of frames holding several reaches the writer, across its every-256
+    hand-overs in the middle of a frame."""
+    stream, out = make_stream()
+    for number in range(1_000):
+        items = [
+            ("paymium.public", "depth", None, {"n": number, "level": level}) for level in range(3)
+        ]
+        stream.feed(items, START + number)
+    stream.close()
+    records = [loads_exact(line) for line in out.getvalue().splitlines()]
+    assert [record["seq"] for record in records] == list(range(1, 3_001))
+    assert stream.passed == 3_000

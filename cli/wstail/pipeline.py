@@ -179,40 +179,56 @@ class Stream:
         window = self._window
         allows = self._allows
         passes = self._passes
+        canonical = self._record is _canonical_record and not self.options.raw
+        after = self._after
         out = self._out
         counts = self.counts
-        raw_mode = self.options.raw
-        for source, event, event_us, data in items:
-            seq = self._seq
-            self._seq = seq + 1
-            if window is not None and not window(seq, recv_us):
-                continue
-            envelope = {  # envelope.make_envelope_at, inline: it runs once per envelope
-                "seq": seq,
-                "recv_ts": recv_ts,
-                "source": source,
-                "event": event,
-                "event_ts": None if event_us is None else format_us(event_us),
-                "data": data,
-            }
-            if event[:5] == "meta.":
-                self._meta(envelope, None)
-                continue
-            if (allows is not None and not allows(event)) or (
-                passes is not None and not passes(envelope)
-            ):
-                continue
-            if not raw_mode:
-                out.append(self._record(envelope))
-            elif raw is not None:
-                out.append(raw_frame_bytes(raw))
-                raw = None  # a frame is printed once, however many envelopes pass
-            self.passed += 1
-            counts[event] = counts.get(event, 0) + 1
-            if self._after is not None:
-                self._after(envelope)
-            if len(out) >= _HAND_OVER:
-                self._hand_over()
+        number = self._seq
+        passed = self.passed
+        try:
+            for source, event, event_us, data in items:
+                seq = number
+                number += 1
+                if window is not None and not window(seq, recv_us):
+                    continue
+                envelope = {  # envelope.make_envelope_at, inline: it runs once per envelope
+                    "seq": seq,
+                    "recv_ts": recv_ts,
+                    "source": source,
+                    "event": event,
+                    "event_ts": None if event_us is None else format_us(event_us),
+                    "data": data,
+                }
+                if event[:5] == "meta.":
+                    self._meta(envelope, None)
+                    continue
+                if (allows is not None and not allows(event)) or (
+                    passes is not None and not passes(envelope)
+                ):
+                    continue
+                if canonical:
+                    try:
+                        out.append(orjson.dumps(envelope, default=json_default))
+                    except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
+                        out.append(_canonical_record(envelope))
+                elif not self.options.raw:
+                    out.append(self._record(envelope))
+                elif raw is not None:
+                    out.append(raw_frame_bytes(raw))
+                    raw = None  # a frame is printed once, however many envelopes pass
+                passed += 1
+                counts[event] = counts.get(event, 0) + 1
+                if after is not None:
+                    self.passed = passed
+                    self._seq = number
+                    after(envelope)
+                if len(out) >= _HAND_OVER:
+                    self.passed = passed
+                    self._hand_over()
+                    out = self._out
+        finally:
+            self._seq = number
+            self.passed = passed
 
     def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
         """Filter and send on one envelope read back; `line` is its canonical text, if known."""
