@@ -86,6 +86,7 @@ class Environment:
             terminal=terminal,
             meta_stderr=self.stderr if live or not printing else None,
             window=window,
+            tally=style.stats,
         )
 
     def print_stats(self, stream: Stream) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Sequence,
+)
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -13,7 +20,7 @@ from typing import Protocol, runtime_checkable
 from wstail.exitcodes import IdleTimeout, Interrupted
 from wstail.frames import Frame
 from wstail.normalize import Normalizer
-from wstail.pipeline import Stream, StreamDone
+from wstail.pipeline import FrameItems, Stream, StreamDone
 from wstail.recorder import Recorder
 
 
@@ -59,7 +66,7 @@ async def pump(
     deadline = None if options.duration is None else time.monotonic() + options.duration
     batches = frames.batches() if isinstance(frames, BatchedFrames) else _one_by_one(frames)
     loop = asyncio.get_running_loop()
-    feed = stream.feed
+    feed = stream.feed_frames
     try:
         # One reschedulable timeout for the whole run: no task or timer object
         # piles up per frame, as asyncio.wait_for would.
@@ -74,10 +81,11 @@ async def pump(
                 # the output in one hand-over per _OUTPUT_BATCH frames, which
                 # spares the stdout thread a wake-up (and a GIL round trip) each.
                 for start in range(0, len(batch), _OUTPUT_BATCH):
-                    for frame in batch[start : start + _OUTPUT_BATCH]:
-                        if recorder is not None:
-                            recorder.write(frame, stream.next_seq)
-                        feed(normalize(frame, source), frame.recv_us, frame.payload)
+                    chunk = batch[start : start + _OUTPUT_BATCH]
+                    if recorder is None:
+                        feed([(normalize(f, source), f.recv_us, f.payload) for f in chunk])
+                    else:
+                        feed(_recorded(chunk, source, normalize, stream, recorder))
                     stream.end_batch()
     except TimeoutError:
         if deadline is not None and time.monotonic() >= deadline - 0.001:
@@ -90,6 +98,15 @@ async def pump(
                 await closer()
             except Exception:  # noqa: BLE001 - closing a dead source must not mask the outcome
                 pass
+
+
+def _recorded(
+    frames: Sequence[Frame], source: str, normalize: Normalizer, stream: Stream, recorder: Recorder
+) -> Iterator[FrameItems]:
+    """Each frame written to the capture just before the stream numbers its envelopes."""
+    for frame in frames:
+        recorder.write(frame, stream.next_seq)
+        yield normalize(frame, source), frame.recv_us, frame.payload
 
 
 async def _one_by_one(frames: AsyncIterable[Frame]) -> AsyncIterator[Sequence[Frame]]:

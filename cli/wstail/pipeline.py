@@ -1,7 +1,7 @@
 """The stream every command shares: items in, envelopes numbered, filtered, written.
 
-One route out: `Stream.feed` (one frame's normalized items) and
-`Stream.feed_envelope` (an envelope read back from NDJSON) both end in the
+One route out: `Stream.feed_frames` (frames' normalized items) and
+`Stream.feed_envelopes` (envelopes read back from NDJSON) both end in the
 same record list, handed to the writer every 256 records and at
 `end_batch`. Counters, -n, --until and --stats live here and nowhere else.
 What varies with the options (how a record is made, which filters run) is
@@ -88,6 +88,9 @@ def describe_meta(envelope: Envelope) -> str:
     return f"{event}: {data}"
 
 
+FrameItems = tuple[Iterable[Any], int, "str | bytes | None"]
+"""One frame for the stream: its normalized items, receive time (µs) and payload."""
+
 Window = Callable[[int, int], bool]
 """Replay's --from/--to over captures: (seq, recv_us) -> inside?"""
 
@@ -118,6 +121,7 @@ class Stream:
         "_passes",
         "_record",
         "_after",
+        "_tally",
     )
 
     def __init__(
@@ -128,6 +132,7 @@ class Stream:
         terminal: Terminal,
         meta_stderr: TextIO | None = None,
         window: Window | None = None,
+        tally: bool = True,
     ) -> None:
         self.options = options
         self.compiled = compiled
@@ -136,7 +141,8 @@ class Stream:
         self.meta_stderr = meta_stderr
         self.passed = 0  # data envelopes that passed the filters
         self.last_pass = time.monotonic()  # when the latest of them was handed on
-        self.counts: dict[str, int] = {}  # --stats: passes by event name
+        self.counts: dict[str, int] = {}  # --stats: passes by event name (with `tally`)
+        self._tally = tally
         self._seq = 1
         self._window = window
         self._out: list[bytes] = []
@@ -170,89 +176,145 @@ class Stream:
         return not (self.terminal.plain and self.compiled.query is None)
 
     def feed(self, items: Iterable[Any], recv_us: int, raw: str | bytes | None = None) -> None:
-        """Number one frame's (source, event, event_us, data) items and send them on.
+        """Number one frame's items and send them on (see feed_frames)."""
+        self.feed_frames(((items, recv_us, raw),))
 
-        `raw` is the frame as received, printed instead of its envelopes with
-        --raw (once, if any of them passes). StreamDone at -n or --until.
+    def feed_frames(
+        self, frames: Iterable[Any], other: Callable[[Any], None] | None = None
+    ) -> None:
+        """Number frames' (source, event, event_us, data) items and send them on.
+
+        Each frame (a FrameItems tuple) comes with its receive time (µs) and
+        its payload as received, printed instead of its envelopes with --raw
+        (once, if any of them passes). Anything else among `frames` (a
+        reader's bad line, a next part) goes to `other`, in its place, with
+        everything before it written. StreamDone at -n or --until,
+        `next_seq` then right after the envelope that ended it.
         """
-        recv_ts = format_us(recv_us)  # once for all the frame's envelopes
         window = self._window
         allows = self._allows
         passes = self._passes
-        canonical = self._record is _canonical_record and not self.options.raw
+        raw_mode = self.options.raw
+        canonical = self._record is _canonical_record and not raw_mode
+        record = self._record
         after = self._after
         out = self._out
-        counts = self.counts
+        counts = self.counts if self._tally else None
         number = self._seq
         passed = self.passed
         try:
-            for source, event, event_us, data in items:
-                seq = number
-                number += 1
-                if window is not None and not window(seq, recv_us):
+            for frame in frames:
+                if type(frame) is not tuple:
+                    self._seq = number
+                    self.passed = passed
+                    self._hand_over()
+                    assert other is not None, f"not a frame: {frame!r}"
+                    other(frame)
+                    out = self._out
+                    number = self._seq
                     continue
-                envelope = {  # envelope.make_envelope_at, inline: it runs once per envelope
-                    "seq": seq,
-                    "recv_ts": recv_ts,
-                    "source": source,
-                    "event": event,
-                    "event_ts": None if event_us is None else format_us(event_us),
-                    "data": data,
-                }
+                items, recv_us, raw = frame
+                recv_ts = format_us(recv_us)  # once for all the frame's envelopes
+                for source, event, event_us, data in items:
+                    seq = number
+                    number += 1
+                    if window is not None and not window(seq, recv_us):
+                        continue
+                    envelope = {  # envelope.make_envelope_at, inline: once per envelope
+                        "seq": seq,
+                        "recv_ts": recv_ts,
+                        "source": source,
+                        "event": event,
+                        "event_ts": None if event_us is None else format_us(event_us),
+                        "data": data,
+                    }
+                    if event[:5] == "meta.":
+                        self._meta(envelope, None)
+                        continue
+                    if (allows is not None and not allows(event)) or (
+                        passes is not None and not passes(envelope)
+                    ):
+                        continue
+                    if canonical:
+                        try:
+                            out.append(orjson.dumps(envelope, default=json_default))
+                        except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
+                            out.append(_canonical_record(envelope))
+                    elif not raw_mode:
+                        out.append(record(envelope))
+                    elif raw is not None:
+                        out.append(raw_frame_bytes(raw))
+                        raw = None  # a frame is printed once, however many envelopes pass
+                    passed += 1
+                    if counts is not None:
+                        counts[event] = counts.get(event, 0) + 1
+                    if after is not None:
+                        self.passed = passed
+                        self._seq = number
+                        after(envelope)
+                    if len(out) >= _HAND_OVER:
+                        self.passed = passed
+                        self._hand_over()
+                        out = self._out
+                self._seq = number  # a recorder asks between frames where the next starts
+        finally:
+            self._seq = number
+            self.passed = passed
+
+    def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
+        """Filter and send on one envelope read back (see feed_envelopes)."""
+        self.feed_envelopes(((envelope, line),))
+
+    def feed_envelopes(
+        self, pairs: Iterable[Any], other: Callable[[Any], None] | None = None
+    ) -> None:
+        """Filter and send on envelopes read back, each with its canonical text if known.
+
+        They keep their own `seq`. Anything but an (envelope, line) tuple
+        among `pairs` (a reader's bad line) goes to `other`, in its place,
+        with everything before it written. StreamDone at -n or --until.
+        """
+        allows = self._allows
+        passes = self._passes
+        as_read = self._record is _canonical_record  # a line is its own record
+        after = self._after
+        out = self._out
+        counts = self.counts if self._tally else None
+        passed = self.passed
+        try:
+            for pair in pairs:
+                if type(pair) is not tuple:
+                    self.passed = passed
+                    self._hand_over()
+                    assert other is not None, f"not an envelope: {pair!r}"
+                    other(pair)
+                    out = self._out
+                    continue
+                envelope, line = pair
+                event = envelope["event"]
                 if event[:5] == "meta.":
-                    self._meta(envelope, None)
+                    self._meta(envelope, line)
                     continue
                 if (allows is not None and not allows(event)) or (
                     passes is not None and not passes(envelope)
                 ):
                     continue
-                if canonical:
-                    try:
-                        out.append(orjson.dumps(envelope, default=json_default))
-                    except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
-                        out.append(_canonical_record(envelope))
-                elif not self.options.raw:
-                    out.append(self._record(envelope))
-                elif raw is not None:
-                    out.append(raw_frame_bytes(raw))
-                    raw = None  # a frame is printed once, however many envelopes pass
+                if line is not None and as_read:
+                    out.append(line)
+                else:
+                    out.append(self.format_envelope(envelope, line))
                 passed += 1
-                counts[event] = counts.get(event, 0) + 1
+                if counts is not None:
+                    counts[event] = counts.get(event, 0) + 1
                 if after is not None:
                     self.passed = passed
-                    self._seq = number
                     after(envelope)
                 if len(out) >= _HAND_OVER:
                     self.passed = passed
                     self._hand_over()
                     out = self._out
         finally:
-            self._seq = number
             self.passed = passed
-
-    def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
-        """Filter and send on one envelope read back; `line` is its canonical text, if known."""
-        event = envelope["event"]
-        if event[:5] == "meta.":
-            self._meta(envelope, line)
-            return
-        allows = self._allows
-        if (allows is not None and not allows(event)) or (
-            self._passes is not None and not self._passes(envelope)
-        ):
-            return
-        out = self._out
-        if line is not None and self._record is _canonical_record:
-            out.append(line)
-        else:
-            out.append(self.format_envelope(envelope, line))
-        self.passed += 1
-        counts = self.counts
-        counts[event] = counts.get(event, 0) + 1
-        if self._after is not None:
-            self._after(envelope)
-        if len(out) >= _HAND_OVER:
-            self._hand_over()
 
     def end_batch(self) -> None:
         """A batch of frames is done: hand its records to the writer, which may flush."""

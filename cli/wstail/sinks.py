@@ -52,13 +52,14 @@ class OutputWriter:
         self._size = 0
 
     def write_many(self, records: list[bytes]) -> None:
-        """Queue several records, in order, as one part."""
+        """Queue several records, in order, as one part (the list is the writer's now)."""
         if not records:
             return
         if self._prefix:
             data = self._prefix + (b"\n" + self._prefix).join(records) + b"\n"
         else:
-            data = b"\n".join(records) + b"\n"
+            records.append(b"")  # the last record's newline, without copying the part again
+            data = b"\n".join(records)
         self._parts.append(data)
         self._size += len(data)
         if self._size >= 65536:
@@ -73,11 +74,11 @@ class OutputWriter:
         """Hand everything queued to the stream."""
         if not self._parts:
             return
-        data = b"".join(self._parts)
-        self._parts.clear()
+        parts = self._parts
+        self._parts = []
         self._size = 0
         try:
-            self._stream.write(data)
+            self._stream.writelines(parts)  # each part as it is: no joining copy
             self._stream.flush()
         except BrokenPipeError:
             silence_stdout()

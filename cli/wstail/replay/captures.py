@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
 from wstail.capture import CaptureError, decode_frame, decode_header, is_header
 from wstail.jsonexact import loads_exact
 from wstail.normalize import Normalizer, normalize_node_text, normalize_paymium_event
+from wstail.pipeline import FrameItems
 
 from .blocks import BadLine, split_lines
-
-FrameEntry = tuple[list[Any], int, "str | bytes"]
-"""One frame: its (source, event, event_us, data) items, receive time (µs) and payload."""
 
 
 @dataclass(slots=True)
@@ -45,14 +42,14 @@ class NewPart:
 
 def capture_entries(
     blocks: Iterator[tuple[int, bytes]], part: Part, *, short: bool = True
-) -> Iterator[FrameEntry | BadLine | NewPart]:
-    """The entries of a capture's frame lines: frames, bad lines, next parts, in order.
+) -> Iterator[FrameItems | BadLine | NewPart]:
+    """The entries of a capture's frame lines, in order: frames, bad lines, next parts.
 
-    `short`: Socket.IO and text frames go from the decoded line straight to
-    the normalizer, without a Frame (the same items; False takes the
-    general way for every line, as the differential tests do). A bad header
-    of a next part ends the entries, but the rest is still read, so a cut
-    or corrupt file is reported.
+    `short`: Socket.IO and text frames go from the decoded line
+    straight to the normalizer, without a Frame (the same items; False takes
+    the general way for every line, the differential tests' reference). A bad
+    header of a next part ends the entries, but the rest is still read, so a
+    cut or corrupt file is reported.
     """
     loads = orjson.loads
     for before, block in blocks:
@@ -70,15 +67,15 @@ def capture_entries(
                                 text = row[3]
                                 if type(text) is str:
                                     items = normalize_paymium_event(text, row[2])
-                                    yield items, start_us + round(offset * 1_000_000), text
+                                    yield items, start_us + round(offset * _US), text
                                     continue
                             elif size == 3 and kind == "text":
                                 text = row[2]
                                 if type(text) is str:
                                     items = normalize_node_text(text, part.source)
-                                    yield items, start_us + round(offset * 1_000_000), text
+                                    yield items, start_us + round(offset * _US), text
                                     continue
-                except Exception:  # noqa: BLE001 - bad JSON, or a normalizer bug: the general way says
+                except Exception:  # noqa: BLE001 - bad JSON, a normalizer bug: the general way says
                     pass
             entry = _general_entry(number, line, part)
             if entry is None:
@@ -92,7 +89,10 @@ def capture_entries(
                 return
 
 
-def _general_entry(number: int, line: bytes, part: Part) -> FrameEntry | BadLine | NewPart | None:
+_US = 1_000_000
+
+
+def _general_entry(number: int, line: bytes, part: Part) -> FrameItems | BadLine | NewPart | None:
     """One capture line the general way: a Frame, then the feed's normalizer."""
     if not line.strip():
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
@@ -125,7 +125,8 @@ class Replayer:
                 first = None
             if not is_header(first):
                 entry = envelope_entry(number, line, self.needles, self._exact)
-                self._feed_envelopes(path, _chain(entry, self._envelopes(rest)))
+                entries = _chain(entry, self._envelopes(rest))
+                self._feed_envelopes(path, entries)
                 return
             try:
                 header = decode_header(first)
@@ -145,37 +146,44 @@ class Replayer:
         return self.stream.prints_envelopes_again
 
     def _envelopes(self, blocks: Iterator[tuple[int, bytes]]) -> Iterator[Any]:
-        return envelope_entries(
-            blocks, needles=self.needles, exact=self._exact, short=SHORT_WAYS
-        )
+        return envelope_entries(blocks, needles=self.needles, exact=self._exact, short=SHORT_WAYS)
 
-    def _feed_frames(self, path: str, entries: Iterable[Any]) -> None:
-        """Frames into the stream: each in its turn when paced, else straight on."""
+    def _feed_frames(self, path: str, entries: Iterator[Any]) -> None:
+        """Frames into the stream: straight on, or each in its turn when paced."""
         stream = self.stream
-        feed = stream.feed
-        paced = self.paced
-        for entry in entries:
-            if type(entry) is tuple:
-                if paced:
-                    self.timer.wait(entry[1])
-                    feed(entry[0], entry[1], entry[2])
-                    stream.end_batch()
-                else:
-                    feed(entry[0], entry[1], entry[2])
-            elif type(entry) is NewPart:
+
+        def other(entry: Any) -> None:
+            if type(entry) is NewPart:
                 stream.number_from(entry.first_seq)
             else:
                 self.report(path, entry.lineno, entry.reason)
 
-    def _feed_envelopes(self, path: str, entries: Iterable[Any]) -> None:
-        """Envelopes read back into the stream, each in its window and turn where asked."""
-        feed = self.stream.feed_envelope
-        window = self.window if self.window.active else None
-        speed = self.options.speed
-        paced = self.paced
+        if not self.paced:
+            stream.feed_frames(entries, other)
+            return
         for entry in entries:
             if type(entry) is not tuple:
-                self.report(path, entry.lineno, entry.reason)
+                other(entry)
+                continue
+            self.timer.wait(entry[1])  # it writes what is held: never inside a feeding
+            stream.feed_frames((entry,))
+            stream.end_batch()
+
+    def _feed_envelopes(self, path: str, entries: Iterator[Any]) -> None:
+        """Envelopes read back into the stream: straight on, or each in window and turn."""
+        stream = self.stream
+
+        def other(entry: BadLine) -> None:
+            self.report(path, entry.lineno, entry.reason)
+
+        window = self.window if self.window.active else None
+        if window is None and not self.paced:
+            stream.feed_envelopes(entries, other)
+            return
+        speed = self.options.speed
+        for entry in entries:
+            if type(entry) is not tuple:
+                other(entry)
                 continue
             envelope = entry[0]
             if window is not None:
@@ -183,9 +191,9 @@ class Replayer:
                 recv_us = _recv_us(envelope) or 0
                 if not window.contains(seq if type(seq) is int else 0, recv_us):
                     continue
-            if paced:
+            if self.paced:  # the wait writes what is held: never inside a feeding
                 self.timer.wait(_recv_us(envelope) if speed else None)
-            feed(envelope, entry[1])
+            stream.feed_envelopes((entry,))
 
     def _ticking(
         self, blocks: Iterator[tuple[int, bytes]], name: str, handle: BinaryIO

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -24,7 +24,7 @@ def envelope_entries(
     exact: bool,
     short: bool = True,
 ) -> Iterator[EnvelopeEntry | BadLine]:
-    """The envelopes of NDJSON lines, and their bad lines, in order.
+    """The envelopes of NDJSON lines and their bad lines, in order, one at a time.
 
     `needles`: lines that hold none of them (quoted event names) cannot
     pass the filters and are skipped undecoded; a name can only hide from a
@@ -33,31 +33,63 @@ def envelope_entries(
     a needle occurs. `exact`: the envelopes are printed anew (-q, styling),
     so lines holding a number a double may not hold are decoded exactly
     (found by one look at the whole block). `short` False: every line on its
-    own (the same entries).
+    own, decoded exactly where `exact` (the same entries).
     """
+    loads = orjson.loads
     for before, block in blocks:
-        lines = split_lines(block)
+        number_of = _numbering(block, before)
         if not short:
-            for number, line in enumerate(lines, before + 1):
-                entry = envelope_entry(number, line, needles, exact)
-                if entry is not None:
-                    yield entry
-            continue
-        if needles is not None and _all_objects(block):
+            lines: Iterable[tuple[int, bytes]] = enumerate(split_lines(block), before + 1)
+            number_of = _same
+            risky: frozenset[int] | None = None
+            picked = needles
+        elif needles is not None and _all_objects(block):
             spans = _lines_holding(block, needles)
             if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
                 spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
-            numbers = _line_numbers(block, before, [start for start, _ in spans])
-            for (start, end), number in zip(spans, numbers, strict=True):
-                entry = envelope_entry(number, block[start:end], None, exact)
-                if entry is not None:
-                    yield entry
-            continue
-        risky = _risky_lines(block, before) if exact else frozenset()
-        for number, line in enumerate(lines, before + 1):
-            entry = envelope_entry(number, line, needles, exact and number in risky)
+            # Keyed by where they start: a line's number is only counted if it is bad.
+            lines = ((start, block[start:end]) for start, end in spans)
+            risky = None  # each picked line gets a look of its own
+            picked = None
+        else:
+            lines = enumerate(split_lines(block), before + 1)
+            number_of = _same
+            risky = _risky_lines(block, before) if exact else frozenset()
+            picked = needles
+        for key, line in lines:
+            if (
+                picked is None
+                and line[:1] == b"{"
+                and line[-1:] == b"}"
+                and (not exact or (risky is not None and key not in risky))
+            ):
+                try:  # the common line, inline: a plain object decoded by orjson
+                    envelope = loads(line)
+                except ValueError:
+                    envelope = None
+                if type(envelope) is dict and type(envelope.get("event")) is str:
+                    yield envelope, line
+                    continue
+            entry = envelope_entry(number_of(key), line, picked, exact)
             if entry is not None:
                 yield entry
+
+
+def _same(number: int) -> int:
+    return number
+
+
+def _numbering(block: bytes, before: int) -> Callable[[int], int]:
+    """The line number of a line of `block` from where it starts (asked in ascending order)."""
+    at, number = 0, before + 1
+
+    def number_of(start: int) -> int:
+        nonlocal at, number
+        number += block.count(b"\n", at, start)
+        at = start
+        return number
+
+    return number_of
 
 
 def envelope_entry(
