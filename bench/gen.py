@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -325,26 +327,45 @@ def write_node(path: Path, live_path: Path, rng: random.Random) -> None:
             live.write(line)
 
 
-def write_ndjson(capture: Path, path: Path, lines: int) -> None:
+def find_wstail() -> list[str]:
+    """The command that runs wstail: the project venv next to bench/, this Python, or PATH."""
+    venv = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "wstail"
+    if venv.exists():
+        return [str(venv)]
+    if importlib.util.find_spec("wstail") is not None:
+        return [sys.executable, "-m", "wstail"]
+    on_path = shutil.which("wstail")
+    if on_path:
+        return [on_path]
+    raise SystemExit(
+        "gen: wstail not found (no .venv/bin/wstail, not importable by "
+        f"{sys.executable}, not on PATH): run bench/run, or pip install -e . first"
+    )
+
+
+def write_ndjson(wstail: list[str], capture: Path, path: Path, lines: int) -> None:
     """`wstail replay CAPTURE | head -n LINES`, as wstail prints it."""
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as out:
-        proc = subprocess.Popen(["wstail", "replay", str(capture)], stdout=subprocess.PIPE)
-        assert proc.stdout is not None
-        written = 0
-        for line in proc.stdout:
-            out.write(line)
-            written += 1
-            if written == lines:
-                break
-        proc.stdout.close()
-        rc = proc.wait()
-    if written != lines:
-        raise SystemExit(
-            f"gen: wstail replay {capture} gave {written} envelopes (rc {rc}), "
-            f"need {lines}: make the capture bigger"
-        )
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as out:
+            proc = subprocess.Popen([*wstail, "replay", str(capture)], stdout=subprocess.PIPE)
+            assert proc.stdout is not None
+            written = 0
+            for line in proc.stdout:
+                out.write(line)
+                written += 1
+                if written == lines:
+                    break
+            proc.stdout.close()
+            rc = proc.wait()
+        if written != lines:
+            raise SystemExit(
+                f"gen: {' '.join(wstail)} replay {capture} gave {written} envelopes (rc {rc}), "
+                f"need {lines}: make the capture bigger"
+            )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -374,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         and all((out / name).exists() for name in names)
     ):
         return 0
+    wstail = find_wstail()  # before writing anything: no half-made data set
     stamp.unlink(missing_ok=True)
     print(f"gen: writing data sets into {out} (seed {args.seed})", file=sys.stderr)
     write_public(
@@ -385,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         gzip.GzipFile(out / "public.jsonl.gz", "wb", compresslevel=6, mtime=0) as dst,
     ):
         dst.write(src.read())
-    write_ndjson(out / "public.jsonl", out / "public.ndjson", NDJSON_LINES)
+    write_ndjson(wstail, out / "public.jsonl", out / "public.ndjson", NDJSON_LINES)
     stamp.write_text(want)
     return 0
 
