@@ -30,8 +30,8 @@ from websockets.exceptions import ConcurrencyError, ConnectionClosed, InvalidSta
 from websockets.frames import PING, PONG, Frame
 from websockets.server import ServerProtocol
 
-from node_peers import run, scaled
-from sio_peers import ensure_node_modules
+from helpers.node_peers import run, scaled
+from helpers.sio_peers import ensure_node_modules
 from wstail.sources.fastws import FastClientConnection
 from wstail.sources.node import describe_close
 

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 
 from conftest import Wstail as RunWstail
-from live_helpers import Done, Wstail, run_wstail, wstail_env
-from node_peers import NodePeer, silent_tcp_server
-from serve_helpers import sio, text, write_capture
-from sio_peers import (
+from helpers.live import Done, Wstail, run_wstail, wstail_env
+from helpers.node_peers import NodePeer, silent_tcp_server
+from helpers.serve import sio, text, write_capture
+from helpers.sio_peers import (
     NodeSioPeer,
     RawSioServer,
     TextBytes,

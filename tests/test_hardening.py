@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers.timeouts import SCALE
+
 PEERS = Path(__file__).resolve().parent / "peers"
 SAMPLES = Path(__file__).resolve().parent.parent / "cli" / "wstail" / "data"
-SCALE = float(os.environ.get("WSTAIL_TEST_TIMEOUT_SCALE", "1"))
 WSTAIL = [sys.executable, "-m", "wstail"]
 
 

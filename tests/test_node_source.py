@@ -18,7 +18,7 @@ import pytest
 import trustme
 
 from conftest import make_stream
-from node_peers import NodePeer, Tail, free_port, run, scaled, silent_tcp_server
+from helpers.node_peers import NodePeer, Tail, free_port, run, scaled, silent_tcp_server
 from wstail.capture import CaptureHeader
 from wstail.exitcodes import ConnectError, IdleTimeout, UsageError
 from wstail.frames import Frame, meta_frame

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from live_helpers import (
+from helpers.live import (
     PAYMENT_UUID,
     USER_CHANNEL,
     Done,
@@ -34,8 +34,8 @@ from live_helpers import (
     scenario_steps,
     wstail_env,
 )
-from node_peers import NodePeer
-from sio_peers import ensure_node_modules, run, scaled, start_peer
+from helpers.node_peers import NodePeer
+from helpers.sio_peers import ensure_node_modules, run, scaled, start_peer
 
 PUBLIC_CASES = paymium_cases("/public")
 PUBLIC_ITEMS = case_items(PUBLIC_CASES)

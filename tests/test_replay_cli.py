@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA, SAMPLE, Result, Wstail
+from helpers.timeouts import scaled
 from wstail.envelope import make_envelope, serialize
 from wstail.jsonexact import ExactNumber, loads_exact
 
@@ -34,7 +35,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # The console script of the environment running the tests.
 WSTAIL = Path(sys.executable).with_name("wstail")
 NODE = DATA / "node.jsonl"
-TIMEOUT = 60 * float(os.environ.get("WSTAIL_TEST_TIMEOUT_SCALE", "1"))
+TIMEOUT = scaled(60)
 GAPS = DATA / "gaps.jsonl"  # trades at 0.001 s, 3600 s, 3599 s (back in time), 3600.5 s
 
 # The sample capture as (seq, event): seq 1 is the meta.connected lifecycle envelope.

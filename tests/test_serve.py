@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from serve_helpers import (
+from helpers.serve import (
     Served,
     binary,
     capture_opener,
@@ -28,7 +28,7 @@ from serve_helpers import (
     text,
     write_capture,
 )
-from sio_peers import collect, count_sio, ensure_node_modules, payloads, run, scaled
+from helpers.sio_peers import collect, count_sio, ensure_node_modules, payloads, run, scaled
 from wstail import eio3
 from wstail.capture import CaptureError
 from wstail.exitcodes import ConnectError

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import pytest
 
-from sio_peers import ensure_node_modules, scaled
+from helpers.sio_peers import ensure_node_modules, scaled
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "cli" / "wstail" / "data"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import trustme
 
-from sio_peers import (
+from helpers.sio_peers import (
     PEER_KINDS,
     NodeSioPeer,
     RawSioServer,

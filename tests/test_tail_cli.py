@@ -1,8 +1,8 @@
 """`wstail tail` end to end: the real command against real servers on 127.0.0.1.
 
 Peers: the official socket.io 1.7.4, 2.5.0 and 4.8.1 servers and a
-python-socketio server (tests/sio_peers.py), a node-like WebSocket server
-(tests/node_peers.py). Envelope lines are compared to the byte, recv_ts
+python-socketio server (tests/helpers/sio_peers.py), a node-like WebSocket server
+(tests/helpers/node_peers.py). Envelope lines are compared to the byte, recv_ts
 masked (and checked for its format).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from live_helpers import (
+from helpers.live import (
     PAYMENT_UUID,
     USER_CHANNEL,
     Wstail,
@@ -33,8 +33,8 @@ from live_helpers import (
     seqs,
     wstail_env,
 )
-from node_peers import NodePeer
-from sio_peers import PEER_KINDS, closed_port, ensure_node_modules, run, scaled, start_peer
+from helpers.node_peers import NodePeer
+from helpers.sio_peers import PEER_KINDS, closed_port, ensure_node_modules, run, scaled, start_peer
 
 PUBLIC_CASES = paymium_cases("/public")
 USER_CASES = paymium_cases("/user")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import os
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -20,14 +19,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from helpers.timeouts import scaled
+
 T = TypeVar("T")
-
-SCALE = float(os.environ.get("WSTAIL_TEST_TIMEOUT_SCALE", "1"))
-
-
-def scaled(seconds: float) -> float:
-    """A test timeout stretched by WSTAIL_TEST_TIMEOUT_SCALE."""
-    return seconds * SCALE
 
 
 def run(make: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:

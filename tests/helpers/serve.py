@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sio_peers import TESTS, scaled
+from helpers.sio_peers import TESTS, scaled
 from wstail.capture import CaptureHeader, decode_frame, decode_header, encode_frame
 from wstail.frames import Frame, meta_frame
 from wstail.jsonexact import loads_exact

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import ssl
 import subprocess
@@ -41,22 +40,17 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from helpers.timeouts import scaled
 from wstail.frames import Frame
 
 T = TypeVar("T")
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parent.parent
 PEER_SCRIPT = TESTS / "peers" / "paymium_server.js"
 NODE_PACKAGES = ("sio1", "sio2", "sio4", "sioc2", "sioc4")
-SCALE = float(os.environ.get("WSTAIL_TEST_TIMEOUT_SCALE", "1"))
 
 NODE_VERSIONS = {"sio1": "1", "sio2": "2", "sio4": "4"}
 PEER_KINDS = ("sio1", "sio2", "sio4", "python")
-
-
-def scaled(seconds: float) -> float:
-    """A test timeout stretched by WSTAIL_TEST_TIMEOUT_SCALE."""
-    return seconds * SCALE
 
 
 def run(make: Callable[[], Awaitable[T]], timeout: float = 15.0) -> T:

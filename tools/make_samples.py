@@ -1,6 +1,6 @@
 """Record the bundled sample captures (cli/wstail/data/*.jsonl) from the test peers.
 
-    .venv/bin/python tests/make_samples.py [--out DIR] [--only public|user|node ...]
+    .venv/bin/python tools/make_samples.py [--out DIR] [--only public|user|node ...]
 
 Not a test module (pytest collects test_*.py only): a script to rerun when the
 samples should change. It plays one scripted session per sample on a real
@@ -10,7 +10,7 @@ user records the live feeds:
 - public, user: the official socket.io 1.7 server (tests/peers/paymium_server.js;
   the live Paymium server is Socket.IO 1.x) emits the messages itself, so
   the frames are what socket.io 1.x writes, Engine.IO 3 on the wire;
-- node: the node-like `websockets` server of tests/node_peers.py sends each
+- node: the node-like `websockets` server of tests/helpers/node_peers.py sends each
   message the way openbazaar-go's SanitizeJSON writes it (HTML-escaped
   strings, null fields dropped, sorted keys, 4-space indent, Go's `\\u0026`).
 
@@ -50,12 +50,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from node_peers import NodePeer
-from sio_peers import NodeSioPeer, ensure_node_modules, scaled
 from wstail.frames import Frame
 from wstail.normalize import normalize_frame
 
 ROOT = Path(__file__).resolve().parent.parent
+# The servers a sample is recorded from are the test suite's own peers.
+sys.path.insert(0, str(ROOT / "tests"))
+
+from helpers.node_peers import NodePeer  # noqa: E402
+from helpers.sio_peers import NodeSioPeer, ensure_node_modules, scaled  # noqa: E402
+
 DATA = ROOT / "cli" / "wstail" / "data"
 WSTAIL = [sys.executable, "-m", "wstail"]
 MAX_SIZE = 64 * 1024

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sio_peers import scaled
+from helpers.sio_peers import scaled
 
 WSTAIL = str(Path(sys.executable).with_name("wstail"))
 RECV_TS = re.compile(rb'^\{"seq":(\d+),"recv_ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)",')
