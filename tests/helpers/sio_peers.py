@@ -47,7 +47,7 @@ T = TypeVar("T")
 
 TESTS = Path(__file__).resolve().parent.parent
 PEER_SCRIPT = TESTS / "peers" / "paymium_server.js"
-NODE_PACKAGES = ("sio1", "sio2", "sio4", "sioc2", "sioc4")
+NODE_PACKAGES = ("sio1", "sio2", "sio4", "sioc2", "sioc4", "playwright-core")
 
 NODE_VERSIONS = {"sio1": "1", "sio2": "2", "sio4": "4"}
 PEER_KINDS = ("sio1", "sio2", "sio4", "python")

@@ -1,0 +1,132 @@
+"""A real browser receives `wstail replay --serve`'s events, from a page on another origin.
+
+Headless Debian chromium (installed by .ci/run; on first use here when root
+can apt-get it), driven by playwright-core (tests/peers/browser_client.js),
+loads a page served on another port of 127.0.0.1 than the Socket.IO server,
+so every request is cross-origin with credentials: socket.io-client 4.8
+(`withCredentials: true`) and 2.5 (credentials by default, long-polling first,
+then the upgrade) must both get every event of the capture, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers.serving import clean_env, serving, sio_events
+from helpers.sio_peers import TESTS, ensure_node_modules, scaled
+
+ROOT = TESTS.parent
+SAMPLE = ROOT / "cli" / "wstail" / "data" / "public.jsonl"
+BROWSER_CLIENT = TESTS / "peers" / "browser_client.js"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CLIENT_SCRIPTS = {
+    "4": TESTS / "node_modules" / "sioc4" / "dist" / "socket.io.min.js",
+    "2": TESTS / "node_modules" / "sioc2" / "dist" / "socket.io.js",
+}
+
+PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>wstail browser test</title>
+<script src="/socket.io.js"></script>
+<script>
+window.result = {events: [], error: null, transport: null};
+const socket = io(%(url)s, {path: "/ws/socket.io", withCredentials: true, reconnection: false});
+socket.on("connect", () => { window.result.transport = socket.io.engine.transport.name; });
+socket.on("connect_error", (e) => { window.result.error = String((e && e.message) || e); });
+for (const name of %(names)s) {
+  socket.on(name, (...args) => window.result.events.push([name, ...args]));
+}
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium: installed by .ci/run, or here when root may apt-get it."""
+    if not Path(CHROMIUM).exists() and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "chromium"],
+            check=False,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            timeout=scaled(600),
+        )
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install chromium (.ci/run does)"
+    ensure_node_modules()
+    return CHROMIUM
+
+
+@contextlib.contextmanager
+def page_server(html: str, script: Path) -> Iterator[str]:
+    """An HTTP server on its own port (another origin): the page at / and the client script."""
+    bodies = {
+        "/": (html.encode(), "text/html"),
+        "/socket.io.js": (script.read_bytes(), "text/javascript"),
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body, kind = bodies.get(self.path, (b"not found", "text/plain"))
+            self.send_response(200 if self.path in bodies else 404)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            """Quiet: the test reads the browser's console instead."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def browse(chromium: str, page_url: str, count: int) -> dict[str, Any]:
+    """What the page's socket.io-client received: events, error, transport."""
+    node = shutil.which("node") or "node"
+    done = subprocess.run(
+        [node, str(BROWSER_CLIENT), page_url, str(count)],
+        capture_output=True,
+        env={**os.environ, "CHROMIUM": chromium},
+        cwd=TESTS,
+        timeout=scaled(90),
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    result: dict[str, Any] = json.loads(done.stdout)
+    result["console"] = done.stderr.decode()
+    return result
+
+
+@pytest.mark.parametrize(
+    ("client", "serve"), [("4", []), ("2", ["--eio", "3"])], ids=["sioc4.8", "sioc2.5-eio3"]
+)
+def test_browser_on_another_origin_receives_every_event(
+    chromium: str, tmp_path: Path, client: str, serve: list[str]
+) -> None:
+    """socket.io-client in chromium, from another origin with credentials, gets the capture."""
+    recorded = [event for namespace, event in sio_events(SAMPLE) if namespace == "/public"]
+    names = sorted({event[0] for event in recorded})
+    with serving("--speed", "1000", *serve, SAMPLE, env=clean_env(tmp_path)) as served:
+        html = PAGE % {"url": json.dumps(served.base_url + "/public"), "names": json.dumps(names)}
+        with page_server(html, CLIENT_SCRIPTS[client]) as page_url:
+            assert not page_url.startswith(served.base_url)  # another origin: another port
+            result = browse(chromium, page_url, len(recorded))
+    assert result["error"] is None, result["console"]
+    assert result["events"] == recorded
+    assert result["transport"] in ("websocket", "polling")
