@@ -1,0 +1,479 @@
+"""A read-only WebSocket client whose messages come in batches: `connect()`, `recv_batch()`.
+
+websockets' sans-I/O `ClientProtocol` (its public API: `receive_data`,
+`events_received`, `data_to_send`, `fail`, `close_exc`) runs the opening
+handshake, every control frame, the close handshake and every judgement of
+a malformed frame; our own asyncio Protocol drives it. Its frame parser is a
+generator costing ~9 µs per message here, more than wstail spends on all the
+rest, so the commonest frame, a whole unmasked text or binary frame, is cut
+out of each received chunk by a tight loop (`split_frames`) and never
+reaches it. websockets only ever gets whole frames (or, once something is
+wrong, everything from there on), so its parser stays at a frame boundary
+and its view of the stream, the frames a whole data frame cannot change,
+stays true.
+
+Frames websockets sees: control frames, fragments (and every frame while a
+fragmented message is open), frames with RSV or mask bits or a reserved
+opcode, everything once the connection leaves OPEN, and everything when an
+extension (permessage-deflate) was negotiated or the logger is at DEBUG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl as ssl_module
+import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from websockets.client import ClientProtocol
+from websockets.exceptions import ConcurrencyError
+from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+from websockets.frames import CloseCode, Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import OPEN
+from websockets.uri import parse_uri
+
+if TYPE_CHECKING:
+    from websockets.exceptions import ConnectionClosed
+
+__all__ = ["MAX_FRAGMENTS", "WebSocketClient", "connect", "split_frames"]
+
+# Fragments of one message, at most (as websockets' asyncio client allows).
+MAX_FRAGMENTS = 4096
+_END_OF_HEAD = b"\r\n\r\n"
+_FIN_TEXT, _FIN_BINARY = 0x81, 0x82
+_U64 = struct.Struct("!Q").unpack_from
+
+
+def split_frames(data: bytes, start: int, out: list[str | bytes]) -> tuple[int, int]:
+    """Append the messages of the whole unmasked FIN text/binary frames from `start` on.
+
+    Returns (position of the first frame not taken, bytes that frame needs
+    to be judged: 0 when it is whole, or not ours). Stops at the first frame
+    of any other kind, or a text frame that is not UTF-8, for websockets'
+    parser (or the caller) to judge.
+    """
+    end = len(data)
+    pos = start
+    append = out.append
+    while end - pos >= 2:
+        head = data[pos]
+        length = data[pos + 1]
+        if length < 126:
+            begin = pos + 2
+        elif length == 126:
+            if end - pos < 4:
+                return pos, 4
+            length = (data[pos + 2] << 8) | data[pos + 3]
+            begin = pos + 4
+        elif length == 127:
+            if end - pos < 10:
+                return pos, 10
+            (length,) = _U64(data, pos + 2)
+            begin = pos + 10
+        else:  # the mask bit: websockets fails the connection
+            return pos, 0
+        stop = begin + length
+        if stop > end:
+            return pos, stop - pos
+        if head == _FIN_TEXT:
+            try:
+                append(data[begin:stop].decode())
+            except UnicodeDecodeError:
+                return pos, 0
+        elif head == _FIN_BINARY:
+            append(data[begin:stop])
+        else:
+            return pos, 0
+        pos = stop
+    return pos, (2 if pos < end else 0)
+
+
+class WebSocketClient(asyncio.Protocol):
+    """One client connection: an asyncio Protocol driving websockets' ClientProtocol.
+
+    Messages queue until `recv_batch()` takes them all; reading pauses
+    above `max_queue[0]` queued messages and resumes once taken.
+    """
+
+    def __init__(
+        self,
+        protocol: ClientProtocol,
+        *,
+        max_queue: tuple[int, int] = (4096, 1024),
+        ping_interval: float | None = None,
+        ping_timeout: float | None = None,
+        close_timeout: float = 2.0,
+    ) -> None:
+        self.protocol = protocol
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.close_timeout = close_timeout
+        self._high, self._low = max_queue
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._transport: asyncio.Transport | None = None
+        self._opened: asyncio.Future[None] = loop.create_future()
+        self._lost: asyncio.Future[None] = loop.create_future()
+        self._lost_exc: BaseException | None = None
+        self._messages: list[str | bytes] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._paused = False
+        self._head: bytes | None = b""  # the response head so far (None once it ended)
+        self._fast = False
+        self._partial = b""
+        self._needed = 0
+        self._fragments: list[bytes] | None = None  # a message in progress in websockets
+        self._fragments_text = False
+        self._pong: asyncio.Future[None] | None = None
+        self._closer: asyncio.TimerHandle | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+
+    # -- the consumer's side --------------------------------------------------
+
+    async def recv_batch(self) -> list[str | bytes]:
+        """Every message received so far, in order; waits for one if none is queued.
+
+        Raises websockets' ConnectionClosed once every message was taken
+        after the connection ended, ConcurrencyError if another coroutine
+        is already waiting.
+        """
+        while not self._messages:
+            if self._lost.done():
+                raise self.protocol.close_exc from self._lost_exc
+            if self._waiter is not None:
+                raise ConcurrencyError("cannot receive from two coroutines at once")
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        messages, self._messages = self._messages, []
+        if self._paused and self._transport is not None:
+            self._paused = False
+            self._transport.resume_reading()
+        return messages
+
+    @property
+    def close_exc(self) -> ConnectionClosed:
+        """Why the connection ended (websockets' exception, as its own client raises)."""
+        return self.protocol.close_exc
+
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """The closing handshake, waiting for the server at most `close_timeout`."""
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        transport = self._transport
+        if transport is None or self._lost.done():
+            return
+        if self._paused:
+            self._paused = False
+            transport.resume_reading()  # the server's close frame must get through
+        if self.protocol.state is OPEN:
+            self.protocol.send_close(code, reason)
+            self._flush()
+        try:
+            async with asyncio.timeout(self.close_timeout):
+                await asyncio.shield(self._lost)
+        except TimeoutError:
+            transport.abort()
+            await asyncio.shield(self._lost)
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once (a failed handshake)."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- asyncio Protocol callbacks -------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Send the upgrade request."""
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        """Cut whole data frames out here while open; hand websockets everything else."""
+        if self._fast:
+            self._read_frames(data)
+        elif self._head is not None:
+            self._read_head(data)
+        else:
+            self._to_websockets(data)
+        waiter = self._waiter
+        if self._messages and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if (
+            len(self._messages) >= self._high
+            and not self._paused
+            and self.protocol.state is OPEN  # closing: the close frame must get through
+            and self._transport is not None
+        ):
+            self._paused = True
+            self._transport.pause_reading()
+
+    def eof_received(self) -> None:
+        """A truncated frame is websockets' to report."""
+        self._hand_back()
+        self.protocol.receive_eof()
+        self._process()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Wake the consumer: recv_batch() raises once the queue is drained."""
+        self._hand_back()
+        self.protocol.receive_eof()  # a no-op if the stream already ended
+        self._process()
+        self._lost_exc = exc
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        if self._closer is not None:
+            self._closer.cancel()
+        for future in (self._lost, self._opened, self._pong, self._waiter):
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    # -- the opening handshake ------------------------------------------------
+
+    def _read_head(self, data: bytes) -> None:
+        """Give websockets the response up to its blank line: frames after it are ours."""
+        assert self._head is not None
+        seen = self._head + data
+        end = seen.find(_END_OF_HEAD)
+        if end < 0:
+            self._head = seen[-3:]
+            self._to_websockets(data)
+            return
+        self._head = None
+        cut = end + len(_END_OF_HEAD) - (len(seen) - len(data))
+        self._to_websockets(data[:cut])
+        protocol = self.protocol
+        self._fast = protocol.state is OPEN and not protocol.extensions and not protocol.debug
+        if self._fast:
+            self._read_frames(data[cut:])
+        elif cut < len(data):
+            self._to_websockets(data[cut:])
+
+    async def wait_open(self) -> None:
+        """Until the handshake ended; raises what websockets made of a refusal."""
+        await self._opened
+        if self.protocol.handshake_exc is not None:
+            raise self.protocol.handshake_exc
+        if self.protocol.state is not OPEN:
+            raise self.protocol.close_exc from self._lost_exc
+        if self.ping_interval is not None:
+            self._keepalive = asyncio.create_task(self._keep_alive(self.ping_interval))
+
+    # -- frames ---------------------------------------------------------------
+
+    def _read_frames(self, data: bytes) -> None:
+        """Queue the messages of whole data frames; websockets takes any other frame."""
+        if self._partial:
+            data = self._partial + data
+            if len(data) < self._needed:
+                self._partial = data
+                return
+            self._partial = b""
+        pos = 0
+        end = len(data)
+        while pos < end:
+            if self._fragments is None and self.protocol.state is OPEN:
+                pos, needed = split_frames(data, pos, self._messages)
+                if pos == end:
+                    return
+                if needed:
+                    self._partial, self._needed = data[pos:], needed
+                    return
+            if not _judged_by_websockets(data[pos]):
+                # A frame websockets refuses: no need to wait for all of it.
+                self._fast = False
+                self._to_websockets(data[pos:])
+                return
+            stop = _frame_end(data, pos)
+            if stop > end:
+                self._partial, self._needed = data[pos:], stop - pos
+                return
+            self._to_websockets(data[pos:stop])
+            if self.protocol.state is not OPEN:
+                self._fast = False
+                if stop < end:
+                    self._to_websockets(data[stop:])
+                return
+            pos = stop
+
+    def _hand_back(self) -> None:
+        """websockets parses everything from here on, the incomplete frame kept first."""
+        self._fast = False
+        partial, self._partial = self._partial, b""
+        if partial:
+            self._to_websockets(partial)
+
+    def _to_websockets(self, data: bytes) -> None:
+        self.protocol.receive_data(data)
+        self._process()
+
+    def _process(self) -> None:
+        """Act on websockets' events: open, data frames, pongs; send what it wants sent."""
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if not self._opened.done():
+                    self._opened.set_result(None)
+            elif not isinstance(event, Frame):
+                continue
+            elif event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                self._data_frame(event)
+            elif event.opcode is Opcode.PONG:
+                pong = self._pong
+                if pong is not None and not pong.done():
+                    pong.set_result(None)
+        if self.protocol.handshake_exc is not None and not self._opened.done():
+            self._opened.set_result(None)
+        self._flush()
+
+    def _data_frame(self, frame: Frame) -> None:
+        """Queue the message a frame completes (or keep its fragment)."""
+        if frame.opcode is not Opcode.CONT:
+            if frame.fin:
+                self._message(frame.opcode is Opcode.TEXT, bytes(frame.data))
+                return
+            self._fragments = [bytes(frame.data)]
+            self._fragments_text = frame.opcode is Opcode.TEXT
+            return
+        fragments = self._fragments
+        assert fragments is not None
+        if len(fragments) >= MAX_FRAGMENTS:
+            self._fragments = None
+            self._fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
+            return
+        fragments.append(bytes(frame.data))
+        if frame.fin:
+            self._fragments = None
+            self._message(self._fragments_text, b"".join(fragments))
+
+    def _message(self, text: bool, payload: bytes) -> None:
+        if not text:
+            self._messages.append(payload)
+            return
+        try:
+            self._messages.append(payload.decode())
+        except UnicodeDecodeError as exc:
+            self._fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+
+    def _fail(self, code: int, reason: str) -> None:
+        """A message websockets' client would refuse: fail the connection as it does."""
+        self._fast = False
+        self.protocol.fail(code, reason)
+        self._flush()
+
+    # -- writing --------------------------------------------------------------
+
+    def _flush(self) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        for data in self.protocol.data_to_send():
+            if data:
+                transport.write(data)
+            elif transport.can_write_eof():
+                transport.write_eof()
+        if self.protocol.close_expected() and self._closer is None:
+            self._closer = self._loop.call_later(self.close_timeout, transport.abort)
+
+    async def _keep_alive(self, interval: float) -> None:
+        """A ping every `interval`; no pong within `ping_timeout` fails the connection."""
+        while self.protocol.state is OPEN:
+            await asyncio.sleep(interval)
+            if self.protocol.state is not OPEN:
+                return
+            self._pong = self._loop.create_future()
+            self.protocol.send_ping(os.urandom(4))
+            self._flush()
+            try:
+                async with asyncio.timeout(self.ping_timeout):
+                    await self._pong
+            except TimeoutError:
+                if self.protocol.state is OPEN:
+                    self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+                return
+
+
+def _frame_end(data: bytes, pos: int) -> int:
+    """Where the frame at `pos` ends; past the data's end while its header is incomplete."""
+    end = len(data)
+    if end - pos < 2:
+        return pos + 2
+    length = data[pos + 1] & 0x7F
+    masked = 4 if data[pos + 1] & 0x80 else 0
+    if length == 126:
+        if end - pos < 4:
+            return pos + 4
+        return pos + 4 + masked + ((data[pos + 2] << 8) | data[pos + 3])
+    if length == 127:
+        if end - pos < 10:
+            return pos + 10
+        return pos + 10 + masked + _U64(data, pos + 2)[0]
+    return pos + 2 + masked + length
+
+
+def _judged_by_websockets(head: int) -> bool:
+    """Data and control frames with no RSV bit: whole ones go to websockets one by one."""
+    return head & 0x70 == 0 and head & 0x0F in (0x0, 0x1, 0x2, 0x8, 0x9, 0xA)
+
+
+async def connect(
+    url: str,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    user_agent: str | None = None,
+    ssl: ssl_module.SSLContext | None = None,
+    open_timeout: float = 10.0,
+    ping_interval: float | None = None,
+    ping_timeout: float | None = None,
+    close_timeout: float = 2.0,
+    max_queue: tuple[int, int] = (4096, 1024),
+    compression: str | None = "deflate",
+    logger: logging.Logger | None = None,
+) -> WebSocketClient:
+    """Open a client connection to a ws:// or wss:// URL (no size limit on messages).
+
+    Raises what websockets' own `connect()` raises: InvalidStatus,
+    InvalidMessage, OSError, TimeoutError (no handshake within `open_timeout`).
+    """
+    uri = parse_uri(url)
+    extensions = enable_client_permessage_deflate(None) if compression == "deflate" else None
+    protocol = ClientProtocol(uri, extensions=extensions, max_size=None, logger=logger)
+    request = protocol.connect()
+    request.headers.update(headers)
+    if user_agent is not None:
+        request.headers.setdefault("User-Agent", user_agent)
+    protocol.send_request(request)
+    loop = asyncio.get_running_loop()
+    options: dict[str, Any] = {}
+    if uri.secure:
+        options["ssl"] = ssl if ssl is not None else True
+        options["server_hostname"] = uri.host
+    client: WebSocketClient | None = None
+
+    def make() -> WebSocketClient:
+        nonlocal client
+        client = WebSocketClient(
+            protocol,
+            max_queue=max_queue,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            close_timeout=close_timeout,
+        )
+        return client
+
+    try:
+        async with asyncio.timeout(open_timeout):
+            await loop.create_connection(make, uri.host, uri.port, **options)
+            assert client is not None
+            await client.wait_open()
+    except BaseException:
+        if client is not None:
+            client.abort()
+        raise
+    return client
