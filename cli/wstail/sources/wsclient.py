@@ -131,6 +131,7 @@ class WebSocketClient(asyncio.Protocol):
         self._pong: asyncio.Future[None] | None = None
         self._closer: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
+        self.latency = 0.0  # seconds from the last keepalive ping to its pong
 
     # -- the consumer's side --------------------------------------------------
 
@@ -156,6 +157,22 @@ class WebSocketClient(asyncio.Protocol):
             self._paused = False
             self._transport.resume_reading()
         return messages
+
+    @property
+    def fast_path(self) -> bool:
+        """Whether whole data frames are cut out here right now (False: websockets parses)."""
+        return self._fast
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        """The TCP (or TLS) transport."""
+        assert self._transport is not None
+        return self._transport
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code of the closing handshake, once the connection ended."""
+        return self.protocol.close_code
 
     @property
     def close_exc(self) -> ConnectionClosed:
@@ -261,9 +278,8 @@ class WebSocketClient(asyncio.Protocol):
         await self._opened
         if self.protocol.handshake_exc is not None:
             raise self.protocol.handshake_exc
-        if self.protocol.state is not OPEN:
-            raise self.protocol.close_exc from self._lost_exc
-        if self.ping_interval is not None:
+        # Frames (a close even) may have come with the 101: recv_batch() tells.
+        if self.ping_interval is not None and self.protocol.state is OPEN:
             self._keepalive = asyncio.create_task(self._keep_alive(self.ping_interval))
 
     # -- frames ---------------------------------------------------------------
@@ -390,9 +406,11 @@ class WebSocketClient(asyncio.Protocol):
             self._pong = self._loop.create_future()
             self.protocol.send_ping(os.urandom(4))
             self._flush()
+            sent = self._loop.time()
             try:
                 async with asyncio.timeout(self.ping_timeout):
                     await self._pong
+                self.latency = self._loop.time() - sent
             except TimeoutError:
                 if self.protocol.state is OPEN:
                     self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
@@ -435,6 +453,7 @@ async def connect(
     max_queue: tuple[int, int] = (4096, 1024),
     compression: str | None = "deflate",
     logger: logging.Logger | None = None,
+    client_class: type[WebSocketClient] = WebSocketClient,
 ) -> WebSocketClient:
     """Open a client connection to a ws:// or wss:// URL (no size limit on messages).
 
@@ -458,7 +477,7 @@ async def connect(
 
     def make() -> WebSocketClient:
         nonlocal client
-        client = WebSocketClient(
+        client = client_class(
             protocol,
             max_queue=max_queue,
             ping_interval=ping_interval,
