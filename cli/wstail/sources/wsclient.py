@@ -6,7 +6,7 @@ handshake, every control frame, the close handshake and every judgement of
 a malformed frame; our own asyncio Protocol drives it. Its frame parser is a
 generator costing ~9 µs per message here, more than wstail spends on all the
 rest, so the commonest frame, a whole unmasked text or binary frame, is cut
-out of each received chunk by a tight loop (`split_frames`) and never
+out of each received chunk by a tight loop (`wsframes.split_frames`) and never
 reaches it. websockets only ever gets whole frames (or, once something is
 wrong, everything from there on), so its parser stays at a frame boundary
 and its view of the stream, the frames a whole data frame cannot change,
@@ -24,7 +24,6 @@ import asyncio
 import logging
 import os
 import ssl as ssl_module
-import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,60 +35,16 @@ from websockets.http11 import Response
 from websockets.protocol import OPEN
 from websockets.uri import parse_uri
 
+from wstail.sources.wsframes import frame_end, judged_by_websockets, split_frames
+
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
 
-__all__ = ["MAX_FRAGMENTS", "WebSocketClient", "connect", "split_frames"]
+__all__ = ["MAX_FRAGMENTS", "WebSocketClient", "connect"]
 
 # Fragments of one message, at most (as websockets' asyncio client allows).
 MAX_FRAGMENTS = 4096
 _END_OF_HEAD = b"\r\n\r\n"
-_FIN_TEXT, _FIN_BINARY = 0x81, 0x82
-_U64 = struct.Struct("!Q").unpack_from
-
-
-def split_frames(data: bytes, start: int, out: list[str | bytes]) -> tuple[int, int]:
-    """Append the messages of the whole unmasked FIN text/binary frames from `start` on.
-
-    Returns (position of the first frame not taken, bytes that frame needs
-    to be judged: 0 when it is whole, or not ours). Stops at the first frame
-    of any other kind, or a text frame that is not UTF-8, for websockets'
-    parser (or the caller) to judge.
-    """
-    end = len(data)
-    pos = start
-    append = out.append
-    while end - pos >= 2:
-        head = data[pos]
-        length = data[pos + 1]
-        if length < 126:
-            begin = pos + 2
-        elif length == 126:
-            if end - pos < 4:
-                return pos, 4
-            length = (data[pos + 2] << 8) | data[pos + 3]
-            begin = pos + 4
-        elif length == 127:
-            if end - pos < 10:
-                return pos, 10
-            (length,) = _U64(data, pos + 2)
-            begin = pos + 10
-        else:  # the mask bit: websockets fails the connection
-            return pos, 0
-        stop = begin + length
-        if stop > end:
-            return pos, stop - pos
-        if head == _FIN_TEXT:
-            try:
-                append(data[begin:stop].decode())
-            except UnicodeDecodeError:
-                return pos, 0
-        elif head == _FIN_BINARY:
-            append(data[begin:stop])
-        else:
-            return pos, 0
-        pos = stop
-    return pos, (2 if pos < end else 0)
 
 
 class WebSocketClient(asyncio.Protocol):
@@ -124,7 +79,10 @@ class WebSocketClient(asyncio.Protocol):
         self._paused = False
         self._head: bytes | None = b""  # the response head so far (None once it ended)
         self._fast = False
-        self._partial = b""
+        # The start of an incomplete frame, in pieces (joined once: no copy per read),
+        # their size, and the size that frame needs to be judged.
+        self._partial: list[bytes] = []
+        self._partial_size = 0
         self._needed = 0
         self._fragments: list[bytes] | None = None  # a message in progress in websockets
         self._fragments_text = False
@@ -286,12 +244,14 @@ class WebSocketClient(asyncio.Protocol):
 
     def _read_frames(self, data: bytes) -> None:
         """Queue the messages of whole data frames; websockets takes any other frame."""
-        if self._partial:
-            data = self._partial + data
-            if len(data) < self._needed:
-                self._partial = data
+        partial = self._partial
+        if partial:
+            partial.append(data)
+            self._partial_size += len(data)
+            if self._partial_size < self._needed:
                 return
-            self._partial = b""
+            data = b"".join(partial)
+            partial.clear()
         pos = 0
         end = len(data)
         while pos < end:
@@ -300,16 +260,16 @@ class WebSocketClient(asyncio.Protocol):
                 if pos == end:
                     return
                 if needed:
-                    self._partial, self._needed = data[pos:], needed
+                    self._keep(data[pos:], needed)
                     return
-            if not _judged_by_websockets(data[pos]):
+            if not judged_by_websockets(data[pos]):
                 # A frame websockets refuses: no need to wait for all of it.
                 self._fast = False
                 self._to_websockets(data[pos:])
                 return
-            stop = _frame_end(data, pos)
+            stop = frame_end(data, pos)
             if stop > end:
-                self._partial, self._needed = data[pos:], stop - pos
+                self._keep(data[pos:], stop - pos)
                 return
             self._to_websockets(data[pos:stop])
             if self.protocol.state is not OPEN:
@@ -319,12 +279,19 @@ class WebSocketClient(asyncio.Protocol):
                 return
             pos = stop
 
+    def _keep(self, start: bytes, needed: int) -> None:
+        """Wait for the rest of a frame: `needed` bytes in all."""
+        self._partial.append(start)
+        self._partial_size = len(start)
+        self._needed = needed
+
     def _hand_back(self) -> None:
         """websockets parses everything from here on, the incomplete frame kept first."""
         self._fast = False
-        partial, self._partial = self._partial, b""
-        if partial:
-            self._to_websockets(partial)
+        if self._partial:
+            data = b"".join(self._partial)
+            self._partial.clear()
+            self._to_websockets(data)
 
     def _to_websockets(self, data: bytes) -> None:
         self.protocol.receive_data(data)
@@ -415,29 +382,6 @@ class WebSocketClient(asyncio.Protocol):
                 if self.protocol.state is OPEN:
                     self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
                 return
-
-
-def _frame_end(data: bytes, pos: int) -> int:
-    """Where the frame at `pos` ends; past the data's end while its header is incomplete."""
-    end = len(data)
-    if end - pos < 2:
-        return pos + 2
-    length = data[pos + 1] & 0x7F
-    masked = 4 if data[pos + 1] & 0x80 else 0
-    if length == 126:
-        if end - pos < 4:
-            return pos + 4
-        return pos + 4 + masked + ((data[pos + 2] << 8) | data[pos + 3])
-    if length == 127:
-        if end - pos < 10:
-            return pos + 10
-        return pos + 10 + masked + _U64(data, pos + 2)[0]
-    return pos + 2 + masked + length
-
-
-def _judged_by_websockets(head: int) -> bool:
-    """Data and control frames with no RSV bit: whole ones go to websockets one by one."""
-    return head & 0x70 == 0 and head & 0x0F in (0x0, 0x1, 0x2, 0x8, 0x9, 0xA)
 
 
 async def connect(
