@@ -278,6 +278,7 @@ class NodeSource:
             close_timeout=min(_CLOSE_TIMEOUT, self.ping_interval or _CLOSE_TIMEOUT),
             max_queue=_MAX_QUEUE,
             logger=_LOGGER,
+            proxy=not self._loopback,
         )
 
     def _raise_if_fatal(self, exc: BaseException) -> None:

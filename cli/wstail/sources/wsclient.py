@@ -31,11 +31,12 @@ from websockets.client import ClientProtocol
 from websockets.exceptions import ConcurrencyError
 from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
 from websockets.frames import CloseCode, Frame, Opcode
-from websockets.http11 import Response
+from websockets.http11 import USER_AGENT, Response
 from websockets.protocol import OPEN
 from websockets.uri import parse_uri
 
 from wstail.sources.wsframes import frame_end, judged_by_websockets, split_frames
+from wstail.sources.wsproxy import open_tunnel, proxy_for
 
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
@@ -398,11 +399,14 @@ async def connect(
     compression: str | None = "deflate",
     logger: logging.Logger | None = None,
     client_class: type[WebSocketClient] = WebSocketClient,
+    proxy: bool = True,
 ) -> WebSocketClient:
     """Open a client connection to a ws:// or wss:// URL (no size limit on messages).
 
-    Raises what websockets' own `connect()` raises: InvalidStatus,
-    InvalidMessage, OSError, TimeoutError (no handshake within `open_timeout`).
+    With `proxy`, through the HTTP(S) proxy the environment names for it
+    (`wsproxy`). Raises what websockets' own `connect()` raises:
+    InvalidStatus, InvalidMessage, InvalidProxyStatus, OSError,
+    TimeoutError (no handshake within `open_timeout`).
     """
     uri = parse_uri(url)
     extensions = enable_client_permessage_deflate(None) if compression == "deflate" else None
@@ -413,10 +417,10 @@ async def connect(
         request.headers.setdefault("User-Agent", user_agent)
     protocol.send_request(request)
     loop = asyncio.get_running_loop()
-    options: dict[str, Any] = {}
+    tls: ssl_module.SSLContext | None = None
     if uri.secure:
-        options["ssl"] = ssl if ssl is not None else True
-        options["server_hostname"] = uri.host
+        tls = ssl if ssl is not None else ssl_module.create_default_context()
+    via = proxy_for(uri) if proxy else None
     client: WebSocketClient | None = None
 
     def make() -> WebSocketClient:
@@ -432,7 +436,13 @@ async def connect(
 
     try:
         async with asyncio.timeout(open_timeout):
-            await loop.create_connection(make, uri.host, uri.port, **options)
+            if via is not None:
+                await open_tunnel(via, uri, user_agent or USER_AGENT, make, tls)
+            else:
+                options: dict[str, Any] = {}
+                if tls is not None:
+                    options = {"ssl": tls, "server_hostname": uri.host}
+                await loop.create_connection(make, uri.host, uri.port, **options)
             assert client is not None
             await client.wait_open()
     except BaseException:
