@@ -34,7 +34,8 @@ from websockets.server import ServerProtocol
 from helpers.node_peers import run, scaled
 from helpers.sio_peers import ensure_node_modules
 from wstail.sources.node import describe_close
-from wstail.sources.wsclient import WebSocketClient, connect
+from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsconnect import connect
 
 TEXT, BINARY, CONT, CLOSE = 0x1, 0x2, 0x0, 0x8
 TESTS_DIR = Path(__file__).parent

@@ -35,7 +35,8 @@ from wstail.frames import Frame, meta_frame
 from wstail.redact import redact_url
 from wstail.sources.nodeauth import NodeAuth
 from wstail.sources.retry import attempts_left, backoff
-from wstail.sources.wsclient import WebSocketClient, connect
+from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsconnect import connect
 
 DEFAULT_NODE_URL = "ws://127.0.0.1:4002/ws"
 

@@ -1,4 +1,6 @@
-"""A read-only WebSocket client whose messages come in batches: `connect()`, `recv_batch()`.
+"""A read-only WebSocket client whose messages come in batches: `recv_batch()`.
+
+`wsconnect.connect()` opens one.
 
 websockets' sans-I/O `ClientProtocol` (its public API: `receive_data`,
 `events_received`, `data_to_send`, `fail`, `close_exc`) runs the opening
@@ -21,27 +23,21 @@ extension (permessage-deflate) was negotiated or the logger is at DEBUG.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import ssl as ssl_module
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConcurrencyError
-from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
 from websockets.frames import CloseCode, Frame, Opcode
-from websockets.http11 import USER_AGENT, Response
+from websockets.http11 import Response
 from websockets.protocol import OPEN
-from websockets.uri import parse_uri
 
 from wstail.sources.wsframes import frame_end, judged_by_websockets, split_frames
-from wstail.sources.wsproxy import open_tunnel, proxy_for
 
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
 
-__all__ = ["MAX_FRAGMENTS", "WebSocketClient", "connect"]
+__all__ = ["MAX_FRAGMENTS", "WebSocketClient"]
 
 # Fragments of one message, at most (as websockets' asyncio client allows).
 MAX_FRAGMENTS = 4096
@@ -383,70 +379,3 @@ class WebSocketClient(asyncio.Protocol):
                 if self.protocol.state is OPEN:
                     self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
                 return
-
-
-async def connect(
-    url: str,
-    *,
-    headers: Sequence[tuple[str, str]] = (),
-    user_agent: str | None = None,
-    ssl: ssl_module.SSLContext | None = None,
-    open_timeout: float = 10.0,
-    ping_interval: float | None = None,
-    ping_timeout: float | None = None,
-    close_timeout: float = 2.0,
-    max_queue: tuple[int, int] = (4096, 1024),
-    compression: str | None = "deflate",
-    logger: logging.Logger | None = None,
-    client_class: type[WebSocketClient] = WebSocketClient,
-    proxy: bool = True,
-) -> WebSocketClient:
-    """Open a client connection to a ws:// or wss:// URL (no size limit on messages).
-
-    With `proxy`, through the HTTP(S) proxy the environment names for it
-    (`wsproxy`). Raises what websockets' own `connect()` raises:
-    InvalidStatus, InvalidMessage, InvalidProxyStatus, OSError,
-    TimeoutError (no handshake within `open_timeout`).
-    """
-    uri = parse_uri(url)
-    extensions = enable_client_permessage_deflate(None) if compression == "deflate" else None
-    protocol = ClientProtocol(uri, extensions=extensions, max_size=None, logger=logger)
-    request = protocol.connect()
-    request.headers.update(headers)
-    if user_agent is not None:
-        request.headers.setdefault("User-Agent", user_agent)
-    protocol.send_request(request)
-    loop = asyncio.get_running_loop()
-    tls: ssl_module.SSLContext | None = None
-    if uri.secure:
-        tls = ssl if ssl is not None else ssl_module.create_default_context()
-    via = proxy_for(uri) if proxy else None
-    client: WebSocketClient | None = None
-
-    def make() -> WebSocketClient:
-        nonlocal client
-        client = client_class(
-            protocol,
-            max_queue=max_queue,
-            ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-            close_timeout=close_timeout,
-        )
-        return client
-
-    try:
-        async with asyncio.timeout(open_timeout):
-            if via is not None:
-                await open_tunnel(via, uri, user_agent or USER_AGENT, make, tls)
-            else:
-                options: dict[str, Any] = {}
-                if tls is not None:
-                    options = {"ssl": tls, "server_hostname": uri.host}
-                await loop.create_connection(make, uri.host, uri.port, **options)
-            assert client is not None
-            await client.wait_open()
-    except BaseException:
-        if client is not None:
-            client.abort()
-        raise
-    return client

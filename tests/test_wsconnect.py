@@ -1,17 +1,20 @@
-"""wsclient through an HTTP CONNECT proxy on 127.0.0.1, named by the environment."""
+"""wsconnect.connect: through an HTTP CONNECT proxy named by the environment, and redirects."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed, InvalidProxyStatus
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed, InvalidProxyStatus, InvalidStatus, SecurityError
+from websockets.http11 import Response
 
 from helpers.node_peers import run
-from wstail.sources.wsclient import connect
+from wstail.sources.wsconnect import connect, redirect_target
 
 
 @contextlib.asynccontextmanager
@@ -93,3 +96,49 @@ def test_no_proxy_goes_direct_and_a_refusal_is_invalid_proxy_status(
             assert caught.value.response.status_code == 407
 
     run(body)
+
+
+def test_a_redirect_is_followed_without_credentials_across_origins() -> None:
+    """A 302 to another port is followed; Authorization and Cookie stay behind, others go."""
+    seen: list[Headers] = []
+
+    async def moved(connection: ServerConnection, request: Any) -> Any:
+        response = connection.respond(302, "")
+        response.headers["Location"] = f"ws://127.0.0.1:{target}/there"
+        return response
+
+    async def record(connection: ServerConnection, request: Any) -> None:
+        seen.append(request.headers)
+
+    async def body() -> None:
+        nonlocal target
+        async with (
+            serve(greet, "127.0.0.1", 0, process_request=record) as there,
+            serve(greet, "127.0.0.1", 0, process_request=moved) as here,
+        ):
+            target = there.sockets[0].getsockname()[1]
+            port = here.sockets[0].getsockname()[1]
+            headers = [("Authorization", "Basic eDp5"), ("Cookie", "c=1"), ("X-Other", "1")]
+            client = await connect(f"ws://127.0.0.1:{port}/", headers=headers, proxy=False)
+            assert await client.recv_batch() == ["through", b"the proxy"]
+            await client.close()
+            assert "Authorization" not in seen[0] and "Cookie" not in seen[0]
+            assert seen[0]["X-Other"] == "1"
+
+    target = 0
+    run(body)
+
+
+def test_redirect_rules() -> None:
+    """Only 3xx with a Location redirect, relative ones resolved; wss never goes down to ws."""
+
+    def refused(status: int, location: str | None) -> InvalidStatus:
+        headers = Headers() if location is None else Headers(Location=location)
+        return InvalidStatus(Response(status, "", headers))
+
+    assert redirect_target("ws://h/a", refused(301, "/b")) == "ws://h/b"
+    assert redirect_target("wss://h/a", refused(308, "wss://g/")) == "wss://g/"
+    assert redirect_target("ws://h/a", refused(302, None)) is None
+    assert redirect_target("ws://h/a", refused(403, "/b")) is None
+    with pytest.raises(SecurityError):
+        redirect_target("wss://h/a", refused(307, "ws://h/a"))
