@@ -4,7 +4,7 @@ The node echoes whatever a client sends to every connected client, so this
 source never sends a data frame: liveness rests on WebSocket control pings.
 It drops a client whose 256-message buffer fills, so frames are read off the
 socket as they arrive, whatever the pace of the consumer. They are read in
-bulk (`FastClientConnection`) and handed on in batches: `batches()`.
+bulk (`wsclient.WebSocketClient`) and handed on in batches: `batches()`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import websockets
-from websockets.asyncio.client import connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidMessage,
@@ -34,9 +33,10 @@ from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.redact import redact_url
-from wstail.sources.fastws import FastClientConnection
 from wstail.sources.nodeauth import NodeAuth
 from wstail.sources.retry import attempts_left, backoff
+from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsconnect import connect
 
 DEFAULT_NODE_URL = "ws://127.0.0.1:4002/ws"
 
@@ -267,28 +267,20 @@ class NodeSource:
             yield [meta_frame(now_us(), "meta.reconnecting", **details)]
             await asyncio.sleep(delay)
 
-    async def _open(self) -> FastClientConnection:
-        options: dict[str, Any] = {}
-        if self._secure and self.insecure:
-            options["ssl"] = _unverified_tls()
-        if self._loopback:
-            options["proxy"] = None
-        connection = await connect(
+    async def _open(self) -> WebSocketClient:
+        return await connect(
             self._dial_url,
-            additional_headers=self._headers,
-            user_agent_header=_USER_AGENT,
+            headers=self._headers,
+            user_agent=_USER_AGENT,
+            ssl=_unverified_tls() if self._secure and self.insecure else None,
             open_timeout=self.connect_timeout,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             close_timeout=min(_CLOSE_TIMEOUT, self.ping_interval or _CLOSE_TIMEOUT),
-            max_size=None,
             max_queue=_MAX_QUEUE,
             logger=_LOGGER,
-            create_connection=FastClientConnection,
-            **options,
+            proxy=not self._loopback,
         )
-        assert isinstance(connection, FastClientConnection)
-        return connection
 
     def _raise_if_fatal(self, exc: BaseException) -> None:
         """Refused credentials and untrusted certificates end the run: retrying cannot help."""

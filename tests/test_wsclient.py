@@ -1,4 +1,4 @@
-"""FastClientConnection against real servers on 127.0.0.1: every way frames come on the wire.
+"""wsclient's WebSocketClient against real servers on 127.0.0.1: every way frames come on the wire.
 
 Two kinds of peers: `websockets`' own asyncio server, and `RawPeer`, whose
 upgrade and reading of the client are websockets' sans-I/O ServerProtocol
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as websockets_connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConcurrencyError, ConnectionClosed, InvalidStatus
 from websockets.frames import PING, PONG, Frame
@@ -32,12 +33,14 @@ from websockets.server import ServerProtocol
 
 from helpers.node_peers import run, scaled
 from helpers.sio_peers import ensure_node_modules
-from wstail.sources.fastws import FastClientConnection
 from wstail.sources.node import describe_close
+from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsconnect import connect
 
 TEXT, BINARY, CONT, CLOSE = 0x1, 0x2, 0x0, 0x8
 TESTS_DIR = Path(__file__).parent
 Outcome = tuple[list[str | bytes], str]
+Client = WebSocketClient | ClientConnection
 
 
 # -- the bytes on the wire ----------------------------------------------------
@@ -87,7 +90,7 @@ class RawConnection:
         self.changed = asyncio.Condition()
 
     async def write(
-        self, data: bytes, *, step: int | None = None, client: ClientConnection | None = None
+        self, data: bytes, *, step: int | None = None, client: Client | None = None
     ) -> None:
         """Write bytes; with `step`, that many at a time, each piece read by `client` on its own.
 
@@ -103,7 +106,7 @@ class RawConnection:
             if client is not None:
                 await self._read_by(client)
 
-    async def _read_by(self, client: ClientConnection) -> None:
+    async def _read_by(self, client: Client) -> None:
         """Until what was written left this socket and `client` read it all (Linux ioctls)."""
         ours = self.writer.get_extra_info("socket")
         theirs = client.transport.get_extra_info("socket")
@@ -236,21 +239,23 @@ async def raw_peer(
 # -- clients ------------------------------------------------------------------
 
 
-async def open_client(
-    url: str, kind: type[ClientConnection] = FastClientConnection, **options: Any
-) -> Any:
-    """A client connection as NodeSource opens it (no size limit), keepalive off by default."""
+async def open_client(url: str, kind: type[Client] = WebSocketClient, **options: Any) -> Any:
+    """A client connection as NodeSource opens it (no size limit), keepalive off by default.
+
+    `kind` WebSocketClient (or a subclass): ours; ClientConnection: websockets' own client.
+    """
     options = {
-        "max_size": None,
         "max_queue": (4096, 1024),
         "ping_interval": None,
         "close_timeout": scaled(2),
         **options,
     }
-    return await connect(url, create_connection=kind, **options)
+    if issubclass(kind, WebSocketClient):
+        return await connect(url, client_class=kind, **options)
+    return await websockets_connect(url, max_size=None, **options)
 
 
-async def take(connection: FastClientConnection, count: int) -> list[str | bytes]:
+async def take(connection: WebSocketClient, count: int) -> list[str | bytes]:
     """At least `count` messages, batch by batch."""
     messages: list[str | bytes] = []
     while len(messages) < count:
@@ -258,12 +263,12 @@ async def take(connection: FastClientConnection, count: int) -> list[str | bytes
     return messages
 
 
-async def drain(connection: ClientConnection) -> Outcome:
+async def drain(connection: Client) -> Outcome:
     """Every message until the connection ends, and why it ended (as tail node says)."""
     messages: list[str | bytes] = []
     try:
         while True:
-            if isinstance(connection, FastClientConnection):
+            if isinstance(connection, WebSocketClient):
                 batch = await connection.recv_batch()
                 assert batch  # never empty
                 messages += batch
@@ -363,7 +368,7 @@ SCENARIOS: dict[str, tuple[bytes, bool, str | None]] = {
 }
 
 
-async def dribble(server: RawConnection, wire: bytes, client: ClientConnection) -> None:
+async def dribble(server: RawConnection, wire: bytes, client: Client) -> None:
     """Write `wire` a byte at a time, each read on its own, but for the middle of the 70 kB one."""
     middle = wire.find(BIG)
     if middle < 0:
@@ -374,7 +379,7 @@ async def dribble(server: RawConnection, wire: bytes, client: ClientConnection) 
     await server.write(wire[middle + len(BIG) - 100 :], step=1, client=client)
 
 
-async def outcome(kind: type[ClientConnection], wire: bytes, drop: bool, how: str) -> Outcome:
+async def outcome(kind: type[Client], wire: bytes, drop: bool, how: str) -> Outcome:
     """What a client of `kind` makes of `wire`: sent with the 101, at once, or byte by byte."""
     async with raw_peer(wire if how == "with the 101" else b"") as peer:
         client = await open_client(peer.url, kind)
@@ -396,7 +401,7 @@ def test_same_outcome_as_websockets_client(name: str, how: str) -> None:
     wire, drop, expected = SCENARIOS[name]
 
     async def body() -> tuple[Outcome, Outcome]:
-        fast = await outcome(FastClientConnection, wire, drop, how)
+        fast = await outcome(WebSocketClient, wire, drop, how)
         plain = await outcome(ClientConnection, wire, drop, how)
         return fast, plain
 
@@ -414,7 +419,7 @@ def test_many_frames_split_at_every_byte_boundary() -> None:
     wire = b"".join(frames) + WIRE[: -len(frame(PONG.value, b"unsolicited"))]
     expected = [f"message {i} " + "x" * (i * 7 % 300) for i in range(60)] + WIRE_MESSAGES
 
-    class Counting(FastClientConnection):
+    class Counting(WebSocketClient):
         chunks = 0
 
         def data_received(self, data: bytes) -> None:
@@ -469,7 +474,7 @@ def test_response_head_and_early_frames_split_anywhere(cuts: tuple[int, ...]) ->
     async def body() -> None:
         reads: asyncio.Queue[int] = asyncio.Queue()
 
-        class Observed(FastClientConnection):
+        class Observed(WebSocketClient):
             def data_received(self, data: bytes) -> None:
                 super().data_received(data)
                 reads.put_nowait(len(data))
@@ -676,18 +681,14 @@ def test_permessage_deflate_on_and_off(compression: str | None) -> None:
     run(body)
 
 
-def test_recv_batch_is_for_one_consumer_and_recv_still_works() -> None:
-    """recv() serves the same queue one message at a time; two waiting consumers is an error."""
+def test_recv_batch_is_for_one_consumer_and_stays_closed() -> None:
+    """Two waiting consumers is an error; once closed, recv_batch() raises every time."""
 
     async def body() -> None:
         async with raw_peer(text("one") + frame(BINARY, b"two") + text("2.5")) as peer:
             client = await open_client(peer.url)
             server = await peer.accepted()
-            assert await client.recv() == "one"
-            assert await client.recv(decode=True) == "two"
-            assert await client.recv(decode=False) == b"2.5"
-            with pytest.raises(NotImplementedError):
-                client.recv_streaming()
+            assert await take(client, 3) == ["one", b"two", "2.5"]
             waiting = asyncio.create_task(client.recv_batch())
             await asyncio.sleep(0)
             with pytest.raises(ConcurrencyError):
@@ -708,7 +709,7 @@ def test_debug_logging_leaves_parsing_to_websockets(caplog: pytest.LogCaptureFix
 
     async def body() -> None:
         async with raw_peer(text("logged") + text("too")) as peer:
-            logger = logging.getLogger("test.fastws")
+            logger = logging.getLogger("test.wsclient")
             logger.setLevel(logging.DEBUG)
             client = await open_client(peer.url, logger=logger)
             await peer.accepted()
@@ -716,7 +717,7 @@ def test_debug_logging_leaves_parsing_to_websockets(caplog: pytest.LogCaptureFix
             assert not client.fast_path
             await client.close()
 
-    with caplog.at_level(logging.DEBUG, logger="test.fastws"):
+    with caplog.at_level(logging.DEBUG, logger="test.wsclient"):
         run(body)
     assert any("< TEXT 'logged'" in record.getMessage() for record in caplog.records)
 
