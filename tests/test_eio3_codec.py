@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wstail import eio3
-from wstail.eio3 import (
+from wstail.jsonexact import dumps
+from wstail.sources.socketio import codec as eio3
+from wstail.sources.socketio.codec import (
     Ack,
     BadPacket,
     Close,
@@ -24,7 +25,6 @@ from wstail.eio3 import (
     Upgrade,
     decode_packet,
 )
-from wstail.jsonexact import dumps
 
 # Packets as captured from the live server and the reference peers.
 DECODED: list[tuple[str | bytes, eio3.Packet]] = [

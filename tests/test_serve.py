@@ -29,7 +29,6 @@ from helpers.serve import (
     write_capture,
 )
 from helpers.sio_peers import collect, count_sio, ensure_node_modules, payloads, run, scaled
-from wstail import eio3
 from wstail.capture import CaptureError
 from wstail.exitcodes import ConnectError
 from wstail.frames import Frame
@@ -38,6 +37,7 @@ from wstail.pacing import Pacer, cap_gaps, scale_speed
 from wstail.serve import serve_capture
 from wstail.sources.node import NodeSource
 from wstail.sources.socketio import SocketIOSource
+from wstail.sources.socketio import codec as eio3
 
 S = 1_000_000  # µs per second
 

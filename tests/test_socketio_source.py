@@ -28,12 +28,12 @@ from helpers.sio_peers import (
     run,
     start_peer,
 )
-from wstail.eio3 import Open
 from wstail.exitcodes import ConnectError, ExitCode, UsageError
 from wstail.frames import Frame
-from wstail.sources.sio_eio4 import patience
-from wstail.sources.sio_session import parse_target_url, redact_url
 from wstail.sources.socketio import SocketIOSource, is_stable
+from wstail.sources.socketio.codec import Open
+from wstail.sources.socketio.protocol import patience
+from wstail.sources.socketio.session import parse_target_url, redact_url
 
 EIO_OF = {"sio1": "eio3", "sio2": "eio3", "sio4": "eio4", "python": "eio4"}
 

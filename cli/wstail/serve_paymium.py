@@ -36,11 +36,11 @@ import socketio.packet
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 
-from wstail import eio3
 from wstail.frames import Frame
 from wstail.serve_replay import ClientGone, Playback, Replays, play
-from wstail.sources.sio_polling import ExactJSON
-from wstail.sources.sio_session import DEFAULT_PATH, silent_logger
+from wstail.sources.socketio import codec as eio3
+from wstail.sources.socketio.polling import ExactJSON
+from wstail.sources.socketio.session import DEFAULT_PATH, silent_logger
 
 __all__ = ["NAMESPACES", "SOCKETIO_PATH", "PaymiumEio3Server", "PaymiumEio4Server"]
 

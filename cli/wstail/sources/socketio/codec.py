@@ -19,7 +19,7 @@ payload framing):
                                               (unsupported: each is a BadPacket)
 
 What differs between the two versions is behaviour, not packet syntax, and
-lives in the sessions (`sources/sio_eio3.py`, `sources/sio_eio4.py`): in
+lives in the session protocol (`protocol.py`): in
 EIO3 the client pings `2` and the server answers `3`, in EIO4 the server
 pings and the client answers; a v5 client joins with `40/public,`
 (`encode_connect(..., v5=True)`), its ack carries a socket id and a refusal

@@ -1,9 +1,9 @@
 """What the Socket.IO transports share: the target, the session shape, the failures.
 
-A transport (`sio_eio3`, `sio_eio4`, `sio_polling`) opens a `SioSession`:
+A transport (`driver.py` over WebSocket, `polling.py`) opens a `SioSession`:
 the handshake and the namespace connect are done, `channel` was emitted for
 every channel. Its `frames()` yields what arrives and ends by raising
-`SessionDropped`. The reconnect loop in `socketio.py` only sees these types.
+`SessionDropped`. The reconnect loop in `source.py` only sees these types.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Socket.IO over Engine.IO 4 by HTTP long-polling: python-socketio's `AsyncClient`.
 
-The fallback of `sio_eio4` for servers that refuse the WebSocket upgrade
+The fallback of `--eio 4` for servers that refuse the WebSocket upgrade
 (HTTP 400: socket.io or python-socketio configured for polling only). Our own
-client (`sio_eio4`) speaks the WebSocket transport only; python-socketio
+client (`driver.py`) speaks the WebSocket transport only; python-socketio
 speaks polling, and a polling-only server is rare enough that its speed does
 not matter. Imported only when that fallback is taken: `tail` against any
 WebSocket server never loads socketio, engineio or aiohttp.
 
 python-socketio does the protocol; this module turns its callbacks into a
 pull API (an asyncio.Queue) and keeps numbers exact. Its own reconnection is
-off: the reconnect loop in `socketio.py` owns the lifecycle for every
+off: the reconnect loop in `source.py` owns the lifecycle for every
 transport. In EIO4 the server pings and the client answers; the Engine.IO
 client drops a server that stays silent for pingInterval + pingTimeout.
 
@@ -40,7 +40,7 @@ import socketio.packet
 from wstail.envelope import now_us
 from wstail.frames import Frame, meta_frame
 from wstail.jsonexact import ExactNumber, dumps
-from wstail.sources.sio_session import (
+from wstail.sources.socketio.session import (
     REFUSED_STATUSES,
     HandshakeFailed,
     Refused,
@@ -53,7 +53,7 @@ from wstail.sources.sio_session import (
 log = logging.getLogger(__name__)
 
 # python-socketio and python-engineio log packet contents (channel IDs among them).
-_silent = silent_logger("wstail.sources.sio_polling.library")
+_silent = silent_logger("wstail.sources.socketio.polling.library")
 
 # A namespace no one joins: a packet that failed to decode is turned into an
 # ACK for it, which python-socketio ignores.

@@ -3,13 +3,14 @@
 Two protocols sit behind one reconnect loop, so the lifecycle (`meta.*`
 frames, retries, exit codes) is the same whatever the server speaks:
 - `eio3`: Engine.IO 3 (socket.io 1.x/2.x, the live Paymium server), our own
-  codec over `websockets` (`sio_eio3`);
-- `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), the same codec
-  over `websockets` (`sio_eio4`); a server that refuses the WebSocket
-  upgrade with HTTP 400 (polling only) gets python-socketio's client over
-  long-polling instead (`sio_polling`, imported only then).
+  sans-I/O protocol (`protocol.py`, on the `codec.py` packets) driven over
+  `websockets` (`driver.py`);
+- `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), the same
+  protocol and driver; a server that refuses the WebSocket upgrade with
+  HTTP 400 (polling only) gets python-socketio's client over long-polling
+  instead (`polling.py`, imported only then).
 
-How `eio="auto"` decides (`sio_probe`): the first connection dials
+How `eio="auto"` decides (`probe.py`): the first connection dials
 `?EIO=4` and goes on as whatever the server turns out to speak, without a
 second connection: an open packet with `maxPayload`, or a namespace ack
 with a socket id, is Engine.IO 4; a bare ack is socket.io 1.x/2.x, which
@@ -42,10 +43,8 @@ from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.sources.retry import attempts_left, backoff
-from wstail.sources.sio_eio3 import Eio3Session
-from wstail.sources.sio_eio4 import POLLING_STATUS, open_eio4, open_polling
-from wstail.sources.sio_probe import open_probing
-from wstail.sources.sio_session import (
+from wstail.sources.socketio.driver import open_session
+from wstail.sources.socketio.session import (
     DEFAULT_PATH,
     HandshakeFailed,
     Refused,
@@ -57,11 +56,12 @@ from wstail.sources.sio_session import (
     redact_url,
 )
 
-__all__ = ["DEFAULT_URL", "EIO_CHOICES", "SocketIOSource", "redact_url"]
+__all__ = ["DEFAULT_URL", "EIO_CHOICES", "POLLING_STATUS", "SocketIOSource", "is_stable"]
 
 DEFAULT_URL = "https://paymium.com"
 EIO_CHOICES = ("auto", "3", "4")
 STABLE_AFTER = 30.0  # seconds up after which a connection that delivered nothing counts
+POLLING_STATUS = 400  # what engine.io and python-engineio answer an upgrade they do not allow
 
 log = logging.getLogger(__name__)
 
@@ -192,19 +192,44 @@ class SocketIOSource:
         if self._protocol == "eio4":
             return await open_eio4(self._target)
         if self._protocol == "eio3":
-            return await Eio3Session.open(self._target)
+            return await open_session(self._target, "eio3")
         session: SioSession
         try:
-            session = await open_probing(self._target)
+            session = await open_session(self._target, "auto")
         except UpgradeRejected as exc:
             if not 400 <= exc.status < 500:
                 raise
             log.info("%s refused EIO=4 (HTTP %d): trying EIO3", self.display_url, exc.status)
             try:
-                session = await Eio3Session.open(self._target)
+                session = await open_session(self._target, "eio3")
             except UpgradeRejected as again:
                 if again.status != POLLING_STATUS:
                     raise
                 session = await open_polling(self._target)
         self._protocol = session.protocol
         return session
+
+
+async def open_eio4(target: SioTarget) -> SioSession:
+    """An EIO4 session: ours over WebSocket, python-socketio's long-polling if the upgrade gets 400.
+
+    Raises Refused (401/403, namespace refused) or HandshakeFailed.
+    """
+    try:
+        return await open_session(target, "eio4")
+    except UpgradeRejected as exc:
+        if exc.status != POLLING_STATUS:
+            raise
+    return await open_polling(target)
+
+
+async def open_polling(target: SioTarget) -> SioSession:
+    """python-socketio's client over HTTP long-polling, for servers that refuse WebSocket."""
+    log.info(
+        "%s refused the WebSocket upgrade (HTTP %d): falling back to long-polling",
+        target.display_url,
+        POLLING_STATUS,
+    )
+    from wstail.sources.socketio.polling import PollingSession  # python-socketio: only now
+
+    return await PollingSession.open(target)

@@ -1,0 +1,167 @@
+"""The asyncio driver of the Socket.IO protocol over one `websockets` connection.
+
+`open_session` dials (`wire.dial`) and feeds the handshake's messages to a
+`protocol.SioProtocol` until it is open, sending what it says to send, the
+whole bounded by connect_timeout. `WebSocketSession.frames()` then reads
+message after message into `SioProtocol.receive` and yields the frames it
+makes.
+
+The heartbeat runs on a timer, off the reader's path: the timer fires at the
+protocol's `next_deadline()`, sends the pings it queues (EIO3) and, when
+`on_deadline` gives the server up, cuts the connection; the reader's recv()
+then returns what was received and raises ConnectionClosed, and `reason`
+says why. The reader only notes when it starts waiting: a server is judged
+only once the reader waited on an empty buffer for a moment, so a slow
+consumer that keeps the reader away never makes a live server look dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from wstail.envelope import now_us
+from wstail.frames import Frame
+from wstail.sources.socketio import wire
+from wstail.sources.socketio.protocol import SioProtocol
+from wstail.sources.socketio.session import HandshakeFailed, SessionDropped, SioTarget
+
+__all__ = ["WebSocketSession", "open_session"]
+
+_MIN_WAIT = 0.02  # seconds the reader waits on an empty buffer before a server is judged
+
+
+async def open_session(target: SioTarget, dialect: str) -> WebSocketSession:
+    """Handshake, join the namespace, emit the channels; bounded by connect_timeout.
+
+    `dialect`: "eio3" dials `?EIO=3`; "eio4" and "auto" (`probe.py`) dial
+    `?EIO=4`. Raises Refused (401/403, namespace refused, a server that is
+    not Socket.IO v5 for "eio4"), UpgradeRejected (another HTTP status) or
+    HandshakeFailed (anything else worth a retry, the timeout included).
+    """
+    ws: ClientConnection | None = None
+    try:
+        async with asyncio.timeout(target.connect_timeout):
+            ws = await wire.dial(target, 3 if dialect == "eio3" else 4)
+            protocol = SioProtocol(target, dialect)
+            while not protocol.is_open:
+                protocol.receive_handshake(await _recv(ws))
+                for text in protocol.take_outgoing():
+                    await _send(ws, text)
+            return WebSocketSession(ws, protocol)
+    except TimeoutError:
+        await wire.abort(ws)
+        raise HandshakeFailed(f"handshake timed out after {target.connect_timeout:g} s") from None
+    except BaseException:
+        await wire.abort(ws)
+        raise
+
+
+async def _recv(ws: ClientConnection) -> str | bytes:
+    """One message during the handshake; a closed connection is a HandshakeFailed."""
+    try:
+        return await ws.recv()
+    except ConnectionClosed as exc:
+        raise HandshakeFailed(wire.closed_reason(exc)) from None
+
+
+async def _send(ws: ClientConnection, text: str) -> None:
+    """Send one packet during the handshake; a closed connection is a HandshakeFailed."""
+    try:
+        await ws.send(text)
+    except ConnectionClosed as exc:
+        raise HandshakeFailed(wire.closed_reason(exc)) from None
+
+
+class WebSocketSession:
+    """One open Socket.IO connection over WebSocket, joined to its namespace."""
+
+    def __init__(self, ws: ClientConnection, protocol: SioProtocol) -> None:
+        self._ws = ws
+        self._sio = protocol
+        self.protocol = protocol.protocol or ""  # "eio3" | "eio4": known once open
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._pinging: asyncio.Task[None] | None = None
+        self._waiting_since: float | None = None  # None while the consumer has the frame
+        self._reason: str | None = None  # why the heartbeat cut the connection
+
+    def __repr__(self) -> str:
+        return f"<WebSocketSession {self._sio!r}>"
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        """Events of the namespace and bad-frame reports; ends by raising SessionDropped."""
+        loop = self._loop
+        ws = self._ws
+        sio = self._sio
+        receive = sio.receive
+        sio.start_heartbeat(loop.time())
+        self._arm()
+        try:
+            while True:
+                self._waiting_since = loop.time()
+                try:
+                    raw = await ws.recv(decode=False)
+                except ConnectionClosed as exc:
+                    raise SessionDropped(self._reason or wire.closed_reason(exc)) from None
+                now = loop.time()
+                self._waiting_since = None
+                frame = receive(raw, now, now_us())
+                if sio.outgoing:
+                    await self._send(sio.take_outgoing())
+                if frame is not None:
+                    yield frame
+        finally:
+            self._stop()
+
+    def _arm(self) -> None:
+        self._timer = self._loop.call_at(self._sio.next_deadline(), self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        """The heartbeat timer: apply the protocol's rules; cut the connection if it says so."""
+        self._timer = None
+        now = self._loop.time()
+        reason = self._sio.on_deadline(now)
+        if self._sio.outgoing:
+            pings = self._sio.take_outgoing()
+            if self._pinging is None or self._pinging.done():  # else one is still on its way
+                self._pinging = self._loop.create_task(self._ping(pings))
+        if reason is None:
+            self._arm()
+            return
+        since = self._waiting_since
+        if since is None or now - since < _MIN_WAIT:
+            # The reader is away (a slow consumer): what the server sent may sit unread.
+            self._timer = self._loop.call_at(now + _MIN_WAIT, self._on_deadline)
+            return
+        self._reason = reason
+        self._ws.transport.abort()
+
+    async def _ping(self, texts: list[str]) -> None:
+        try:
+            for text in texts:
+                await self._ws.send(text)
+        except ConnectionClosed:
+            pass  # the reader finds the connection closed
+
+    async def _send(self, texts: list[str]) -> None:
+        try:
+            for text in texts:
+                await self._ws.send(text)
+        except ConnectionClosed as exc:
+            raise SessionDropped(self._reason or wire.closed_reason(exc)) from None
+
+    def _stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pinging is not None:
+            self._pinging.cancel()
+
+    async def close(self) -> None:
+        """Close the WebSocket (idempotent)."""
+        self._stop()
+        await wire.abort(self._ws)

@@ -1,0 +1,258 @@
+"""One Socket.IO session, sans I/O: Engine.IO 3 and 4, data in, frames and data to send out.
+
+Built like websockets' `protocol.py`: no socket, no asyncio, no clock. The
+driver (`driver.py`) feeds every message it reads to `receive`, sends what
+`outgoing` holds, and keeps the heartbeat: it passes its clock's `now` in,
+asks `next_deadline()` when to come back, and calls `on_deadline(now)` then.
+
+The session goes through two phases:
+- the handshake: the Engine.IO open packet first, then the namespace join
+  (`40/<ns>`, `40/<ns>,` in Socket.IO v5) and its ack, pings answered on
+  the way, then one `channel` event per channel. `dialect` "auto" joins in
+  a way both dialects accept and tells them apart (`probe.py`). Failures
+  raise `HandshakeFailed` or `Refused`; `is_open` turns true at the end.
+- the session: `receive` returns the namespace's events as `sio` frames,
+  packets it cannot read as `meta.bad_frame` frames, and raises
+  `SessionDropped` when the server ends the session.
+
+The heartbeat differs by version. Engine.IO 3: the client pings `2` every
+pingInterval (or `--ping-interval`) and the server answers `3`; a ping left
+unanswered for two intervals means the server is gone (the live Paymium
+server announces a pingTimeout of a day). Engine.IO 4: the server pings and
+the client answers; silence for pingInterval + pingTimeout means it is gone.
+`on_deadline` returns that verdict as a reason; the driver cuts the
+connection for it.
+"""
+
+from __future__ import annotations
+
+from wstail.frames import Frame, meta_frame
+from wstail.sources.socketio import codec, probe
+from wstail.sources.socketio.session import (
+    HandshakeFailed,
+    Refused,
+    SessionDropped,
+    SioTarget,
+    truncate_frame,
+)
+
+__all__ = ["DIALECTS", "SioProtocol", "eio3_ping_interval", "patience"]
+
+DIALECTS = ("eio3", "eio4", "auto")
+_MIN_PING_INTERVAL = 0.05  # seconds; guards against a server announcing 0
+_MIN_PATIENCE = 0.05  # seconds; guards against tiny EIO4 heartbeat settings
+_MISSED_PINGS = 2  # EIO3: ping intervals a ping may stay unanswered
+
+_OPENING, _JOINING, _OPEN = "opening", "joining", "open"
+
+
+def patience(opened: codec.Open) -> float:
+    """Seconds of silence after which an Engine.IO 4 server counts as dead."""
+    return max((opened.ping_interval_ms + opened.ping_timeout_ms) / 1000, _MIN_PATIENCE)
+
+
+def eio3_ping_interval(opened: codec.Open, override: float | None) -> float:
+    """Seconds between the client's EIO3 pings: `--ping-interval`, else the server's."""
+    return max(override or opened.ping_interval_ms / 1000, _MIN_PING_INTERVAL)
+
+
+class SioProtocol:
+    """The state of one Socket.IO connection joined to one namespace; no I/O.
+
+    `dialect` is "eio3" (dialled at `?EIO=3`), "eio4" or "auto" (both dialled
+    at `?EIO=4`). `protocol` says which one the server speaks, once known.
+    """
+
+    __slots__ = (
+        "_dialect",
+        "_interval",
+        "_next_ping",
+        "_opened",
+        "_patience",
+        "_state",
+        "_target",
+        "_unanswered_since",
+        "last_packet",
+        "namespace",
+        "outgoing",
+        "protocol",
+    )
+
+    def __init__(self, target: SioTarget, dialect: str) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown Socket.IO dialect {dialect!r}")
+        self._target = target
+        self._dialect = dialect
+        self._state = _OPENING
+        self._interval = 0.0  # EIO3: seconds between pings
+        self._patience = 0.0  # EIO3: for a pong; EIO4: for any packet
+        self._next_ping = 0.0
+        self._unanswered_since: float | None = None  # when the oldest unanswered ping went out
+        self._opened: codec.Open | None = None
+        self.namespace = target.namespace
+        self.protocol: str | None = None if dialect == "auto" else dialect
+        self.outgoing: list[str] = []  # packets for the driver to send, in order
+        self.last_packet = 0.0  # EIO4: when the server last sent anything (driver's clock)
+
+    def __repr__(self) -> str:
+        return f"<SioProtocol {self._target.display_url} {self.namespace} {self._state}>"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the handshake is done: the namespace is joined and the channels are sent."""
+        return self._state == _OPEN
+
+    def take_outgoing(self) -> list[str]:
+        """The packets to send now, in order (the list is emptied)."""
+        out, self.outgoing = self.outgoing, []
+        return out
+
+    # The handshake
+
+    def receive_handshake(self, data: str | bytes) -> None:
+        """Take one message of the handshake; raises HandshakeFailed or Refused."""
+        packet = codec.decode_packet(data)
+        if self._state == _OPENING:
+            if not isinstance(packet, codec.Open):
+                raise HandshakeFailed("the server did not open an Engine.IO session")
+            self._on_open(packet)
+            return
+        if self._state != _JOINING:
+            raise RuntimeError("the handshake is over")
+        match packet:
+            case codec.Connect(namespace=ns) if ns == self.namespace:
+                self._on_ack(packet)
+            case codec.NamespaceError(namespace=ns, message=message) if ns == self.namespace:
+                raise Refused(f"namespace {self.namespace} refused: {message}")
+            case codec.Ping(data=probe_data):  # in EIO4 the server may ping before the ack
+                self.outgoing.append(codec.encode_pong(probe_data))
+            case codec.Close():
+                raise HandshakeFailed("the server closed the session during the handshake")
+            case codec.Disconnect(namespace=ns) if ns == self.namespace:
+                raise HandshakeFailed(f"the server disconnected {self.namespace} at once")
+
+    def _on_open(self, opened: codec.Open) -> None:
+        self._opened = opened
+        namespace = self.namespace
+        if self._dialect == "auto" and probe.open_says_eio4(opened):
+            self._dialect = self.protocol = "eio4"
+        if self._dialect == "eio3":
+            self._start_eio3(opened)
+            if namespace == "/":  # socket.io 1.x/2.x join "/" by themselves
+                self._join()
+                return
+            self.outgoing.append(codec.encode_connect(namespace))
+        elif self._dialect == "eio4":
+            self._patience = patience(opened)
+            self.outgoing.append(codec.encode_connect(namespace, v5=True))
+        else:  # a join both dialects accept; the ack tells them apart
+            self.outgoing.append(codec.encode_connect(namespace))
+        self._state = _JOINING
+
+    def _on_ack(self, ack: codec.Connect) -> None:
+        opened = self._opened
+        assert opened is not None  # the open packet came first
+        if self._dialect == "auto":
+            self._dialect = self.protocol = probe.ack_dialect(ack)
+            if self._dialect == "eio3":
+                self._start_eio3(opened)
+            else:
+                self._patience = patience(opened)
+        elif self._dialect == "eio4" and not probe.is_socketio_v5(opened, ack):
+            # socket.io 1.x/2.x ignore EIO=4: they would wait for our pings forever
+            raise Refused(
+                f"{self._target.display_url} speaks Socket.IO 1.x/2.x (Engine.IO 3): "
+                "use --eio 3 or --eio auto"
+            )
+        self._join()
+
+    def _start_eio3(self, opened: codec.Open) -> None:
+        self._interval = eio3_ping_interval(opened, self._target.ping_interval)
+        self._patience = _MISSED_PINGS * self._interval
+
+    def _join(self) -> None:
+        namespace = self.namespace
+        for channel in self._target.channels:
+            self.outgoing.append(codec.encode_event(namespace, "channel", channel))
+        self._state = _OPEN
+
+    # The session
+
+    def receive(self, raw: bytes, now: float, recv_us: int) -> Frame | None:
+        """Take one message of the open session: the frame it makes, if any.
+
+        `now` is the driver's clock (for the heartbeat), `recv_us` the
+        receive timestamp of the frame. Raises SessionDropped when the
+        server ends the session.
+        """
+        self.last_packet = now
+        try:
+            data = raw.decode()
+        except UnicodeDecodeError:  # websockets would have failed the connection with 1007
+            return _bad_frame(recv_us, "invalid UTF-8", raw)
+        packet = codec.decode_packet(data)
+        if type(packet) is codec.Event and packet.namespace == self.namespace:
+            return Frame(
+                recv_us=recv_us, kind="sio", channel=self.namespace, payload=packet.payload
+            )
+        return self._on_packet(packet, data, recv_us)
+
+    def _on_packet(self, packet: codec.Packet, data: str, recv_us: int) -> Frame | None:
+        namespace = self.namespace
+        match packet:
+            case codec.Pong(data="") if self.protocol == "eio3":
+                self._unanswered_since = None
+            case codec.Ping(data=probe_data):  # EIO4's heartbeat; in EIO3 harmless
+                self.outgoing.append(codec.encode_pong(probe_data))
+            case codec.Disconnect(namespace=ns) if ns == namespace:
+                raise SessionDropped(f"the server disconnected {namespace}")
+            case codec.NamespaceError(namespace=ns, message=message) if ns == namespace:
+                raise SessionDropped(f"server error on {namespace}: {message}")
+            case codec.Close():
+                raise SessionDropped("the server closed the Engine.IO session")
+            case codec.BadPacket(reason=reason):
+                return _bad_frame(recv_us, reason, data)
+            case codec.Open():
+                return _bad_frame(recv_us, "unexpected open packet", data)
+            case _:
+                pass  # pongs, probes, noops, other namespaces, acks: nothing to hand on
+        return None
+
+    # The heartbeat
+
+    def start_heartbeat(self, now: float) -> None:
+        """Start the liveness rules at `now`, when the driver starts reading the session."""
+        self.last_packet = now
+        self._next_ping = now + self._interval
+
+    def next_deadline(self) -> float:
+        """When the driver should call `on_deadline` next (its clock)."""
+        if self.protocol == "eio4":
+            return self.last_packet + self._patience
+        unanswered = self._unanswered_since
+        if unanswered is None:
+            return self._next_ping
+        return min(self._next_ping, unanswered + self._patience)
+
+    def on_deadline(self, now: float) -> str | None:
+        """Apply the heartbeat rules at `now`: the reason to give the server up, or None.
+
+        In EIO3 a ping due goes to `outgoing`.
+        """
+        if self.protocol == "eio4":
+            if now < self.last_packet + self._patience:
+                return None
+            return f"no packet from the server for {self._patience:g} s"
+        unanswered = self._unanswered_since
+        if unanswered is not None and now - unanswered >= self._patience:
+            return f"no pong from the server for {self._patience:g} s"
+        if now >= self._next_ping:
+            self.outgoing.append(codec.encode_ping())
+            if unanswered is None:
+                self._unanswered_since = now
+            self._next_ping = now + self._interval
+        return None
+
+
+def _bad_frame(recv_us: int, reason: str, data: str | bytes) -> Frame:
+    return meta_frame(recv_us, "meta.bad_frame", reason=reason, frame=truncate_frame(data))

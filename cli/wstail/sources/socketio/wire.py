@@ -1,0 +1,90 @@
+"""The WebSocket edge of the Socket.IO client: dial, close, and why a connection ended.
+
+`driver.py` dials here and feeds what it reads to the sans-I/O protocol.
+Every failure comes out as one of the `session` exceptions, with a reason
+that holds no secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from wstail.sources.node import is_loopback
+from wstail.sources.socketio.session import (
+    REFUSED_STATUSES,
+    HandshakeFailed,
+    Refused,
+    SioTarget,
+    UpgradeRejected,
+    silent_logger,
+)
+
+__all__ = ["CLOSE_TIMEOUT", "abort", "closed_reason", "dial", "error_reason"]
+
+log = logging.getLogger(__name__)
+# websockets logs every frame at DEBUG, `channel` emits (secrets) included.
+_ws_log = silent_logger("wstail.sources.socketio.wire.websockets")
+
+CLOSE_TIMEOUT = 2.0
+
+
+async def dial(target: SioTarget, eio: int) -> ClientConnection:
+    """The WebSocket upgrade at the Engine.IO URL, with the target's headers and TLS settings."""
+    url = target.websocket_url(eio)
+    # websockets follows $http_proxy by default; a loopback server is never behind one.
+    proxy: dict[str, Any] = {"proxy": None} if is_loopback(urlsplit(url).hostname or "") else {}
+    try:
+        return await connect(
+            url,
+            **proxy,
+            additional_headers=list(target.headers),
+            ssl=target.ssl_context(),
+            open_timeout=None,  # the caller bounds the whole handshake
+            max_size=None,
+            close_timeout=CLOSE_TIMEOUT,
+            logger=_ws_log,
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status in REFUSED_STATUSES:
+            raise Refused(
+                f"{target.display_url}: server refused the WebSocket upgrade: HTTP {status}"
+            ) from None
+        raise UpgradeRejected(status) from None
+    except (OSError, WebSocketException) as exc:
+        raise HandshakeFailed(error_reason(exc)) from None
+
+
+async def abort(ws: ClientConnection | None) -> None:
+    """Close the WebSocket, waiting at most CLOSE_TIMEOUT for the server (idempotent)."""
+    if ws is None:
+        return
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await ws.close()
+    except (TimeoutError, OSError, WebSocketException) as exc:
+        log.debug("closing the WebSocket: %s", error_reason(exc))
+
+
+def closed_reason(exc: ConnectionClosed) -> str:
+    """Why a connection closed, for meta.disconnected: the server's close code, or none."""
+    received = exc.rcvd
+    if received is None:
+        return "connection lost (no close frame)"
+    reason = f"server closed the connection (code {received.code}"
+    return reason + (f": {received.reason[:100]})" if received.reason else ")")
+
+
+def error_reason(exc: BaseException) -> str:
+    """An exception as a short reason."""
+    if isinstance(exc, socket.gaierror) and exc.strerror:
+        return f"cannot resolve the host name: {exc.strerror}"
+    text = str(exc) or type(exc).__name__
+    return text[:200]
