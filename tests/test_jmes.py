@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from jmespath import exceptions, functions
 from jmespath.visitor import Options, TreeInterpreter, Visitor
 
-from wstail.jmes import (
+from wstail.filters.expression import (
     ExpressionError,
     FunctionError,
     compile_expression,
-    literal_event_names,
     safe,
 )
+from wstail.filters.prefilter import literal_event_names
 from wstail.jsonexact import ExactNumber
 
 COMPLIANCE_DIR = Path(__file__).parent / "jmespath_compliance"
