@@ -10,9 +10,13 @@ expression is compiled.
 
 from __future__ import annotations
 
-from wstail.filters.envelope import EnvelopeFilter, compile_jmespath, event_names_needed
+from wstail.filters.envelope import (
+    EnvelopeFilter,
+    compile_jmespath,
+    event_names_needed,
+    is_truthy,
+)
 from wstail.filters.events import EventFilter
-from wstail.filters.values import is_truthy
 
 __all__ = [
     "EnvelopeFilter",

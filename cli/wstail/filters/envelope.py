@@ -8,7 +8,15 @@ from typing import Any
 
 from wstail.exitcodes import UsageError
 from wstail.filters.events import EventFilter
-from wstail.filters.values import is_truthy
+
+
+def is_truthy(value: Any) -> bool:
+    """JMESPath truthiness: false, null, empty strings, lists and objects are false."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (str, list, dict)):
+        return len(value) > 0
+    return True
 
 
 def compile_jmespath(text: str, option: str) -> Callable[[Any], Any]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from jmespath import exceptions
@@ -223,13 +222,16 @@ def _max_by(array: Any, expref: Any) -> Any:
     return max(array, key=key) if array else None
 
 
-@dataclass(frozen=True, slots=True)
 class Builtin:
     """A built-in function and how many arguments it takes."""
 
-    call: Callable[..., Any]
-    arity: int
-    variadic: bool = False
+    # A plain class: a dataclass would cost startup time for every -f.
+    __slots__ = ("arity", "call", "variadic")
+
+    def __init__(self, call: Callable[..., Any], arity: int, variadic: bool = False) -> None:
+        self.call = call
+        self.arity = arity
+        self.variadic = variadic
 
     def arity_problem(self, name: str, count: int) -> str | None:
         """Why `count` arguments are wrong for this function, or None when they are right."""

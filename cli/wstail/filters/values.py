@@ -45,15 +45,6 @@ def is_false(value: Any) -> bool:
     return value is None or value is False or (not value and isinstance(value, (str, list, dict)))
 
 
-def is_truthy(value: Any) -> bool:
-    """JMESPath truthiness: false, null, empty strings, lists and objects are false."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, (str, list, dict)):
-        return len(value) > 0
-    return True
-
-
 def is_number(value: Any) -> bool:
     """Whether a value is a JSON number (booleans are not)."""
     kind = type(value)
