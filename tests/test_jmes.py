@@ -462,6 +462,8 @@ def test_expression_error_points_at_the_column() -> None:
         ("a == ", 6, "unexpected end of expression"),
         ("a = b", 3, "unexpected character '='"),
         ("a.`1`", 3, "unexpected literal"),
+        ("a > 200", 5, "unexpected number 200 (write numbers in backticks: `200`)"),
+        ("a > -1.5", 5, "unexpected number -1.5 (write numbers in backticks: `-1.5`)"),
         ("a.'x", 3, "unclosed ' delimiter"),
         ("abs(@, @)", 1, "abs() takes 1 argument, got 2"),
         ("x || not_null()", 6, "not_null() takes at least 1 argument, got 0"),

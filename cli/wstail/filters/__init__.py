@@ -4,7 +4,8 @@ events.py holds the globs; envelope.py puts them together with the compiled
 expressions. The JMESPath engine: parse.py (jmespath's parser, checked),
 expression.py (the tree compiled to closures), compare.py, functions.py (the
 built-in functions), values.py (JMESPath's view of JSON values) and prefilter.py
-(which event names a filter can keep). jmespath itself loads only when an
+(which event names a filter can keep); lint.py warns about filters that
+are valid but match nothing (`-e trades`, `event == "trade"`). jmespath itself loads only when an
 expression is compiled.
 """
 
@@ -17,6 +18,7 @@ from wstail.filters.envelope import (
     is_truthy,
 )
 from wstail.filters.events import EventFilter
+from wstail.filters.lint import stream_warnings
 
 __all__ = [
     "EnvelopeFilter",
@@ -24,4 +26,5 @@ __all__ = [
     "compile_jmespath",
     "event_names_needed",
     "is_truthy",
+    "stream_warnings",
 ]

@@ -1,4 +1,4 @@
-"""-e/-x: globs on the event name."""
+"""-e/-x: globs on the event name, each option a glob or a comma list of them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import translate
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def is_glob(pattern: str) -> bool:
+    """Whether a pattern has glob characters (else it names one event exactly)."""
+    return not _GLOB_CHARS.isdisjoint(pattern)
+
+
+def split_patterns(values: Sequence[str]) -> tuple[str, ...]:
+    """Every -e/-x value split at commas (`-e trade,depth`), blanks around names dropped."""
+    # Click splits an environment value of a repeatable option at spaces: the
+    # comma list is the one form every way of giving the option shares.
+    return tuple(part.strip() for value in values for part in value.split(","))
 
 
 def _glob_regex(patterns: Sequence[str]) -> re.Pattern[str] | None:
@@ -25,6 +39,8 @@ class EventFilter:
     _cache: dict[str, bool] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.include = split_patterns(self.include)
+        self.exclude = split_patterns(self.exclude)
         self._include_re = _glob_regex(self.include)
         self._exclude_re = _glob_regex(self.exclude)
 
@@ -46,6 +62,6 @@ class EventFilter:
 
     def literal_names(self) -> frozenset[str] | None:
         """The exact event names -e can match when every -e is a plain name, else None."""
-        if not self.include or any(set(p) & set("*?[") for p in self.include):
+        if not self.include or any(is_glob(p) for p in self.include):
             return None
         return frozenset(self.include)

@@ -7,6 +7,7 @@ argument counts and a slice step of 0 are refused here, before any evaluation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -15,6 +16,8 @@ from jmespath import exceptions, lexer, parser
 from wstail.filters.functions import BUILTINS
 
 Node = dict[str, Any]
+
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 class ExpressionError(ValueError):
@@ -99,6 +102,14 @@ def _parse_error(text: str, error: exceptions.ParseError) -> ExpressionError:
     column = error.lex_position + 1
     if error.token_type == "LITERAL":
         return ExpressionError(text, column, "unexpected literal")
+    if error.token_type == "NUMBER":
+        # `> 200` is what jq users write; JMESPath wants the JSON literal `200`.
+        # The lexer reads `1.5` as 1, a dot and 5: the hint shows the number as written.
+        written = _NUMBER.match(text, error.lex_position)
+        number = written.group() if written else str(error.token_value)
+        return ExpressionError(
+            text, column, f"unexpected number {number} (write numbers in backticks: `{number}`)"
+        )
     return ExpressionError(text, column, f"unexpected token '{error.token_value}'")
 
 
