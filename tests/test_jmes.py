@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from jmespath import exceptions, functions
 from jmespath.visitor import Options, TreeInterpreter, Visitor
 
-from wstail.jmes import (
+from wstail.filters.expression import (
     ExpressionError,
     FunctionError,
     compile_expression,
-    literal_event_names,
     safe,
 )
+from wstail.filters.prefilter import literal_event_names
 from wstail.jsonexact import ExactNumber
 
 COMPLIANCE_DIR = Path(__file__).parent / "jmespath_compliance"
@@ -462,6 +462,8 @@ def test_expression_error_points_at_the_column() -> None:
         ("a == ", 6, "unexpected end of expression"),
         ("a = b", 3, "unexpected character '='"),
         ("a.`1`", 3, "unexpected literal"),
+        ("a > 200", 5, "unexpected number 200 (write numbers in backticks: `200`)"),
+        ("a > -1.5", 5, "unexpected number -1.5 (write numbers in backticks: `-1.5`)"),
         ("a.'x", 3, "unclosed ' delimiter"),
         ("abs(@, @)", 1, "abs() takes 1 argument, got 2"),
         ("x || not_null()", 6, "not_null() takes at least 1 argument, got 0"),

@@ -71,6 +71,8 @@ class Environment:
         without --tee). Lifecycle lines go to stderr unless --meta prints them.
         """
         compiled = CompiledOptions.build(options)
+        for warning in compiled.warnings:
+            self.stderr.write(f"wstail: {warning}\n")
         terminal = self.terminal(style)
         writer: RecordWriter
         if not printing:

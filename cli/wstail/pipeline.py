@@ -19,7 +19,13 @@ from typing import Any, TextIO
 import orjson
 
 from wstail.envelope import Envelope, format_us
-from wstail.filters import EnvelopeFilter, EventFilter, compile_jmespath, is_truthy
+from wstail.filters import (
+    EnvelopeFilter,
+    EventFilter,
+    compile_jmespath,
+    is_truthy,
+    stream_warnings,
+)
 from wstail.jsonexact import json_default
 from wstail.sinks import RecordWriter
 from wstail.terminal import Terminal
@@ -58,15 +64,26 @@ class CompiledOptions:
     filter: EnvelopeFilter
     query: Callable[[Any], Any] | None
     until: Callable[[Any], Any] | None
+    warnings: Sequence[str] = ()
 
     @classmethod
     def build(cls, options: StreamOptions) -> CompiledOptions:
-        """Compile -e/-x/-f/-q/--until; a bad expression is a usage error (exit 2)."""
+        """Compile -e/-x/-f/-q/--until; a bad expression is a usage error (exit 2).
+
+        `warnings` holds what compiles but likely matches nothing, for stderr.
+        """
         predicates = [compile_jmespath(text, "--filter") for text in options.filters]
+        events = EventFilter(options.events, options.excludes)
+        expressions = [("--filter", text) for text in options.filters]
+        if options.query:
+            expressions.append(("--query", options.query))
+        if options.until:
+            expressions.append(("--until", options.until))
         return cls(
-            filter=EnvelopeFilter(EventFilter(options.events, options.excludes), predicates),
+            filter=EnvelopeFilter(events, predicates),
             query=compile_jmespath(options.query, "--query") if options.query else None,
             until=compile_jmespath(options.until, "--until") if options.until else None,
+            warnings=stream_warnings(events.include, events.exclude, expressions),
         )
 
 

@@ -41,7 +41,7 @@ def stream_options(func: F) -> F:
                 multiple=True,
                 metavar="GLOB",
                 shell_complete=_complete_event,
-                help="Keep events matching the glob (repeatable; any match keeps).",
+                help="Keep events matching the glob (repeatable or a comma list; any keeps).",
             ),
             click.option(
                 "-x",
@@ -50,7 +50,7 @@ def stream_options(func: F) -> F:
                 multiple=True,
                 metavar="GLOB",
                 shell_complete=_complete_event,
-                help="Drop events matching the glob (repeatable).",
+                help="Drop events matching the glob (repeatable or a comma list).",
             ),
             click.option(
                 "-f",

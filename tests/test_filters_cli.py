@@ -1,0 +1,160 @@
+"""No silent filters: comma lists for -e/-x, warnings for names and quotes that match nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conftest import SAMPLE, Result, Wstail
+
+TRADES = [3, 8, 9, 11]
+TRADES_AND_DEPTH = [3, 4, 5, 6, 8, 9, 11, 12]
+
+
+def seqs(result: Result) -> list[int]:
+    """The seq of every envelope printed."""
+    return [record["seq"] for record in result.records]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["-e", "trade,depth"], None, TRADES_AND_DEPTH),
+        (["-e", "trade, depth"], None, TRADES_AND_DEPTH),
+        (["-e", "trade,t*", "-e", "depth"], None, [2, *TRADES_AND_DEPTH, 10]),
+        (["-x", "depth,ticker,prices,announcement"], None, TRADES),
+        (["-e", "t*", "-x", "ticker,depth"], None, TRADES),
+        ([], {"WSTAIL_REPLAY_EVENTS": "trade,depth"}, TRADES_AND_DEPTH),
+        ([], {"WSTAIL_REPLAY_EXCLUDES": "depth,ticker,prices,announcement"}, TRADES),
+    ],
+)
+def test_event_options_take_comma_lists(
+    wstail: Wstail, args: list[str], env: dict[str, Any] | None, expected: list[int]
+) -> None:
+    """-e/-x (and their environment forms) accept comma lists of names and globs."""
+    result = wstail("replay", SAMPLE, *args, env=env)
+    assert (result.code, result.stderr) == (0, "")
+    assert sorted(seqs(result)) == sorted(expected)
+
+
+def test_unknown_event_name_warns_with_the_closest_names(wstail: Wstail) -> None:
+    """-e trades matches nothing: one warning naming `trade`, exit 0, no output."""
+    result = wstail("replay", SAMPLE, "-e", "trades")
+    assert (result.code, result.stdout) == (0, b"")
+    assert result.stderr == (
+        "wstail: warning: -e trades: no feed emits this event (did you mean trade?)\n"
+    )
+
+
+def test_unknown_event_name_warns_once_per_name(wstail: Wstail) -> None:
+    """A name given twice, or in a list, is warned about once; known names and globs never."""
+    result = wstail("replay", SAMPLE, "-e", "tickr,trade", "-e", "tickr", "-e", "dep*")
+    assert result.code == 0
+    assert result.stderr == (
+        "wstail: warning: -e tickr: no feed emits this event (did you mean ticker?)\n"
+    )
+    assert sorted(seqs(result)) == TRADES_AND_DEPTH
+
+
+def test_unknown_event_name_without_close_names(wstail: Wstail) -> None:
+    """A name like no other gets the warning without a suggestion."""
+    result = wstail("replay", SAMPLE, "-e", "xyzzy")
+    assert (result.code, result.stdout) == (0, b"")
+    assert result.stderr == "wstail: warning: -e xyzzy: no feed emits this event\n"
+
+
+def test_unknown_event_name_still_selects_nothing(wstail: Wstail) -> None:
+    """-e nothing prints nothing and exits 0, as before; only the warning is new."""
+    result = wstail("replay", SAMPLE, "-e", "nothing")
+    assert (result.code, result.stdout) == (0, b"")
+    assert result.stderr.startswith("wstail: warning: -e nothing: no feed emits this event")
+    assert result.stderr.count("\n") == 1
+
+
+def test_unknown_excluded_name_warns(wstail: Wstail) -> None:
+    """-x with a name no feed emits excludes nothing: it warns too."""
+    result = wstail("replay", SAMPLE, "-x", "depths", "-e", "depth")
+    assert result.code == 0
+    assert result.stderr == (
+        "wstail: warning: -x depths: no feed emits this event (did you mean depth?)\n"
+    )
+    assert seqs(result) == [4, 5, 6, 12]
+
+
+@pytest.mark.parametrize(
+    "name", ["trade", "meta.connected", "notification.somethingNew", "wallet.balance"]
+)
+def test_known_and_open_ended_names_do_not_warn(wstail: Wstail, name: str) -> None:
+    """SPEC names, and node notification types (open-ended), pass without a warning."""
+    result = wstail("replay", SAMPLE, "-e", name)
+    assert (result.code, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("option", "expression", "label"),
+    [
+        ("-f", 'event == "trade"', "--filter"),
+        ("-f", '"trade" == event', "--filter"),
+        ("-f", 'data.price > `1` && event == "trade"', "--filter"),
+        ("--until", 'event == "trade"', "--until"),
+        ("-q", 'event != "trade"', "--query"),
+    ],
+)
+def test_quoted_identifier_in_a_comparison_warns(
+    wstail: Wstail, option: str, expression: str, label: str
+) -> None:
+    """`event == "trade"` compares with a field named trade: one warning suggesting 'trade'."""
+    result = wstail("replay", SAMPLE, option, expression)
+    assert result.code == 0
+    assert result.stderr == (
+        f'wstail: warning: {label}: "trade" is a field name in JMESPath, not a string; '
+        "write 'trade' to compare with the string\n"
+    )
+
+
+def test_quoted_identifier_warning_comes_once(wstail: Wstail) -> None:
+    """The same quoted name in two filters is one warning; the filter still matches nothing."""
+    result = wstail("replay", SAMPLE, "-f", 'event == "trade"', "-f", '"trade" != event')
+    assert (result.code, result.stdout) == (0, b"")
+    assert result.stderr.count("warning:") == 1
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "event == 'trade'",
+        "\"event\" == 'trade'",
+        'data."price" > `1`',
+        '"data".price > `1`',
+        "data.levels[?\"side\" == 'buy']",
+        '"data" == `{}`',
+    ],
+)
+def test_meant_quoted_identifiers_do_not_warn(wstail: Wstail, expression: str) -> None:
+    """Envelope fields, path steps and fields inside [?...] are quoted on purpose: no warning."""
+    result = wstail("replay", SAMPLE, "-f", expression)
+    assert (result.code, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("expression", "column", "number"),
+    [
+        ("data.price > 200", 14, "200"),
+        ("data.price >= -1.5", 15, "-1.5"),
+        ("200 < data.price", 1, "200"),
+    ],
+)
+def test_bare_number_is_a_usage_error_hinting_at_backticks(
+    wstail: Wstail, expression: str, column: int, number: str
+) -> None:
+    """`data.price > 200` exits 2, the message saying to write `200`, with the caret under it."""
+    result = wstail("replay", SAMPLE, "-f", expression)
+    assert (result.code, result.stdout) == (2, b"")
+    message, echo, caret = result.stderr.splitlines()
+    assert message == (
+        f"wstail: --filter: invalid JMESPath expression {expression!r}: unexpected number "
+        f"{number} (write numbers in backticks: `{number}`) at column {column}"
+    )
+    assert echo == "  " + expression
+    assert caret == " " * (2 + column - 1) + "^"
