@@ -180,9 +180,13 @@ class PaymiumEio3Server:
             except ValueError:
                 return _refusal(request, 3, "Bad request")
             session.heard.set()
-            for packet in packets:
-                if not await self._on_packet(session, eio3.decode_packet(packet)):
-                    self._end(session)
+            try:
+                for packet in packets:
+                    if not await self._on_packet(session, eio3.decode_packet(packet)):
+                        self._end(session)
+                        break
+            except ClientGone:  # ended while its packets were being answered
+                pass
             return web.Response(text="ok", content_type="text/html", headers=headers)
         payload = encode_payload(await session.poll(PING_INTERVAL_MS / 1000))
         return web.Response(text=payload, content_type="text/plain", headers=headers)
