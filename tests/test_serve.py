@@ -35,6 +35,7 @@ from wstail.frames import Frame
 from wstail.jsonexact import loads_exact
 from wstail.pacing import Pacer, cap_gaps, scale_speed
 from wstail.serve import serve_capture
+from wstail.serve.eio3_polling import decode_payload, encode_payload
 from wstail.sources.node import NodeSource
 from wstail.sources.socketio import SocketIOSource
 from wstail.sources.socketio import codec as eio3
@@ -86,6 +87,31 @@ def paymium_capture(tmp_path: Path, frames: list[Frame] | None = None) -> Path:
     """The mixed Paymium capture, as a file."""
     frames = paymium_frames() if frames is None else frames
     return write_capture(tmp_path / "paymium.wstail", "paymium.public", frames)
+
+
+# Engine.IO 3 payload framing
+
+
+@pytest.mark.parametrize(
+    ("packets", "payload"),
+    [
+        ([], ""),
+        (["6"], "1:6"),
+        (["2", '42/public,["t",1.50]'], '1:220:42/public,["t",1.50]'),
+        (['42["é😀"]'], '9:42["é😀"]'),  # JavaScript lengths: the emoji is two units
+    ],
+)
+def test_eio3_payload_round_trip(packets: list[str], payload: str) -> None:
+    """EIO3 payloads frame each packet as `len:packet`, len in UTF-16 code units."""
+    assert encode_payload(packets) == payload
+    assert decode_payload(payload) == packets
+
+
+@pytest.mark.parametrize("payload", ["x:6", "5:6", ":6", "2:6"])
+def test_eio3_bad_payloads_are_refused(payload: str) -> None:
+    """A payload whose lengths do not match its text is a ValueError."""
+    with pytest.raises(ValueError):
+        decode_payload(payload)
 
 
 # Pacing rules
@@ -209,6 +235,38 @@ def test_official_client_with_polling_first(tmp_path: Path) -> None:
     async def body() -> list[dict[str, Any]]:
         async with Served(capture_opener(path), "paymium.public", eio="4", speed=None) as served:
             return await run_js_client("4", served.url, "/public", len(PUBLIC), polling=True)
+
+    events = run(body)
+    assert [[e["event"], *e["args"]] for e in events] == [json.loads(p) for p in PUBLIC]
+
+
+@pytest.mark.usefixtures("node_modules")
+@pytest.mark.parametrize("namespace", ["/public", "/user"])
+def test_official_eio3_client_with_default_transports(tmp_path: Path, namespace: str) -> None:
+    """socket.io-client 2.x with its defaults (polling, then upgrade) reads EIO3, every event."""
+    path = paymium_capture(tmp_path)
+    source = "paymium.public" if namespace == "/public" else "paymium.user"
+    expected = PUBLIC if namespace == "/public" else USER
+    channel = "u-1" if namespace == "/user" else None
+
+    async def body() -> list[dict[str, Any]]:
+        async with Served(capture_opener(path), source, eio="3", speed=1.0) as served:
+            return await run_js_client(
+                "2", served.url, namespace, len(expected), channel=channel, polling=True
+            )
+
+    events = run(body)
+    assert [[e["event"], *e["args"]] for e in events] == [json.loads(p) for p in expected]
+
+
+@pytest.mark.usefixtures("node_modules")
+def test_official_eio3_client_polling_only(tmp_path: Path) -> None:
+    """socket.io-client 2.x with `transports: ['polling']` reads EIO3 by long-polling alone."""
+    path = paymium_capture(tmp_path)
+
+    async def body() -> list[dict[str, Any]]:
+        async with Served(capture_opener(path), "paymium.public", eio="3", speed=1.0) as served:
+            return await run_js_client("2", served.url, "/public", len(PUBLIC), polling_only=True)
 
     events = run(body)
     assert [[e["event"], *e["args"]] for e in events] == [json.loads(p) for p in PUBLIC]
@@ -545,13 +603,13 @@ def test_busy_port_raises_os_error(tmp_path: Path) -> None:
 
 
 def test_http_endpoints(tmp_path: Path) -> None:
-    """EIO3 refuses polling with HTTP 400; the EIO4 server answers polling with open CORS."""
+    """EIO3 refuses an unknown transport with HTTP 400; both servers answer polling with CORS."""
     path = paymium_capture(tmp_path)
 
     async def body() -> tuple[int, dict[str, Any], int, str | None]:
         async with aiohttp.ClientSession() as http:
             async with Served(capture_opener(path), "paymium.public", eio="3") as served:
-                url = f"{served.url}/ws/socket.io/?EIO=3&transport=polling"
+                url = f"{served.url}/ws/socket.io/?EIO=3&transport=flashsocket"
                 async with http.get(url) as response:
                     refused, body = response.status, await response.json()
             async with Served(capture_opener(path), "paymium.public", eio="4") as served:
@@ -565,3 +623,40 @@ def test_http_endpoints(tmp_path: Path) -> None:
     refused, answer, status, cors = run(body)
     assert refused == 400 and answer["code"] == 0
     assert status == 200 and cors == "http://app.example"
+
+
+def test_eio3_polling_cors_for_credentialed_requests(tmp_path: Path) -> None:
+    """EIO3 polling echoes the Origin with credentials allowed, and answers the preflight."""
+    path = paymium_capture(tmp_path)
+    origin = {"Origin": "http://app.example"}
+
+    async def body() -> tuple[Any, ...]:
+        async with (
+            aiohttp.ClientSession() as http,
+            Served(capture_opener(path), "paymium.public", eio="3") as served,
+        ):
+            url = f"{served.url}/ws/socket.io/?EIO=3&transport=polling"
+            async with http.get(url, headers=origin) as response:
+                opened = (response.status, dict(response.headers), await response.text())
+            asked = {**origin, "Access-Control-Request-Method": "POST"}
+            asked["Access-Control-Request-Headers"] = "content-type"
+            async with http.options(url, headers=asked) as response:
+                preflight = (response.status, dict(response.headers))
+            async with http.get(url) as response:
+                anonymous = dict(response.headers)
+        return opened, preflight, anonymous
+
+    (status, headers, text), (pre_status, pre_headers), anonymous = run(body)
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == "http://app.example"
+    assert headers["Access-Control-Allow-Credentials"] == "true"
+    length, _, rest = text.partition(":")
+    opened = json.loads(rest[1 : int(length)])
+    assert rest[0] == "0" and opened["upgrades"] == ["websocket"]
+    assert rest[int(length) :] == "2:40"  # then the connect to "/"
+    assert pre_status == 200
+    assert pre_headers["Access-Control-Allow-Origin"] == "http://app.example"
+    assert pre_headers["Access-Control-Allow-Credentials"] == "true"
+    assert "POST" in pre_headers["Access-Control-Allow-Methods"]
+    assert pre_headers["Access-Control-Allow-Headers"] == "content-type"
+    assert anonymous["Access-Control-Allow-Origin"] == "*"

@@ -17,8 +17,8 @@ DEMO_CHANNEL = "demo-channel"  # the sample server accepts any channel
 
 def demo_preparer(feed: Feed, settings: ConnectSettings, stderr: TextIO) -> Prepare:
     """Start the sample server in this process, then point the real client at it."""
-    from wstail.commands.serving import bad_line_reporter, frames_of, read_capture_header
     from wstail.serve import serve_capture
+    from wstail.serve.capture_file import bad_line_reporter, frames_of, read_capture_header
 
     path = sample_path(feed)
     source, start_us = read_capture_header(path)

@@ -158,14 +158,17 @@ async def run_js_client(
     channel: str | None = None,
     timeout: float = 10.0,
     polling: bool = False,
+    polling_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Events read by the official socket.io-client `version` ("2" or "4"), until `count`.
 
     Websocket transport only, unless `polling`: then the client's defaults
-    (long-polling first, then an upgrade, as in a browser).
+    (long-polling first, then an upgrade, as in a browser); `polling_only`:
+    long-polling and never an upgrade.
     """
     node = shutil.which("node") or "node"
-    args = [str(JS_CLIENT), *(["--polling"] if polling else []), version, url, namespace]
+    mode = ["--polling-only"] if polling_only else ["--polling"] if polling else []
+    args = [str(JS_CLIENT), *mode, version, url, namespace]
     args.append(str(count))
     if channel is not None:
         args.append(channel)

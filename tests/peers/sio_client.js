@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // An official socket.io-client (2.5.0 or 4.8.1) reading a Socket.IO server, for tests.
 //
-//   node sio_client.js [--polling] VERSION URL NAMESPACE COUNT [CHANNEL]   (VERSION: 2 or 4)
+//   node sio_client.js [--polling|--polling-only] VERSION URL NAMESPACE COUNT [CHANNEL]
+//   (VERSION: 2 or 4)
 //
 // Connects to URL (http://127.0.0.1:PORT) with path /ws/socket.io, websocket
 // transport only (--polling: the client's defaults, polling then an upgrade,
-// as in a browser), to NAMESPACE; emits `channel` CHANNEL once connected when
+// as in a browser; --polling-only: long-polling and no upgrade), to NAMESPACE; emits `channel` CHANNEL once connected when
 // given; prints {"ns": .., "event": .., "args": [..]} as one JSON line per
 // event received, and exits 0 after COUNT events. A connection error is one
 // line {"error": ..} on stderr and exit 2. No reconnection.
@@ -14,12 +15,13 @@
 const path = require("path");
 
 const argv = process.argv.slice(2);
-const polling = argv[0] === "--polling";
+const polling = argv[0] === "--polling" || argv[0] === "--polling-only";
+const pollingOnly = argv[0] === "--polling-only";
 if (polling) argv.shift();
 const [version, url, namespace, countText, channel] = argv;
 const packages = { 2: "sioc2", 4: "sioc4" };
 if (!packages[version] || !url || !namespace || !countText) {
-  console.error("usage: sio_client.js [--polling] 2|4 URL NAMESPACE COUNT [CHANNEL]");
+  console.error("usage: sio_client.js [--polling|--polling-only] 2|4 URL NAMESPACE COUNT [CHANNEL]");
   process.exit(2);
 }
 const count = Number(countText);
@@ -29,6 +31,7 @@ const io = typeof mod === "function" ? mod : mod.io;
 
 const options = { path: "/ws/socket.io", reconnection: false, forceNew: true };
 if (!polling) options.transports = ["websocket"];
+if (pollingOnly) options.transports = ["polling"];
 const socket = io(url.replace(/\/+$/, "") + namespace, options);
 
 let received = 0;

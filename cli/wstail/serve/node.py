@@ -13,11 +13,10 @@ import logging
 from aiohttp import WSCloseCode, web
 
 from wstail.frames import Frame
-from wstail.serve_replay import ClientGone, Playback, Replays, play
+from wstail.serve.playback import ClientGone, Playback, Replays, play
 
-__all__ = ["NODE_PATH", "NodeServer"]
+__all__ = ["NodeServer"]
 
-NODE_PATH = "/ws"
 _CLOSE_TIMEOUT = 2.0  # seconds a closing client is given to answer the close frame
 
 log = logging.getLogger("wstail.serve")
@@ -30,15 +29,16 @@ def _is_node_frame(frame: Frame) -> bool:
 class NodeServer:
     """The node endpoint: every client gets the capture from its beginning."""
 
-    def __init__(self, playback: Playback, replays: Replays) -> None:
+    def __init__(self, path: str, playback: Playback, replays: Replays) -> None:
+        self._path = path
         self._playback = playback
         self._replays = replays
         self._sockets: set[web.WebSocketResponse] = set()
         self._ids = itertools.count(1)
 
     def add_routes(self, app: web.Application) -> None:
-        """Route `/ws` to the endpoint."""
-        app.router.add_get(NODE_PATH, self._handle)
+        """Route the endpoint path (`/ws`) to the endpoint."""
+        app.router.add_get(self._path, self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(

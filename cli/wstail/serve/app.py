@@ -1,14 +1,7 @@
-"""`replay --serve`: a capture served as a live endpoint of its own protocol.
-
-    await serve_capture(lambda: read_frames(path), header.source, port=8080, speed=1.0)
-
-- Paymium captures (`paymium.public`, `paymium.user`): Socket.IO at
-  `/ws/socket.io`, namespaces /public and /user (`serve_paymium`), in
-  Engine.IO 4 (python-socketio) or Engine.IO 3 (like the live server).
-- node captures: a WebSocket at `/ws` (`serve_node`).
+"""The aiohttp server of `--serve`: one endpoint per capture, its lifecycle, its shutdown.
 
 Every client gets the capture from its beginning, paced by its recorded
-times (`pacing.Pacer`) in a task of its own; with `loop` it starts over at
+times (`playback`) in a task of its own; with `loop` it starts over at
 the end, otherwise the connection stays open after the last frame and the
 client decides when to leave. `meta` frames are never sent.
 """
@@ -23,13 +16,11 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from wstail.serve_node import NODE_PATH, NodeServer
-from wstail.serve_paymium import SOCKETIO_PATH, PaymiumEio3Server, PaymiumEio4Server
-from wstail.serve_replay import FrameOpener, Playback, Replays
+from wstail.serve import SERVE_EIO_CHOICES, served_feed
+from wstail.serve.playback import FrameOpener, Playback, Replays
 
-__all__ = ["SERVE_EIO_CHOICES", "endpoint_path", "serve_capture"]
+__all__ = ["serve_capture"]
 
-SERVE_EIO_CHOICES = ("auto", "3", "4")  # auto: Engine.IO 4
 _SHUTDOWN_TIMEOUT = 2.0  # seconds open HTTP handlers get once the server stops
 
 log = logging.getLogger("wstail.serve")
@@ -41,24 +32,22 @@ class _Endpoint(Protocol):
     async def close(self) -> None: ...
 
 
-def endpoint_path(source: str) -> str:
-    """The path clients connect to for a capture of `source`; ValueError if none is served."""
-    if source.startswith("paymium."):
-        return SOCKETIO_PATH
-    if source == "node":
-        return NODE_PATH
-    raise ValueError(f"cannot serve a capture of source {source!r} (paymium.* or node)")
-
-
 def _endpoint(source: str, eio: str, playback: Playback, replays: Replays) -> _Endpoint:
-    endpoint_path(source)  # raises for unknown sources
+    """The server of a capture of `source`, at its feed's endpoint path."""
+    feed = served_feed(source)  # raises for unknown sources
     if eio not in SERVE_EIO_CHOICES:
         raise ValueError(f"eio {eio!r}: expected one of {', '.join(SERVE_EIO_CHOICES)}")
-    if source == "node":
-        return NodeServer(playback, replays)
+    if feed.name == "node":
+        from wstail.serve.node import NodeServer
+
+        return NodeServer(feed.endpoint, playback, replays)
     if eio == "3":
-        return PaymiumEio3Server(playback, replays)
-    return PaymiumEio4Server(playback, replays)
+        from wstail.serve.paymium_eio3 import PaymiumEio3Server
+
+        return PaymiumEio3Server(feed.endpoint, playback, replays)
+    from wstail.serve.paymium_eio4 import PaymiumEio4Server
+
+    return PaymiumEio4Server(feed.endpoint, playback, replays)
 
 
 async def serve_capture(
@@ -102,7 +91,8 @@ async def serve_capture(
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound = runner.addresses[0][1]
-        log.info("serving a %s capture on %s:%d%s", source, host, bound, endpoint_path(source))
+        path = served_feed(source).endpoint
+        log.info("serving a %s capture on %s:%d%s", source, host, bound, path)
         if on_listening is not None:
             on_listening(host, bound)
         await _until(stop, replays.failed)

@@ -1,0 +1,68 @@
+"""`replay --serve`: a capture served as a live endpoint of its own protocol.
+
+    await serve_capture(lambda: read_frames(path), header.source, port=8080, speed=1.0)
+    serve_file("capture.jsonl.zst", ServeSettings(listen="8080"))  # the command's way
+
+- Paymium captures (`paymium.public`, `paymium.user`): Socket.IO at
+  `/ws/socket.io`, namespaces /public and /user (`paymium`), in Engine.IO 4
+  (`paymium_eio4`, python-socketio) or Engine.IO 3 (`paymium_eio3`, like the
+  live server).
+- node captures: a WebSocket at `/ws` (`node`).
+
+The endpoint of each feed comes from the feed registry (`wstail.feeds`).
+`app` runs the aiohttp server, `playback` paces one pass of the capture per
+client, `capture_file` reads a capture file for it, `run` serves a file until
+interrupted. The server stack (aiohttp, python-socketio) is imported only
+when a capture is served.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wstail.feeds import Feed, feed_of_source
+
+if TYPE_CHECKING:
+    from wstail.serve.app import serve_capture
+    from wstail.serve.run import ServeSettings, serve_file
+
+__all__ = [
+    "SERVE_EIO_CHOICES",
+    "ServeSettings",
+    "endpoint_path",
+    "served_feed",
+    "serve_capture",
+    "serve_file",
+]
+
+SERVE_EIO_CHOICES = ("auto", "3", "4")  # auto: Engine.IO 4
+
+
+def served_feed(source: str) -> Feed:
+    """The feed whose endpoint serves a capture of `source`; ValueError if none is served."""
+    feed = feed_of_source(source)
+    if feed is None:
+        raise ValueError(f"cannot serve a capture of source {source!r} (paymium.* or node)")
+    return feed
+
+
+def endpoint_path(source: str) -> str:
+    """The path clients connect to for a capture of `source`; ValueError if none is served."""
+    return served_feed(source).endpoint
+
+
+_LAZY = {
+    "serve_capture": "wstail.serve.app",
+    "ServeSettings": "wstail.serve.run",
+    "serve_file": "wstail.serve.run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The entry points whose modules import the server stack, imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
