@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     CONNECT = 3
     BAD_INPUT = 4
+    OUTPUT = 5
     IDLE_TIMEOUT = 124
     INTERRUPTED = 130
 
@@ -49,6 +50,17 @@ class BadInputError(WstailError):
     """An unreadable or corrupt input file (exit 4)."""
 
     code = ExitCode.BAD_INPUT
+
+
+class OutputError(WstailError):
+    """Writing stdout or a capture failed: disk full, file too large, I/O error (exit 5)."""
+
+    code = ExitCode.OUTPUT
+
+
+def output_failed(name: str, exc: OSError) -> OutputError:
+    """The one line for a failed write to `name` (a path or "stdout"): the system's reason."""
+    return OutputError(f"cannot write {name}: {exc.strerror or exc}")
 
 
 class IdleTimeout(WstailError):

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import sys
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, TextIO
 
 from wstail.capture import CaptureHeader, encode_frame
-from wstail.exitcodes import UsageError
+from wstail.exitcodes import UsageError, output_failed
 from wstail.frames import Frame
+from wstail.wholelines import GzipLines, PlainLines, ZstdLines, open_lines
 
 if TYPE_CHECKING:
     from wstail.live import LiveSource
@@ -65,7 +65,9 @@ class CaptureFile:
     """One capture file: created on open, header with the first line, a line per frame.
 
     The header waits for the first frame (or the close) so that a protocol
-    only learnt on connecting (`--eio auto`) can still go into it.
+    only learnt on connecting (`--eio auto`) can still go into it. Every
+    line reaches the kernel at once and whole (wstail.wholelines): a failed
+    write or a kill -9 leaves a file that ends on a whole line.
     """
 
     def __init__(self, path: str, header: CaptureHeader, *, private: bool) -> None:
@@ -73,41 +75,34 @@ class CaptureFile:
         self.header = header
         self.size = 0
         self.header_written = False
-        self._raw: BinaryIO
-        if path == "-":
-            self._raw = sys.stdout.buffer
-        else:
+        self.failed = False
+        self._lines: PlainLines | GzipLines | ZstdLines | None = None
+        if path != "-":
             mode = 0o600 if private else 0o666
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
             except OSError as exc:
                 raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-            if private:
-                os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
-            self._raw = os.fdopen(fd, "wb")
-        self._sink = self._compressor(path)
-
-    def _compressor(self, path: str) -> Any:
-        if path.endswith(".gz"):
-            return gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=6)
-        if path.endswith(".zst"):
-            import zstandard
-
-            self._zstd_flush = zstandard.FLUSH_BLOCK
-            return zstandard.ZstdCompressor(level=3).stream_writer(self._raw, closefd=False)
-        return self._raw
+            try:
+                if private:
+                    os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
+                self._lines = open_lines(fd, path)
+            except BaseException:
+                os.close(fd)
+                raise
 
     def _write(self, line: bytes) -> None:
-        self._sink.write(line + b"\n")
-        self.size += len(line) + 1
-        # Every line reaches the kernel at once: a kill -9 loses at most the last one.
-        if self._sink is self._raw:
-            self._raw.flush()
-        elif isinstance(self._sink, gzip.GzipFile):
-            self._sink.flush()
-        else:
-            self._sink.flush(self._zstd_flush)
-            self._raw.flush()
+        data = line + b"\n"
+        lines = self._lines
+        try:
+            if lines is not None:
+                lines.write_line(data)
+            else:
+                _write_stdout(data)
+        except BaseException:
+            self.failed = True
+            raise
+        self.size += len(data)
 
     def _write_header(self) -> None:
         if not self.header_written:
@@ -120,14 +115,26 @@ class CaptureFile:
         self._write(encode_frame(frame, self.header.start_us))
 
     def close(self) -> None:
-        """Write the header if no frame came, end the compressed stream, close the file."""
-        self._write_header()
-        if self._sink is not self._raw:
-            self._sink.close()
-        if self.path == "-":
-            self._raw.flush()
-        else:
-            self._raw.close()
+        """Write the header if no frame came, then close the file (its stream is whole)."""
+        try:
+            if not self.failed:
+                self._write_header()
+        finally:
+            if self._lines is not None:
+                lines, self._lines = self._lines, None
+                lines.close()
+
+
+def _write_stdout(data: bytes) -> None:
+    """A capture line to stdout (-o -), flushed; a closed pipe stays a quiet end."""
+    stdout = sys.stdout.buffer
+    try:
+        stdout.write(data)
+        stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise output_failed("stdout", exc) from None
 
 
 class Recorder:
@@ -141,6 +148,7 @@ class Recorder:
         private: bool,
         rotate_size: int | None = None,
         rotate_every: float | None = None,
+        warn: TextIO | None = None,
     ) -> None:
         self.pattern = pattern
         self.template = header
@@ -150,6 +158,11 @@ class Recorder:
         self.part = 0
         self.paths: list[str] = []
         self.file: CaptureFile | None = None
+        self.warn = warn
+        self.warned = False
+        # After a part that could not be opened: when to try the next (size, time).
+        self.retry_size = 0
+        self.retry_us = 0
         if pattern == "-" and (rotate_size or rotate_every):
             raise UsageError("--rotate-size and --rotate-every need a file, not -o -")
 
@@ -168,8 +181,9 @@ class Recorder:
             if self.pattern == "-"
             else part_name(self.pattern, self.part, start_us, self.paths)
         )
+        capture = CaptureFile(path, header, private=self.private)
         self.paths.append(path)
-        return CaptureFile(path, header, private=self.private)
+        return capture
 
     def write(self, frame: Frame, next_seq: int) -> None:
         """Record a frame; `next_seq` is the seq its first envelope will get."""
@@ -179,10 +193,33 @@ class Recorder:
         if current is None:
             current = self.file = self._open(self.template.start_us, next_seq)
         elif self._due(current, frame.recv_us):
-            current.close()
-            self.part += 1
-            current = self.file = self._open(frame.recv_us, next_seq)
+            current = self._rotate(current, frame.recv_us, next_seq)
         current.write_frame(frame)
+
+    def _rotate(self, current: CaptureFile, recv_us: int, next_seq: int) -> CaptureFile:
+        """The next part, opened before the current one is closed.
+
+        When it cannot be opened (a read-only or removed directory), the
+        current part goes on (said once on stderr): no frame is lost while
+        it can still be written. The next try is one rotation period later.
+        """
+        self.part += 1
+        try:
+            following = self._open(recv_us, next_seq)
+        except UsageError as exc:
+            self.part -= 1
+            self.retry_size = current.size + (self.rotate_size or 0)
+            self.retry_us = recv_us + (self.rotate_every_us or 0)
+            if not self.warned:
+                self.warned = True
+                warn = self.warn if self.warn is not None else sys.stderr
+                warn.write(f"wstail: {exc.message}; recording goes on in {current.path}\n")
+                warn.flush()
+            return current
+        self.file = following
+        self.retry_size = self.retry_us = 0
+        current.close()
+        return following
 
     def _learn_protocol(self, frame: Frame) -> None:
         """Take the protocol `--eio auto` settled on from meta.connected, for the headers."""
@@ -194,10 +231,15 @@ class Recorder:
             self.file.header.protocol = protocol
 
     def _due(self, current: CaptureFile, recv_us: int) -> bool:
-        if self.rotate_size is not None and current.size >= self.rotate_size:
+        size = self.rotate_size
+        if size is not None and current.size >= size and current.size >= self.retry_size:
             return True
         every = self.rotate_every_us
-        return every is not None and recv_us - current.header.start_us >= every
+        return (
+            every is not None
+            and recv_us - current.header.start_us >= every
+            and recv_us >= self.retry_us
+        )
 
     def open_now(self, next_seq: int = 1) -> None:
         """Create the first file before any frame arrives (errors surface at once).

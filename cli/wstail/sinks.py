@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+import time
 from typing import BinaryIO, Protocol, TextIO
+
+from wstail.exitcodes import output_failed
 
 RS = b"\x1e"
 
@@ -80,14 +84,11 @@ class OutputWriter:
         try:
             self._stream.writelines(parts)  # each part as it is: no joining copy
             self._stream.flush()
-        except BrokenPipeError:
-            silence_stdout()
-            raise StdoutClosed from None
         except OSError as exc:
-            if exc.errno == 32:
-                silence_stdout()
+            silence_stdout()  # the interpreter's last flush must not fail loudly again
+            if exc.errno == errno.EPIPE:
                 raise StdoutClosed from None
-            raise
+            raise output_failed("stdout", exc) from None
 
 
 def silence_stdout() -> None:
@@ -103,10 +104,14 @@ def silence_stdout() -> None:
 class BackgroundWriter:
     """Live output: records go to stdout from a thread, so a stalled reader never stalls us.
 
-    Batches wait in a queue bounded by `limit` bytes. When the reader falls
-    that far behind, new batches are dropped and counted, and the count is
-    said on stderr once the pipe moves again (never silently). The socket
-    and the capture file keep being served meanwhile.
+    Batches wait in a queue bounded by `limit` bytes (not counting the one
+    being written). A batch that would go over the bound is dropped, and
+    counted, only when the reader is stalled: the thread has been writing
+    for `stall` seconds without moving a chunk. A reader that keeps up
+    takes anything, an envelope larger than the bound included; one that
+    moves but falls far behind is held to `4 * limit`. The count and how
+    long the reader stood still are said on stderr once the pipe moves again
+    (never silently). The socket and the capture file keep being served.
     """
 
     def __init__(
@@ -115,6 +120,7 @@ class BackgroundWriter:
         *,
         rs: bool = False,
         limit: int = 32 * 1024 * 1024,
+        stall: float = 1.0,
         warn: TextIO | None = None,
     ) -> None:
         import queue
@@ -123,15 +129,20 @@ class BackgroundWriter:
         self._stream = stream if stream is not None else sys.stdout.buffer
         self._prefix = RS if rs else b""
         self._limit = limit
+        self._stall = stall
         self._warn = warn if warn is not None else sys.stderr
         self._parts: list[bytes] = []
         self._records = 0
-        self._queued = 0
+        self._waiting = 0  # bytes queued, not yet taken by the thread
+        self._writing = False
+        self._moved = time.monotonic()  # when the thread last moved data on
+        self._stalled_since: float | None = None  # the reader's last move before the drops
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[bytes, int] | None] = queue.SimpleQueue()
         self.dropped = 0
         self._reported = 0
         self.closed = False
+        self.error: OSError | None = None
         self._thread = threading.Thread(target=self._run, name="wstail-stdout", daemon=True)
         self._thread.start()
 
@@ -147,21 +158,31 @@ class BackgroundWriter:
         self._records += len(records)
 
     def end_batch(self) -> None:
-        """Hand the batch to the writer thread, or drop it if the reader is too far behind."""
+        """Hand the batch to the writer thread, or drop it if the reader is stalled."""
         if self.closed:
-            raise StdoutClosed
+            self._raise_closed()
         if not self._parts:
             return
         data = b"".join(self._parts)
         records = self._records
         self._parts.clear()
         self._records = 0
+        size = len(data)
         with self._lock:
-            if self._queued + len(data) > self._limit:
+            waiting = self._waiting
+            if waiting and waiting + size > self._limit and self._reader_stalled(waiting + size):
+                if self._stalled_since is None:
+                    self._stalled_since = self._moved
                 self.dropped += records
                 return
-            self._queued += len(data)
+            self._waiting = waiting + size
         self._queue.put((data, records))
+
+    def _reader_stalled(self, total: int) -> bool:
+        """Over the bound: drop if the thread is stuck on a write, or far over."""
+        if total > 4 * self._limit:
+            return True
+        return self._writing and time.monotonic() - self._moved >= self._stall
 
     def flush(self) -> None:
         """Send what is queued and wait until the thread has written it all."""
@@ -171,7 +192,12 @@ class BackgroundWriter:
             self._thread.join()
         self._report_drops()
         if self.closed:
-            raise StdoutClosed
+            self._raise_closed()
+
+    def _raise_closed(self) -> None:
+        if self.error is not None:
+            raise output_failed("stdout", self.error)
+        raise StdoutClosed
 
     def _run(self) -> None:
         import queue
@@ -192,27 +218,53 @@ class BackgroundWriter:
             if not chunks:
                 continue
             data = b"".join(chunks)
+            with self._lock:
+                self._waiting -= len(data)
+                self._writing = True
+                self._moved = time.monotonic()
             try:
-                self._stream.write(data)
-                self._stream.flush()
+                self._write(data)
             except (BrokenPipeError, ValueError):
                 self.closed = True
                 silence_stdout()
                 return
-            except OSError:
+            except OSError as exc:
+                self.error = exc
                 self.closed = True
+                silence_stdout()
                 return
-            with self._lock:
-                self._queued -= len(data)
+            finally:
+                self._writing = False
             if self.dropped != self._reported:
                 self._report_drops()
 
+    def _write(self, data: bytes) -> None:
+        """Write in chunks, each noted as the reader moving (a big envelope is no stall)."""
+        stream = self._stream
+        if len(data) <= _CHUNK:
+            stream.write(data)
+        else:
+            view = memoryview(data)
+            for start in range(0, len(data), _CHUNK):
+                stream.write(view[start : start + _CHUNK])
+                self._moved = time.monotonic()
+        stream.flush()
+        self._moved = time.monotonic()
+
     def _report_drops(self) -> None:
-        dropped = self.dropped
+        with self._lock:
+            dropped = self.dropped
+            since = self._stalled_since
+            self._stalled_since = None
         if dropped != self._reported:
+            stalled = f" for {time.monotonic() - since:.1f}s" if since is not None else ""
             self._warn.write(
-                f"wstail: stdout was blocked: dropped {dropped - self._reported} envelope(s) "
-                f"({dropped} in all); the capture, if any, has every frame\n"
+                f"wstail: stdout was blocked{stalled}: dropped {dropped - self._reported} "
+                f"envelope(s) ({dropped} in all); the capture, if any, has every frame\n"
             )
             self._warn.flush()
             self._reported = dropped
+
+
+# What the stdout thread writes at once: each chunk written is the reader moving.
+_CHUNK = 1024 * 1024

@@ -15,7 +15,8 @@ Examples:
 
 \b
 Exit codes: 0 done, 1 internal error, 2 usage error, 3 could not connect,
-4 bad input file, 124 idle timeout, 130 interrupted."""
+4 bad input file, 5 output failed (disk full, file too large, I/O error),
+124 idle timeout, 130 interrupted."""
 
 
 COMMANDS = {
@@ -88,6 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     if args in (["--version"], ["-V"]):  # answer before importing anything heavy
         sys.stdout.write(f"wstail, version {__version__}\n")
         raise SystemExit(0)
+    import signal
+
+    # A file size limit (ulimit -f) then fails the write with EFBIG, which
+    # ends the run with one line and exit 5, instead of killing the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     raise SystemExit(run(args))
 
 
