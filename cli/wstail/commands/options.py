@@ -13,6 +13,29 @@ from wstail.pipeline import StreamOptions
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class CommaList(click.types.StringParamType):
+    """A repeatable string option whose environment variable is a comma list."""
+
+    name = "text"
+    envvar_list_splitter = ","
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        """The list's items, stripped, empty ones dropped."""
+        return [item.strip() for item in rv.split(self.envvar_list_splitter) if item.strip()]
+
+
+class LineList(CommaList):
+    """A repeatable string option whose environment variable holds one value per line."""
+
+    envvar_list_splitter = "\n"
+
+
+# -e/-x from the environment are comma lists; JMESPath and headers contain commas,
+# so -f and -H take one value per line.
+COMMA_LIST = CommaList()
+LINE_LIST = LineList()
+
+
 def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         for option in reversed(options):
@@ -57,6 +80,7 @@ def stream_options(func: F) -> F:
                 "--filter",
                 "filters",
                 multiple=True,
+                type=LINE_LIST,
                 metavar="EXPR",
                 help="Keep envelopes for which the JMESPath EXPR is truthy "
                 "(repeatable; all must hold).",

@@ -14,9 +14,10 @@ from .connect import (
     source_preparer,
 )
 from .options import environment, output_style, stream_options, stream_settings
+from .sourcegroup import SourceGroup
 
 
-@click.group()
+@click.group(cls=SourceGroup)
 def tail() -> None:
     """Tap a live feed: one normalized JSON envelope per message on stdout."""
 
@@ -63,7 +64,7 @@ Examples:
 @stream_options
 def user(channels: tuple[str, ...], channel_file: str | None, **params: Any) -> None:
     """Paymium user and payment channels (CHANNEL IDs are secrets: prefer --channel-file)."""
-    ids = None if params["demo"] else collect_channels(channels, channel_file)
+    ids = collect_channels(channels, channel_file, required=not params["demo"])
     run_tail("user", params, ids)
 
 
