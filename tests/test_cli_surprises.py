@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,7 @@ import pytest
 from conftest import SAMPLE, Wstail
 from wstail.commands.main import COMMAND_LINE_ONLY, _build_cli
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CLEAN: dict[str, str | None] = {"NO_COLOR": None, "WSTAIL_CHANNELS": None}
 
 
@@ -157,3 +163,59 @@ def test_options_without_a_source_name_the_place(wstail: Wstail) -> None:
         "wstail: wstail tail needs a source (node, public, user); its options may go "
         "before or after it (see 'wstail tail --help')\n"
     )
+
+
+def test_oneline_is_compact_and_coloured_even_into_a_pipe(wstail: Wstail) -> None:
+    """--oneline prints one coloured line an envelope (jq -c -C); --no-color drops the colour."""
+    result = wstail("replay", SAMPLE, "-n", "2", "--oneline", env=CLEAN)
+    assert result.code == 0
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 2 and all(ANSI.search(line) for line in lines)
+    plain = wstail("replay", SAMPLE, "-n", "2", env=CLEAN)
+    assert [ANSI.sub("", line).encode() for line in lines] == plain.stdout.splitlines()
+    bare = wstail("replay", SAMPLE, "-n", "2", "--oneline", "--no-color", env=CLEAN)
+    assert bare.stdout == plain.stdout
+
+
+def test_oneline_and_pretty_conflict(wstail: Wstail) -> None:
+    """--oneline with --pretty is a usage error (exit 2, one line)."""
+    result = wstail("replay", SAMPLE, "--oneline", "--pretty", env=CLEAN)
+    assert (result.code, result.stderr) == (
+        2,
+        "wstail: --oneline and --pretty cannot be combined\n",
+    )
+
+
+def run_in_pty(args: list[str]) -> str:
+    """Run wstail with stdout on a pseudo-terminal and return what it printed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",) and "WSTAIL_" not in k}
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wstail", *args],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env={**env, "TERM": "xterm"},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait()
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_tail_on_a_terminal_is_one_coloured_line_an_envelope() -> None:
+    """tail's terminal default is --oneline; --pretty still indents; replay stays pretty."""
+    one = run_in_pty(["tail", "public", "--demo", "-n", "2"]).splitlines()
+    assert len(one) == 2 and all(ANSI.search(line) for line in one)
+    pretty = run_in_pty(["tail", "public", "--demo", "-n", "1", "--pretty"]).splitlines()
+    assert len(pretty) > 5
+    replayed = run_in_pty(["replay", str(SAMPLE), "-n", "1"]).splitlines()
+    assert len(replayed) > 5

@@ -128,7 +128,12 @@ def stream_options(func: F) -> F:
             click.option(
                 "--pretty/--compact",
                 default=None,
-                help="Indent output (default: pretty on a terminal).",
+                help="Indent output (default: pretty on a terminal; tail: one line).",
+            ),
+            click.option(
+                "--oneline",
+                is_flag=True,
+                help="One compact, coloured line per envelope (like jq -c -C).",
             ),
             click.option(
                 "--color",
@@ -163,10 +168,25 @@ def stream_settings(params: dict[str, Any]) -> StreamOptions:
     )
 
 
-def output_style(params: dict[str, Any]) -> OutputStyle:
-    """--pretty/--compact, the effective --color (--no-color wins) and --stats."""
+def output_style(params: dict[str, Any], pretty_default: bool | None = None) -> OutputStyle:
+    """--pretty/--compact/--oneline, the effective --color (--no-color wins) and --stats.
+
+    `pretty_default` is the layout when neither is given (None: pretty on a terminal).
+    """
+    from wstail.exitcodes import UsageError
+
     color = "never" if params["no_color"] else str(params["color"])
-    return OutputStyle(pretty=params["pretty"], color=color, stats=params["stats"])
+    pretty = params["pretty"]
+    if params["oneline"]:
+        if pretty:
+            raise UsageError("--oneline and --pretty cannot be combined")
+        # like jq -c -C: colour even into a pipe, unless colour was turned off
+        return OutputStyle(
+            pretty=False, color="always" if color == "auto" else color, stats=params["stats"]
+        )
+    if pretty is None:
+        pretty = pretty_default
+    return OutputStyle(pretty=pretty, color=color, stats=params["stats"])
 
 
 def environment() -> Environment:

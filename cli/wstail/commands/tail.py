@@ -27,7 +27,8 @@ def run_tail(name: str, params: dict[str, Any], channels: list[str] | None = Non
     from wstail.live import run_live
 
     env = environment()
-    style = output_style(params)
+    # a live feed on a terminal reads best one coloured line an envelope (--pretty to indent)
+    style = output_style(params, pretty_default=False)
     stream = env.stream(stream_settings(params), style, live=True)
     try:
         run_live(source_preparer(name, params, channels), stream)
