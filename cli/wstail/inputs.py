@@ -47,6 +47,10 @@ class Decompressed(io.RawIOBase):
         """Always readable."""
         return True
 
+    def fileno(self) -> int:
+        """The compressed file's descriptor: its offset tells how far the input was read."""
+        return self._source.fileno()
+
     def readinto(self, buffer: Any) -> int:
         """Fill `buffer` with decompressed bytes; 0 at the end."""
         while self._offset >= len(self._pending):

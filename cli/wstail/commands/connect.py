@@ -14,7 +14,7 @@ from wstail.exitcodes import UsageError
 from wstail.feeds import FEEDS, ConnectSettings
 from wstail.live import LiveSource, Prepare
 
-from .options import environment
+from .options import LINE_LIST, environment
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +41,7 @@ def connect_options(func: F) -> F:
             "--header",
             "headers",
             multiple=True,
+            type=LINE_LIST,
             metavar="'K: V'",
             help="Extra HTTP header on the upgrade request (repeatable).",
         ),
@@ -123,7 +124,9 @@ def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
     return headers
 
 
-def collect_channels(args: tuple[str, ...], channel_file: str | None) -> list[str]:
+def collect_channels(
+    args: tuple[str, ...], channel_file: str | None, required: bool = True
+) -> list[str]:
     """Channel IDs from arguments, --channel-file and WSTAIL_CHANNELS (never echoed)."""
     channels = [c.strip() for c in args if c.strip()]
     if channel_file:
@@ -144,7 +147,7 @@ def collect_channels(args: tuple[str, ...], channel_file: str | None) -> list[st
     env = os.environ.get("WSTAIL_CHANNELS", "")
     channels += [c.strip() for c in env.split(",") if c.strip()]
     unique = list(dict.fromkeys(channels))
-    if not unique:
+    if not unique and required:
         raise UsageError(
             "tail user needs at least one channel ID: as arguments, --channel-file FILE, "
             "or WSTAIL_CHANNELS"
@@ -176,7 +179,10 @@ def source_preparer(
     feed = FEEDS[name]
     settings = connect_settings(params, channels)
     if params["demo"]:
-        from wstail.demo import demo_preparer
+        from wstail.demo import DEMO_CHANNEL, demo_preparer
+
+        # --demo checks the options exactly as --url would, so a typo fails in both
+        feed.open(settings if channels else connect_settings(params, [DEMO_CHANNEL]))
 
         source = click.get_current_context().get_parameter_source("url")
         if params["url"] and source == click.core.ParameterSource.COMMANDLINE:

@@ -42,12 +42,12 @@ def _build_cli(environment: Any = None) -> Any:
                 return None
             module_name, attr = target.split(":")
             command: click.Command = getattr(__import__(module_name, fromlist=[attr]), attr)
-            _show_envvars(command)
+            name_envvars(command, f"WSTAIL_{cmd_name.upper()}")
             return command
 
     @click.group(
         cls=LazyGroup,
-        context_settings={"auto_envvar_prefix": "WSTAIL", "help_option_names": ["-h", "--help"]},
+        context_settings={"help_option_names": ["-h", "--help"]},
         epilog=EPILOG,
     )
     @click.version_option(__version__, "-V", "--version", prog_name="wstail")
@@ -70,17 +70,39 @@ def _build_cli(environment: Any = None) -> Any:
                 format="wstail: debug: %(name)s: %(message)s",
             )
 
-    _show_envvars(cli)
     return cli
 
 
-def _show_envvars(command: Any) -> None:
-    """Every option's --help names its environment default (Click's auto_envvar_prefix)."""
+# Options that only come from the command line: a leftover variable must never turn a
+# cron job into a help screen, a demo, or an overwrite.
+COMMAND_LINE_ONLY = frozenset({"help", "version", "debug", "demo", "force"})
+
+
+def envvar_name(prefix: str, option: Any) -> str:
+    """WSTAIL_<COMMAND>_<SUBCOMMAND>_<OPTION>, OPTION being the long option's name."""
+    longest = max(option.opts, key=len).lstrip("-")
+    return f"{prefix}_{longest.upper().replace('-', '_')}"
+
+
+def name_envvars(command: Any, prefix: str) -> None:
+    """Give each option of `command` (and its subcommands) its README environment name."""
+    import click
+
+    from .options import COMMA_LIST, LINE_LIST
+
     for param in command.params:
-        if getattr(param, "param_type_name", "") == "option" and param.name not in ("help",):
-            param.show_envvar = True
-    for sub in getattr(command, "commands", {}).values():
-        _show_envvars(sub)
+        if not isinstance(param, click.Option):
+            continue
+        if param.name in COMMAND_LINE_ONLY:
+            param.envvar = None
+            continue
+        if param.envvar is None:
+            param.envvar = envvar_name(prefix, param)
+        if param.multiple and param.type not in (COMMA_LIST, LINE_LIST):
+            param.type = COMMA_LIST
+        param.show_envvar = True
+    for name, sub in getattr(command, "commands", {}).items():
+        name_envvars(sub, f"{prefix}_{name.upper()}")
 
 
 def main(argv: list[str] | None = None) -> None:

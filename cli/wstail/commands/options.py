@@ -13,6 +13,29 @@ from wstail.pipeline import StreamOptions
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class CommaList(click.types.StringParamType):
+    """A repeatable string option whose environment variable is a comma list."""
+
+    name = "text"
+    envvar_list_splitter = ","
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        """The list's items, stripped, empty ones dropped."""
+        return [item.strip() for item in rv.split(self.envvar_list_splitter) if item.strip()]
+
+
+class LineList(CommaList):
+    """A repeatable string option whose environment variable holds one value per line."""
+
+    envvar_list_splitter = "\n"
+
+
+# -e/-x from the environment are comma lists; JMESPath and headers contain commas,
+# so -f and -H take one value per line.
+COMMA_LIST = CommaList()
+LINE_LIST = LineList()
+
+
 def _apply(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         for option in reversed(options):
@@ -57,6 +80,7 @@ def stream_options(func: F) -> F:
                 "--filter",
                 "filters",
                 multiple=True,
+                type=LINE_LIST,
                 metavar="EXPR",
                 help="Keep envelopes for which the JMESPath EXPR is truthy "
                 "(repeatable; all must hold).",
@@ -104,7 +128,12 @@ def stream_options(func: F) -> F:
             click.option(
                 "--pretty/--compact",
                 default=None,
-                help="Indent output (default: pretty on a terminal).",
+                help="Indent output (default: pretty on a terminal; tail: one line).",
+            ),
+            click.option(
+                "--oneline",
+                is_flag=True,
+                help="One compact, coloured line per envelope (like jq -c -C).",
             ),
             click.option(
                 "--color",
@@ -139,10 +168,25 @@ def stream_settings(params: dict[str, Any]) -> StreamOptions:
     )
 
 
-def output_style(params: dict[str, Any]) -> OutputStyle:
-    """--pretty/--compact, the effective --color (--no-color wins) and --stats."""
+def output_style(params: dict[str, Any], pretty_default: bool | None = None) -> OutputStyle:
+    """--pretty/--compact/--oneline, the effective --color (--no-color wins) and --stats.
+
+    `pretty_default` is the layout when neither is given (None: pretty on a terminal).
+    """
+    from wstail.exitcodes import UsageError
+
     color = "never" if params["no_color"] else str(params["color"])
-    return OutputStyle(pretty=params["pretty"], color=color, stats=params["stats"])
+    pretty = params["pretty"]
+    if params["oneline"]:
+        if pretty:
+            raise UsageError("--oneline and --pretty cannot be combined")
+        # like jq -c -C: colour even into a pipe, unless colour was turned off
+        return OutputStyle(
+            pretty=False, color="always" if color == "auto" else color, stats=params["stats"]
+        )
+    if pretty is None:
+        pretty = pretty_default
+    return OutputStyle(pretty=pretty, color=color, stats=params["stats"])
 
 
 def environment() -> Environment:

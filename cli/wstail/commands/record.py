@@ -16,6 +16,7 @@ from .connect import (
     source_preparer,
 )
 from .options import environment, output_style, stream_options, stream_settings
+from .sourcegroup import SourceGroup
 
 EXAMPLES = """\b
 Examples:
@@ -47,13 +48,19 @@ def record_options(func: Any) -> Any:
             default=None,
             help="Also print the envelopes (filtered) to stdout.",
         ),
+        click.option(
+            "--force",
+            is_flag=True,
+            default=None,
+            help="Overwrite an existing capture file (without it, exit 2).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-@click.group(epilog=EXAMPLES)
+@click.group(cls=SourceGroup, epilog=EXAMPLES)
 @record_options
 @click.pass_context
 def record(ctx: click.Context, **params: Any) -> None:
@@ -63,14 +70,46 @@ def record(ctx: click.Context, **params: Any) -> None:
 
 def _merged(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
     group = ctx.obj or {}
-    for key in ("output", "rotate_size", "rotate_every", "tee"):
+    for key in ("output", "rotate_size", "rotate_every", "tee", "force"):
         if params.get(key) is None:
             params[key] = group.get(key)
     if not params["output"]:
         raise UsageError("record needs -o/--output FILE ('-' for stdout)")
     if params["output"] == "-" and params["tee"]:
         raise UsageError("--tee cannot share stdout with -o -")
+    if params["output"] != "-" and not params["force"]:
+        rotating = bool(params["rotate_size"] or params["rotate_every"])
+        existing = existing_capture(params["output"], rotating)
+        if existing is not None:
+            raise UsageError(f"{existing} exists: pass --force to overwrite it")
     return params
+
+
+def existing_capture(pattern: str, rotating: bool) -> str | None:
+    """The first file this recording would overwrite, if one exists already.
+
+    That is the first part's name (strftime fields filled now) and, when rotating
+    a plain name, the numbered parts an earlier run left (`day.1.jsonl.gz`...).
+    """
+    import glob
+    import os
+    import time
+
+    from wstail.recorder import part_name
+
+    now_us = time.time_ns() // 1000
+    first = part_name(pattern, 0, now_us)
+    if os.path.exists(first):
+        return first
+    if rotating and "%" not in pattern:
+        head, tail = os.path.split(pattern)
+        stem, dot, exts = tail.partition(".")
+        candidates = glob.glob(os.path.join(glob.escape(head), glob.escape(stem) + ".*"))
+        for path in sorted(candidates):
+            number, _, rest = os.path.basename(path)[len(stem) + 1 :].partition(".")
+            if number.isdigit() and (rest == exts if dot else not rest):
+                return path
+    return None
 
 
 def run_record(name: str, params: dict[str, Any], channels: list[str] | None = None) -> None:
@@ -122,7 +161,7 @@ def record_user(
     ctx: click.Context, channels: tuple[str, ...], channel_file: str | None, **params: Any
 ) -> None:
     """Record Paymium user and payment channels (capture files are created 0600)."""
-    ids = collect_channels(channels, channel_file) if not params["demo"] else None
+    ids = collect_channels(channels, channel_file, required=not params["demo"])
     run_record("user", _merged(ctx, params), ids)
 
 

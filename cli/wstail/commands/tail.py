@@ -14,9 +14,10 @@ from .connect import (
     source_preparer,
 )
 from .options import environment, output_style, stream_options, stream_settings
+from .sourcegroup import SourceGroup
 
 
-@click.group()
+@click.group(cls=SourceGroup)
 def tail() -> None:
     """Tap a live feed: one normalized JSON envelope per message on stdout."""
 
@@ -26,7 +27,8 @@ def run_tail(name: str, params: dict[str, Any], channels: list[str] | None = Non
     from wstail.live import run_live
 
     env = environment()
-    style = output_style(params)
+    # a live feed on a terminal reads best one coloured line an envelope (--pretty to indent)
+    style = output_style(params, pretty_default=False)
     stream = env.stream(stream_settings(params), style, live=True)
     try:
         run_live(source_preparer(name, params, channels), stream)
@@ -63,7 +65,7 @@ Examples:
 @stream_options
 def user(channels: tuple[str, ...], channel_file: str | None, **params: Any) -> None:
     """Paymium user and payment channels (CHANNEL IDs are secrets: prefer --channel-file)."""
-    ids = None if params["demo"] else collect_channels(channels, channel_file)
+    ids = collect_channels(channels, channel_file, required=not params["demo"])
     run_tail("user", params, ids)
 
 

@@ -1,0 +1,56 @@
+"""A Click group whose subcommands' options may also come before the source name."""
+
+from __future__ import annotations
+
+import click
+
+
+class SourceGroup(click.Group):
+    """`wstail tail --demo public` reads as `wstail tail public --demo`.
+
+    Tokens before the source name are moved after it, so every option the
+    source accepts works in either place (users type options first, as with
+    `record -o FILE`).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Move options given before the source name to after it, then parse as usual."""
+        return super().parse_args(ctx, self.options_after_source(ctx, args))
+
+    def options_after_source(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """The arguments with the leading options placed after the source name."""
+        takes_value = self._value_options(ctx)
+        index = 0
+        while index < len(args):
+            token = args[index]
+            if token == "--":
+                return args
+            if token in self.list_commands(ctx):
+                if index == 0:
+                    return args
+                return [token, *args[:index], *args[index + 1 :]]
+            if not token.startswith("-") or token == "-":
+                return args  # an unknown word: let Click report it where it stands
+            name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
+            attached = "=" in token if token.startswith("--") else len(token) > 2
+            if name in ctx.help_option_names:
+                return args
+            index += 2 if name in takes_value and not attached else 1
+        if args and not ctx.resilient_parsing:
+            sources = ", ".join(self.list_commands(ctx))
+            raise click.UsageError(
+                f"{ctx.command_path} needs a source ({sources}); its options may go before "
+                "or after it",
+                ctx,
+            )
+        return args
+
+    def _value_options(self, ctx: click.Context) -> set[str]:
+        """Every option name, across the sources, that takes a value."""
+        names: set[str] = set()
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            for param in command.params if command is not None else ():
+                if isinstance(param, click.Option) and not param.is_flag:
+                    names.update(param.opts + param.secondary_opts)
+        return names
