@@ -25,7 +25,7 @@ def seqs(result: Result) -> list[int]:
         (["-e", "trade,t*", "-e", "depth"], None, [2, *TRADES_AND_DEPTH, 10]),
         (["-x", "depth,ticker,prices,announcement"], None, TRADES),
         (["-e", "t*", "-x", "ticker,depth"], None, TRADES),
-        ([], {"WSTAIL_REPLAY_EVENTS": "trade,depth"}, TRADES_AND_DEPTH),
+        ([], {"WSTAIL_REPLAY_EVENT": "trade,depth"}, TRADES_AND_DEPTH),
         ([], {"WSTAIL_REPLAY_EXCLUDES": "depth,ticker,prices,announcement"}, TRADES),
     ],
 )
