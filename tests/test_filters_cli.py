@@ -26,7 +26,7 @@ def seqs(result: Result) -> list[int]:
         (["-x", "depth,ticker,prices,announcement"], None, TRADES),
         (["-e", "t*", "-x", "ticker,depth"], None, TRADES),
         ([], {"WSTAIL_REPLAY_EVENT": "trade,depth"}, TRADES_AND_DEPTH),
-        ([], {"WSTAIL_REPLAY_EXCLUDES": "depth,ticker,prices,announcement"}, TRADES),
+        ([], {"WSTAIL_REPLAY_EXCLUDE": "depth,ticker,prices,announcement"}, TRADES),
     ],
 )
 def test_event_options_take_comma_lists(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -20,14 +21,19 @@ SAMPLES = Path(__file__).resolve().parent.parent / "cli" / "wstail" / "data"
 WSTAIL = [sys.executable, "-m", "wstail"]
 
 
-@pytest.fixture
-def flood() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """A flooding node-like server: 30,000 frames of ~2 KiB (60 MB) to each client."""
+def start_flood(*args: str) -> subprocess.Popen[str]:
+    """tests/peers/flood_server.py ARGS, its port read from its first line."""
     proc = subprocess.Popen(
-        [sys.executable, str(PEERS / "flood_server.py"), "30000", "2048"],
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, str(PEERS / "flood_server.py"), *args], stdout=subprocess.PIPE, text=True
     )
+    assert proc.stdout is not None
+    return proc
+
+
+@contextlib.contextmanager
+def flooding(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A flooding node-like server and its URL, killed on exit."""
+    proc = start_flood(*args)
     assert proc.stdout is not None
     port = proc.stdout.readline().strip()
     try:
@@ -35,6 +41,13 @@ def flood() -> Iterator[tuple[subprocess.Popen[str], str]]:
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def flood() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A flooding node-like server: 30,000 frames of ~2 KiB (60 MB) to each client."""
+    with flooding("30000", "2048") as served:
+        yield served
 
 
 def wait_for_line(proc: subprocess.Popen[str], wanted: str, timeout: float) -> None:
@@ -48,23 +61,27 @@ def wait_for_line(proc: subprocess.Popen[str], wanted: str, timeout: float) -> N
     raise AssertionError(f"server never said {wanted!r}")
 
 
-def test_tail_with_a_blocked_reader_drops_within_a_bound_and_says_so(
-    flood: tuple[subprocess.Popen[str], str],
-) -> None:
-    """stdout blocked while 60 MB arrive: tail keeps reading, drops, and says how many."""
-    server, url = flood
-    tail = subprocess.Popen(
-        [*WSTAIL, "tail", "node", "--url", url, "-n", "30000", "--compact"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    wait_for_line(server, "sent", 60)  # the server got everything out: we kept reading
-    out, err = tail.communicate(timeout=60 * SCALE)
+def test_tail_with_a_blocked_reader_drops_within_a_bound_and_says_so() -> None:
+    """stdout blocked while 64 MB arrive over seconds: tail keeps reading, drops, says so.
+
+    Drops start only once the reader has been stalled a while (1 s) with the
+    queue at its bound: 8,000 frames of 8 KiB, 0.5 ms apart, take seconds to
+    fill the 32 MiB bound, the reader never reading until the server is done.
+    """
+    with flooding("8000", "8192", "0", "0.0005") as (server, url):
+        tail = subprocess.Popen(
+            [*WSTAIL, "tail", "node", "--url", url, "-n", "8000", "--compact"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        wait_for_line(server, "sent", 120)  # the server got everything out: we kept reading
+        out, err = tail.communicate(timeout=60 * SCALE)
     assert tail.returncode == 0, err
     printed = out.count(b"\n")
     dropped = sum(int(n) for n in re.findall(rb"dropped (\d+) envelope", err))
     assert dropped > 0, err
-    assert printed + dropped == 30000
+    assert re.search(rb"stdout was blocked for \d+(\.\d+)?s", err), err
+    assert printed + dropped == 8000
     assert b"Traceback" not in err
 
 
