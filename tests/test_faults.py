@@ -252,8 +252,9 @@ def test_frozen_socketio_server_is_detected(kind: str, mode: str, tmp_path: Path
         assert done.code == 3, done.err
         assert names == ["meta.connected", "ticker", "meta.disconnected"]
         assert len(done.err_lines) == 1, done.err
-        assert done.err_lines[0].startswith(f"wstail: {peer_url_prefix(done)}")
-        assert f"gave up after 0 retries: {reason}" in done.err_lines[0]
+        # the same words for every source: "could not connect to URL after N retries: why"
+        assert done.err_lines[0].startswith(f"wstail: could not connect to {peer_url_prefix(done)}")
+        assert f" after 0 retries: {reason}" in done.err_lines[0]
     else:
         assert done.code == 0, done.err
         assert done.err == b""
@@ -342,6 +343,33 @@ def test_frozen_node_is_detected(mode: str, tmp_path: Path) -> None:
 # -- 3. a host name that does not resolve -------------------------------------------
 
 NO_HOST = "no-such-host.invalid"  # RFC 6761: never resolves, the lookup fails locally
+
+
+@pytest.mark.parametrize(
+    ("source", "args"),
+    [("public", []), ("public", ["--eio", "3"]), ("node", [])],
+    ids=["public", "public-eio3", "node"],
+)
+def test_a_feed_never_reached_gives_up_by_default(
+    source: str, args: list[str], tmp_path: Path
+) -> None:
+    """No --retries and nothing listening: 3 retries, then exit 3 in the same words for all."""
+    url = f"ws://127.0.0.1:{closed_port()}/ws"
+
+    async def body() -> Done:
+        command = ["tail", source, *args, "--url", url]
+        return await run_wstail(*command, env=wstail_env(tmp_path), timeout=30)
+
+    done = run(body, timeout=40)
+    assert done.code == 3, done.err
+    assert done.out == b""
+    *notes, last = done.err_lines
+    assert len(notes) == 3, done.err
+    assert last == (
+        f"wstail: could not connect to {url} after 3 retries: connection refused"
+        " (never reached; --retries N to try longer)"
+    )
+    assert b"Errno" not in done.err and b"Traceback" not in done.err
 
 
 @pytest.mark.timeout(60)

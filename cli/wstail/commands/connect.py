@@ -59,8 +59,8 @@ def connect_options(func: F) -> F:
             type=click.IntRange(min=0),
             metavar="N",
             envvar="WSTAIL_RETRIES",
-            help="Reconnect attempts after a drop (default: forever, with "
-            "capped exponential backoff and jitter).",
+            help="Reconnect attempts in a row (default: forever once the feed was "
+            "reached, 3 if it never was; capped exponential backoff with jitter).",
         ),
         click.option(
             "--ping-interval",

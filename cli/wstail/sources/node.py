@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import socket
 import ssl
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from typing import Any
@@ -34,7 +33,7 @@ from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.redact import redact_url
 from wstail.sources.nodeauth import NodeAuth
-from wstail.sources.retry import attempts_left, backoff
+from wstail.sources.retry import attempts_left, backoff, gave_up, os_reason
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsconnect import connect
 
@@ -116,8 +115,6 @@ def describe_open_error(exc: BaseException, timeout: float) -> str:
     """Why a connection attempt failed, in a few words and without secrets."""
     if isinstance(exc, TimeoutError):
         return f"no WebSocket handshake within {timeout:g}s"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
     if isinstance(exc, InvalidStatus):
         return f"HTTP {exc.response.status_code} on the WebSocket upgrade"
     if isinstance(exc, InvalidMessage):
@@ -125,11 +122,7 @@ def describe_open_error(exc: BaseException, timeout: float) -> str:
         if isinstance(cause, EOFError):
             return "server closed the connection during the handshake"
         return f"invalid handshake response: {exc}"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host name: {exc.strerror}"
-    if isinstance(exc, OSError) and exc.strerror and exc.errno is not None:
-        return exc.strerror[:1].lower() + exc.strerror[1:]
-    return str(exc) or type(exc).__name__
+    return os_reason(exc) or str(exc) or type(exc).__name__
 
 
 def describe_close(exc: ConnectionClosed, ping_timeout: float | None) -> str:
@@ -227,6 +220,7 @@ class NodeSource:
         """
         delays = self._delays()
         attempt = 0
+        reached = False
         while True:
             try:
                 connection = await self._open()
@@ -236,6 +230,7 @@ class NodeSource:
                 failed_open = True
             else:
                 failed_open = False
+                reached = True
                 attempt, delays = 0, self._delays()
                 yield [
                     meta_frame(
@@ -255,11 +250,8 @@ class NodeSource:
             if not failed_open:  # an attempt that never connected has nothing to disconnect
                 yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
             attempt += 1
-            if not attempts_left(attempt, self.retries):
-                raise ConnectError(
-                    f"could not connect to {self.display_url}"
-                    f" after {self.retries} retries: {reason}"
-                )
+            if not attempts_left(attempt, self.retries, reached):
+                raise ConnectError(gave_up(self.display_url, self.retries, reason))
             delay = next(delays)
             details: dict[str, Any] = {"attempt": attempt, "delay": round(delay, 3)}
             if failed_open:

@@ -1,8 +1,9 @@
-"""Reconnection rules as small pure functions: backoff delays and retry limits."""
+"""Reconnection rules as small pure functions: backoff delays, retry limits, reasons."""
 
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import Callable, Iterator
 
 
@@ -25,6 +26,42 @@ def backoff(
             attempt += 1
 
 
-def attempts_left(attempt: int, retries: int | None) -> bool:
-    """Whether reconnect attempt number `attempt` (1-based) is allowed by --retries."""
-    return retries is None or attempt <= retries
+# Without --retries, a feed never reached gives up after this many retries
+# (about 2-4 s of backoff): a wrong port or host will not fix itself, and a
+# cron job should learn so. A feed reached once is retried forever.
+FIRST_CONNECT_RETRIES = 3
+
+
+def attempts_left(attempt: int, retries: int | None, reached: bool = True) -> bool:
+    """Whether reconnect attempt number `attempt` (1-based) is allowed.
+
+    --retries N caps it; without it, forever once the feed has been reached
+    (`reached`), else FIRST_CONNECT_RETRIES.
+    """
+    if retries is None:
+        return reached or attempt <= FIRST_CONNECT_RETRIES
+    return attempt <= retries
+
+
+def gave_up(url: str, retries: int | None, reason: str) -> str:
+    """The one-line ConnectError message when attempts_left says no."""
+    if retries is None:
+        return (
+            f"could not connect to {url} after {FIRST_CONNECT_RETRIES} retries: {reason}"
+            " (never reached; --retries N to try longer)"
+        )
+    return f"could not connect to {url} after {retries} retries: {reason}"
+
+
+def os_reason(exc: BaseException) -> str | None:
+    """A system error as the same few words for every source, or None if not one.
+
+    `connection refused`, not `[Errno 111] Connect call failed ('127.0.0.1', 9)`.
+    """
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name: {exc.strerror}"
+    if isinstance(exc, OSError) and exc.strerror and exc.errno is not None:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return None

@@ -42,7 +42,7 @@ from typing import Any
 from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
-from wstail.sources.retry import attempts_left, backoff
+from wstail.sources.retry import attempts_left, backoff, gave_up
 from wstail.sources.socketio.driver import open_session
 from wstail.sources.socketio.session import (
     DEFAULT_PATH,
@@ -143,6 +143,7 @@ class SocketIOSource:
     async def _frames(self) -> AsyncIterator[Frame]:
         delays: Iterator[float] = backoff()
         attempt = 0
+        reached = False
         while True:
             reason = ""
             session: SioSession | None = None
@@ -154,6 +155,7 @@ class SocketIOSource:
                 reason = str(exc)
                 log.info("connecting to %s failed: %s", self.display_url, reason)
             if session is not None:
+                reached = True
                 loop = asyncio.get_running_loop()
                 connected_at, delivered = loop.time(), False
                 try:
@@ -176,10 +178,8 @@ class SocketIOSource:
                     attempt, delays = 0, backoff()
                 yield meta_frame(now_us(), "meta.disconnected", reason=reason)
             attempt += 1
-            if not attempts_left(attempt, self.retries):
-                raise ConnectError(
-                    f"{self.display_url}: gave up after {self.retries} retries: {reason}"
-                )
+            if not attempts_left(attempt, self.retries, reached):
+                raise ConnectError(gave_up(self.display_url, self.retries, reason))
             delay = next(delays)
             details: dict[str, Any] = {"attempt": attempt, "delay": round(delay, 3)}
             if session is None:  # say why an attempt that never connected failed

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from wstail.sources.node import is_loopback
+from wstail.sources.retry import os_reason
 from wstail.sources.socketio.session import (
     REFUSED_STATUSES,
     HandshakeFailed,
@@ -84,7 +84,8 @@ def closed_reason(exc: ConnectionClosed) -> str:
 
 def error_reason(exc: BaseException) -> str:
     """An exception as a short reason."""
-    if isinstance(exc, socket.gaierror) and exc.strerror:
-        return f"cannot resolve the host name: {exc.strerror}"
+    reason = os_reason(exc)
+    if reason is not None:
+        return reason
     text = str(exc) or type(exc).__name__
     return text[:200]
