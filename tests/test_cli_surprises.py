@@ -219,3 +219,12 @@ def test_tail_on_a_terminal_is_one_coloured_line_an_envelope() -> None:
     assert len(pretty) > 5
     replayed = run_in_pty(["replay", str(SAMPLE), "-n", "1"]).splitlines()
     assert len(replayed) > 5
+
+
+@pytest.mark.parametrize("source", ["public", "node"])
+def test_cacert_must_be_a_readable_file(wstail: Wstail, tmp_path: Path, source: str) -> None:
+    """--cacert naming no file: exit 2 before connecting, the option named."""
+    missing = tmp_path / "no-ca.pem"
+    result = wstail("tail", source, "--url", "wss://127.0.0.1:9/ws", "--cacert", missing, env=CLEAN)
+    assert result.code == 2
+    assert "--cacert" in result.stderr and "no-ca.pem" in result.stderr

@@ -800,3 +800,24 @@ def test_handshake_headers_keep_the_datadir_cookie_local() -> None:
     ]
     assert is_loopback("localhost") and is_loopback("127.0.0.2") and is_loopback("::1")
     assert not is_loopback("10.0.0.1")
+
+
+def test_cacert_trusts_a_private_authority(tmp_path: Path) -> None:
+    """wss:// signed by a private CA: --cacert with its PEM connects without --insecure."""
+    authority = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(tls)
+    pem = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(pem))
+
+    async def body() -> None:
+        peer = await NodePeer(tls=tls).start()
+        tail = Tail(NodeSource(peer.url, cacert=str(pem), delays=fast))
+        assert (await next_meta(tail, "meta.connected"))["url"].startswith("wss://")
+        server = await peer.accepted()
+        await server.send("trusted")
+        assert (await tail.next()).payload == "trusted"
+        await tail.close()
+        await peer.stop()
+
+    run(body)

@@ -8,6 +8,7 @@ import logging
 import signal
 import ssl
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -712,3 +713,32 @@ def test_bad_options_are_usage_errors() -> None:
         SocketIOSource("https://paymium.com", "/public", eio="5")
     with pytest.raises(UsageError):
         SocketIOSource("https://paymium.com", "public")
+
+
+@pytest.mark.parametrize("eio", ["auto", "3", "4"])
+def test_untrusted_certificate_fails_at_once_and_cacert_trusts_it(eio: str, tmp_path: Path) -> None:
+    """No retries for a certificate nobody vouches for (exit 3 names --cacert, --insecure);
+    --cacert with the private authority's PEM connects."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+
+    async def body() -> tuple[list[Frame], ConnectError, float]:
+        script = ['42/public,["stream",{"n":1}]']
+        async with RawSioServer(script, eio=4 if eio == "4" else 3, tls=context) as server:
+            strict = SocketIOSource(server.url, "/public", eio=eio)  # default retries
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(ConnectError) as caught:
+                await collect(strict)
+            took = asyncio.get_running_loop().time() - started
+            trusted = SocketIOSource(server.url, "/public", eio=eio, cacert=str(pem))
+            frames = await collect(trusted, count_sio(1))
+            return frames, caught.value, took
+
+    frames, error, took = run(body)
+    assert payloads(frames) == [stream_payload(1)]
+    assert "TLS certificate not trusted" in error.message
+    assert "--cacert FILE" in error.message and "--insecure" in error.message
+    assert took < 5  # no backoff: the first refusal ends it (retries would take seconds)

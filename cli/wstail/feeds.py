@@ -29,6 +29,7 @@ class ConnectSettings:
     eio: str = "auto"
     headers: dict[str, str] = field(default_factory=dict)
     insecure: bool = False
+    cacert: str | None = None
     connect_timeout: float = 10.0
     retries: int | None = None
     ping_interval: float | None = None
@@ -70,6 +71,7 @@ def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSou
         ping_interval=settings.ping_interval,
         headers=settings.headers,
         insecure=settings.insecure,
+        cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
     )
@@ -99,6 +101,7 @@ def _node_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSource:
         ping_interval=settings.ping_interval or 20.0,
         headers=settings.headers,
         insecure=settings.insecure,
+        cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
     )

@@ -47,6 +47,12 @@ def connect_options(func: F) -> F:
         ),
         click.option("--insecure", is_flag=True, help="Skip TLS certificate verification."),
         click.option(
+            "--cacert",
+            type=click.Path(exists=True, dir_okay=False, readable=True),
+            metavar="FILE",
+            help="Trust the certificate authorities in this PEM file (a private CA).",
+        ),
+        click.option(
             "--connect-timeout",
             type=click.FloatRange(min=0, min_open=True),
             default=10.0,
@@ -162,6 +168,7 @@ def connect_settings(params: dict[str, Any], channels: list[str] | None = None) 
         eio=params["eio"],
         headers=parse_headers(params["headers"]),
         insecure=params["insecure"],
+        cacert=params["cacert"],
         connect_timeout=params["connect_timeout"],
         retries=params["retries"],
         ping_interval=params["ping_interval"],

@@ -33,7 +33,14 @@ from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.redact import redact_url
 from wstail.sources.nodeauth import NodeAuth
-from wstail.sources.retry import attempts_left, backoff, gave_up, os_reason
+from wstail.sources.retry import (
+    attempts_left,
+    backoff,
+    gave_up,
+    os_reason,
+    tls_context,
+    untrusted,
+)
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsconnect import connect
 
@@ -173,6 +180,7 @@ class NodeSource:
         auth: NodeAuth | None = None,
         headers: Mapping[str, str] | None = None,
         insecure: bool = False,
+        cacert: str | None = None,
         connect_timeout: float = 10.0,
         retries: int | None = None,
         ping_interval: float | None = 20.0,
@@ -183,6 +191,7 @@ class NodeSource:
         self.display_url = redact_url(self._dial_url)
         self.auth = auth if auth is not None else url_credentials(url)
         self.insecure = insecure
+        self.cacert = cacert
         self.connect_timeout = connect_timeout
         self.retries = retries
         self.ping_interval = ping_interval
@@ -264,7 +273,7 @@ class NodeSource:
             self._dial_url,
             headers=self._headers,
             user_agent=_USER_AGENT,
-            ssl=_unverified_tls() if self._secure and self.insecure else None,
+            ssl=tls_context(self.cacert, self.insecure) if self._secure else None,
             open_timeout=self.connect_timeout,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
@@ -288,10 +297,7 @@ class NodeSource:
                 f"{self.display_url}: credentials refused (HTTP {code}){hint}"
             ) from None
         if isinstance(exc, ssl.SSLCertVerificationError):
-            raise ConnectError(
-                f"{self.display_url}: TLS certificate not trusted"
-                f" ({exc.verify_message or exc.reason}); --insecure skips verification"
-            ) from None
+            raise ConnectError(untrusted(self.display_url, exc)) from None
 
 
 def _data_frames(recv_us: int, messages: list[str | bytes]) -> list[Frame]:
@@ -302,13 +308,6 @@ def _data_frames(recv_us: int, messages: list[str | bytes]) -> list[Frame]:
         else Frame(recv_us, "binary", message)
         for message in messages
     ]
-
-
-def _unverified_tls() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 
 
@@ -51,6 +52,24 @@ def gave_up(url: str, retries: int | None, reason: str) -> str:
             " (never reached; --retries N to try longer)"
         )
     return f"could not connect to {url} after {retries} retries: {reason}"
+
+
+def untrusted(url: str, exc: BaseException) -> str:
+    """The one-line error for a TLS certificate the system does not trust (exit 3 at once)."""
+    detail = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+    return (
+        f"{url}: TLS certificate not trusted ({detail}); --cacert FILE trusts its"
+        " authority, --insecure skips verification"
+    )
+
+
+def tls_context(cacert: str | None, insecure: bool) -> ssl.SSLContext:
+    """The client TLS settings: the system's authorities, or --cacert's, or none (--insecure)."""
+    context = ssl.create_default_context(cafile=cacert)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def os_reason(exc: BaseException) -> str | None:

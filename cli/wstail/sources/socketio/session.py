@@ -71,6 +71,7 @@ class SioTarget:
     channels: tuple[str, ...] = field(default=(), repr=False)
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     insecure: bool = False
+    cacert: str | None = None
     connect_timeout: float = 10.0
     ping_interval: float | None = None
 
@@ -86,14 +87,12 @@ class SioTarget:
         return urlunsplit((self.scheme, self.netloc, "", self.query, ""))
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """TLS settings: None for plain http, no verification with --insecure."""
+        """TLS settings: None for plain http, --cacert's authorities, none with --insecure."""
         if self.scheme != "https":
             return None
-        context = ssl.create_default_context()
-        if self.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        from wstail.sources.retry import tls_context
+
+        return tls_context(self.cacert, self.insecure)
 
 
 class SioSession(Protocol):

@@ -97,6 +97,7 @@ class SocketIOSource:
         eio: str = "auto",
         headers: Mapping[str, str] | None = None,
         insecure: bool = False,
+        cacert: str | None = None,
         connect_timeout: float = 10.0,
         retries: int | None = None,
         ping_interval: float | None = None,
@@ -122,6 +123,7 @@ class SocketIOSource:
             channels=tuple(channels),
             headers=tuple((headers or {}).items()),
             insecure=insecure,
+            cacert=cacert,
             connect_timeout=connect_timeout,
             ping_interval=ping_interval,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from wstail.sources.node import is_loopback
-from wstail.sources.retry import os_reason
+from wstail.sources.retry import os_reason, untrusted
 from wstail.sources.socketio.session import (
     REFUSED_STATUSES,
     HandshakeFailed,
@@ -58,6 +59,8 @@ async def dial(target: SioTarget, eio: int) -> ClientConnection:
                 f"{target.display_url}: server refused the WebSocket upgrade: HTTP {status}"
             ) from None
         raise UpgradeRejected(status) from None
+    except ssl.SSLCertVerificationError as exc:  # will not fix itself: never retried
+        raise Refused(untrusted(target.display_url, exc)) from None
     except (OSError, WebSocketException) as exc:
         raise HandshakeFailed(error_reason(exc)) from None
 
