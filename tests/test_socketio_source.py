@@ -492,6 +492,24 @@ def test_explicit_eio4_refuses_a_socketio_2_server() -> None:
     assert error.message.endswith(hint)
 
 
+@pytest.mark.parametrize("kind", ["sio4", "python"])
+def test_explicit_eio3_refuses_an_engineio_4_server(kind: str) -> None:
+    """--eio 3 against socket.io 4 / python-socketio (no EIO3): exit 3, a hint, no retry."""
+
+    async def body() -> tuple[ConnectError, list[Frame]]:
+        async with start_peer(kind, []) as peer:
+            source = SocketIOSource(peer.url, "/public", eio="3", retries=3)
+            seen: list[Frame] = []
+            with pytest.raises(ConnectError) as caught:
+                await collect(source, into=seen)
+            return caught.value, seen
+
+    error, seen = run(body)
+    assert seen == []
+    hint = "speaks Socket.IO 3/4 (Engine.IO 4), not Engine.IO 3: use --eio 4 or --eio auto"
+    assert error.message.endswith(hint), error.message
+
+
 # -- EIO4: our client against socket.io 4.8.1 and python-socketio ------------------------
 
 

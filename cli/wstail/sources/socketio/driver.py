@@ -25,9 +25,14 @@ from websockets.exceptions import ConnectionClosed
 
 from wstail.envelope import now_us
 from wstail.frames import Frame
-from wstail.sources.socketio import wire
+from wstail.sources.socketio import codec, wire
 from wstail.sources.socketio.protocol import SioProtocol
-from wstail.sources.socketio.session import HandshakeFailed, SessionDropped, SioTarget
+from wstail.sources.socketio.session import (
+    HandshakeFailed,
+    Refused,
+    SessionDropped,
+    SioTarget,
+)
 
 __all__ = ["WebSocketSession", "open_session"]
 
@@ -43,21 +48,46 @@ async def open_session(target: SioTarget, dialect: str) -> WebSocketSession:
     HandshakeFailed (anything else worth a retry, the timeout included).
     """
     ws: ClientConnection | None = None
+    heard = False  # any handshake message at all
     try:
         async with asyncio.timeout(target.connect_timeout):
             ws = await wire.dial(target, 3 if dialect == "eio3" else 4)
             protocol = SioProtocol(target, dialect)
             while not protocol.is_open:
-                protocol.receive_handshake(await _recv(ws))
+                message = await _recv(ws)
+                heard = True
+                protocol.receive_handshake(message)
                 for text in protocol.take_outgoing():
                     await _send(ws, text)
             return WebSocketSession(ws, protocol)
     except TimeoutError:
         await wire.abort(ws)
         raise HandshakeFailed(f"handshake timed out after {target.connect_timeout:g} s") from None
+    except HandshakeFailed:
+        await wire.abort(ws)
+        if dialect == "eio3" and ws is not None and not heard and await _opens_eio4(target):
+            # socket.io 3/4 without allowEIO3 accept the upgrade, then drop it unanswered
+            raise Refused(
+                f"{target.display_url} speaks Socket.IO 3/4 (Engine.IO 4), not Engine.IO 3: "
+                "use --eio 4 or --eio auto"
+            ) from None
+        raise
     except BaseException:
         await wire.abort(ws)
         raise
+
+
+async def _opens_eio4(target: SioTarget) -> bool:
+    """Whether the server answers `?EIO=4` with an open packet (asked once, after EIO3 failed)."""
+    ws: ClientConnection | None = None
+    try:
+        async with asyncio.timeout(target.connect_timeout):
+            ws = await wire.dial(target, 4)
+            return type(codec.decode_packet(await ws.recv())) is codec.Open
+    except (HandshakeFailed, Refused, TimeoutError, ConnectionClosed, OSError):
+        return False
+    finally:
+        await wire.abort(ws)
 
 
 async def _recv(ws: ClientConnection) -> str | bytes:

@@ -58,6 +58,12 @@ async def dial(target: SioTarget, eio: int) -> ClientConnection:
             raise Refused(
                 f"{target.display_url}: server refused the WebSocket upgrade: HTTP {status}"
             ) from None
+        body = exc.response.body or b""
+        if eio == 3 and status == 400 and b"nsupported" in body:  # engine.io's code 5
+            raise Refused(
+                f"{target.display_url} speaks Socket.IO 3/4 (Engine.IO 4), not Engine.IO 3: "
+                "use --eio 4 or --eio auto"
+            ) from None
         raise UpgradeRejected(status) from None
     except ssl.SSLCertVerificationError as exc:  # will not fix itself: never retried
         raise Refused(untrusted(target.display_url, exc)) from None
