@@ -28,6 +28,7 @@ from conftest import Wstail as RunWstail
 from helpers.live import Done, Wstail, run_wstail, wstail_env
 from helpers.node_peers import NodePeer, silent_tcp_server
 from helpers.serve import sio, text, write_capture
+from helpers.serving import WSTAIL, read_line, serving
 from helpers.sio_peers import (
     NodeSioPeer,
     RawSioServer,
@@ -38,7 +39,7 @@ from helpers.sio_peers import (
     scaled,
     start_peer,
 )
-from test_serve_cli import SAMPLES, WSTAIL, read_line, serving
+from test_serve_cli import SAMPLES
 from test_serve_cli import wstail as serve_cli_wstail
 from test_tail_cli import data_lines, ticker_step
 
