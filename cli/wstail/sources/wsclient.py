@@ -325,7 +325,7 @@ class WebSocketClient(asyncio.Protocol):
         head = data[pos]
         if not self._dropping:
             size = length if head & 0x0F else self._fragments_size + length
-            self._messages.append(Oversized(size, data[begin : begin + 800]))
+            self._messages.append(Oversized(size, data[begin : begin + min(length, 800)]))
             self._fragments = None
         self._dropping = not head & 0x80
         self._muted = True
