@@ -37,6 +37,7 @@ class ConnectSettings:
     password_file: str | None = None
     cookie_file: str | None = None
     channels: tuple[str, ...] = ()
+    max_frame_size: int = 64 * 1024 * 1024  # bytes; 0: no limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSou
         cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
+        max_frame_size=settings.max_frame_size,
     )
     return LiveSource(
         sio,
@@ -104,6 +106,7 @@ def _node_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSource:
         cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
+        max_frame_size=settings.max_frame_size,
     )
     return LiveSource(
         node, feed.source, feed.normalize, node.display_url, "websocket", private=feed.private

@@ -7,6 +7,10 @@ from typing import Any, Literal
 
 FrameKind = Literal["sio", "text", "binary", "meta"]
 
+BAD_FRAME_CHARS = 200
+# --max-frame-size's default: 64 MiB (0 means no limit).
+DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024
+
 
 @dataclass(slots=True)
 class Frame:
@@ -28,6 +32,30 @@ class Frame:
     payload: str | bytes
     channel: str = ""
     data: dict[str, Any] | None = field(default=None)
+
+
+def truncate_frame(data: str | bytes) -> str:
+    """The raw packet for a meta.bad_frame, as text, at most BAD_FRAME_CHARS characters."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data[: BAD_FRAME_CHARS * 4]).decode("utf-8", "backslashreplace")
+    return data[:BAD_FRAME_CHARS]
+
+
+def oversized_frame(recv_us: int, size: int | None, limit: int, head: bytes = b"") -> Frame:
+    """The meta.bad_frame of a frame over --max-frame-size (`size` None: not known)."""
+    if size is None:
+        reason = f"frame over the limit of {limit} bytes"
+    else:
+        reason = f"frame of {size} bytes over the limit"
+    return meta_frame(recv_us, "meta.bad_frame", reason=reason, frame=truncate_frame(head))
+
+
+def too_big_frame(recv_us: int, close_reason: str, limit: int) -> Frame:
+    """The meta.bad_frame of a connection closed with 1009, N taken from websockets' reason."""
+    import re
+
+    found = re.search(r"with (\d+) bytes", close_reason)
+    return oversized_frame(recv_us, int(found.group(1)) if found else None, limit)
 
 
 def meta_frame(recv_us: int, name: str, **details: Any) -> Frame:

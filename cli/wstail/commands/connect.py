@@ -12,6 +12,7 @@ import click
 
 from wstail.exitcodes import UsageError
 from wstail.feeds import FEEDS, ConnectSettings
+from wstail.frames import DEFAULT_MAX_FRAME_SIZE
 from wstail.live import LiveSource, Prepare
 
 from .options import LINE_LIST, environment
@@ -20,7 +21,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def connect_options(func: F) -> F:
-    """--url --eio -H --insecure --connect-timeout --retries --ping-interval --demo."""
+    """--url --eio -H --insecure --connect-timeout --retries --ping-interval
+    --max-frame-size --demo."""
     options = [
         click.option(
             "--url",
@@ -75,6 +77,15 @@ def connect_options(func: F) -> F:
             help="Client liveness ping interval.",
         ),
         click.option(
+            "--max-frame-size",
+            type=FRAME_SIZE,
+            default=DEFAULT_MAX_FRAME_SIZE,
+            show_default=True,
+            metavar="BYTES",
+            help="A larger frame becomes a meta.bad_frame and is never held in memory"
+            " (0: no limit).",
+        ),
+        click.option(
             "--demo",
             is_flag=True,
             help="Tail a bundled sample capture served on 127.0.0.1 (offline).",
@@ -83,6 +94,28 @@ def connect_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+class _FrameSize(click.ParamType):
+    """A byte count, 0 or more: a bad one is a one-line usage error (exit 2)."""
+
+    name = "bytes"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """The value as an int of 0 or more."""
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number of bytes", param, ctx)
+        if number < 0:
+            self.fail(f"{value!r} is negative (0 means no limit)", param, ctx)
+        return number
+
+
+FRAME_SIZE = _FrameSize()
 
 
 def node_options(func: F) -> F:
@@ -176,6 +209,7 @@ def connect_settings(params: dict[str, Any], channels: list[str] | None = None) 
         password_file=params.get("password_file"),
         cookie_file=params.get("cookie_file"),
         channels=tuple(channels or ()),
+        max_frame_size=params.get("max_frame_size", DEFAULT_MAX_FRAME_SIZE),
     )
 
 

@@ -30,7 +30,13 @@ from websockets.uri import parse_uri
 from wstail import __version__
 from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
-from wstail.frames import Frame, meta_frame
+from wstail.frames import (
+    DEFAULT_MAX_FRAME_SIZE,
+    Frame,
+    meta_frame,
+    oversized_frame,
+    too_big_frame,
+)
 from wstail.redact import redact_url
 from wstail.sources.nodeauth import NodeAuth
 from wstail.sources.retry import (
@@ -43,6 +49,7 @@ from wstail.sources.retry import (
 )
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsconnect import connect
+from wstail.sources.wsframes import Oversized
 
 DEFAULT_NODE_URL = "ws://127.0.0.1:4002/ws"
 
@@ -169,7 +176,8 @@ class NodeSource:
 
     Yields text frames as `Frame(kind="text")` exactly as received, binary
     frames as `kind="binary"`, and lifecycle frames `meta.connected`,
-    `meta.disconnected` and `meta.reconnecting`. Raises ConnectError when
+    `meta.disconnected` and `meta.reconnecting`. A frame over
+    `max_frame_size` bytes (0: no limit) becomes a `meta.bad_frame`. Raises ConnectError when
     the node refuses the credentials (at once) or retries run out.
     """
 
@@ -185,8 +193,10 @@ class NodeSource:
         retries: int | None = None,
         ping_interval: float | None = 20.0,
         delays: Callable[[], Iterator[float]] = backoff,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
     ) -> None:
         self.url = url
+        self.max_frame_size = max_frame_size
         self._dial_url = websocket_url(url)
         self.display_url = redact_url(self._dial_url)
         self.auth = auth if auth is not None else url_credentials(url)
@@ -252,6 +262,11 @@ class NodeSource:
                             messages = await connection.recv_batch()
                         except ConnectionClosed as closed:
                             reason = describe_close(closed, self.ping_timeout)
+                            if closed.sent is not None and closed.sent.code == 1009:
+                                # websockets parsed (deflate, DEBUG): its limit closed it
+                                yield [
+                                    too_big_frame(now_us(), closed.sent.reason, self.max_frame_size)
+                                ]
                             break
                         yield _data_frames(now_us(), messages)
                 finally:
@@ -279,6 +294,7 @@ class NodeSource:
             ping_timeout=self.ping_timeout,
             close_timeout=min(_CLOSE_TIMEOUT, self.ping_interval or _CLOSE_TIMEOUT),
             max_queue=_MAX_QUEUE,
+            max_size=self.max_frame_size,
             logger=_LOGGER,
             proxy=not self._loopback,
         )
@@ -300,14 +316,21 @@ class NodeSource:
             raise ConnectError(untrusted(self.display_url, exc)) from None
 
 
-def _data_frames(recv_us: int, messages: list[str | bytes]) -> list[Frame]:
+def _data_frames(recv_us: int, messages: list[str | bytes | Oversized]) -> list[Frame]:
     """Frames of received messages: text frames for strings, binary frames for bytes."""
     return [
         Frame(recv_us, "text", message)
         if type(message) is str
         else Frame(recv_us, "binary", message)
+        if type(message) is bytes
+        else _oversized(recv_us, message)
         for message in messages
     ]
+
+
+def _oversized(recv_us: int, message: object) -> Frame:
+    assert isinstance(message, Oversized)
+    return oversized_frame(recv_us, message.size, 0, message.head)
 
 
 __all__ = [

@@ -18,6 +18,13 @@ Frames websockets sees: control frames, fragments (and every frame while a
 fragmented message is open), frames with RSV or mask bits or a reserved
 opcode, everything once the connection leaves OPEN, and everything when an
 extension (permessage-deflate) was negotiated or the logger is at DEBUG.
+
+A data frame over `max_size` bytes (or a fragmented message growing over it)
+is never held: on the fast path its length is known from its header, an
+`Oversized` marker takes the message's place, websockets sees the same frame
+with an empty payload (so its view of the stream stays true) and the body is
+discarded as it arrives. Where websockets parses, its own `max_size` closes
+the connection with 1009.
 """
 
 from __future__ import annotations
@@ -32,7 +39,14 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import OPEN
 
-from wstail.sources.wsframes import frame_end, judged_by_websockets, split_frames
+from wstail.sources.wsframes import (
+    NO_LIMIT,
+    Oversized,
+    frame_end,
+    judged_by_websockets,
+    payload_span,
+    split_frames,
+)
 
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
@@ -59,8 +73,10 @@ class WebSocketClient(asyncio.Protocol):
         ping_interval: float | None = None,
         ping_timeout: float | None = None,
         close_timeout: float = 2.0,
+        max_size: int | None = None,
     ) -> None:
         self.protocol = protocol
+        self._limit = max_size or NO_LIMIT
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.close_timeout = close_timeout
@@ -71,7 +87,7 @@ class WebSocketClient(asyncio.Protocol):
         self._opened: asyncio.Future[None] = loop.create_future()
         self._lost: asyncio.Future[None] = loop.create_future()
         self._lost_exc: BaseException | None = None
-        self._messages: list[str | bytes] = []
+        self._messages: list[str | bytes | Oversized] = []
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
         self._head: bytes | None = b""  # the response head so far (None once it ended)
@@ -83,6 +99,10 @@ class WebSocketClient(asyncio.Protocol):
         self._needed = 0
         self._fragments: list[bytes] | None = None  # a message in progress in websockets
         self._fragments_text = False
+        self._fragments_size = 0
+        self._skip = 0  # body bytes of an oversized frame still to discard
+        self._dropping = False  # the rest of an oversized fragmented message goes too
+        self._muted = False  # websockets is shown a dropped frame: no message from it
         self._pong: asyncio.Future[None] | None = None
         self._closer: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
@@ -90,10 +110,11 @@ class WebSocketClient(asyncio.Protocol):
 
     # -- the consumer's side --------------------------------------------------
 
-    async def recv_batch(self) -> list[str | bytes]:
+    async def recv_batch(self) -> list[str | bytes | Oversized]:
         """Every message received so far, in order; waits for one if none is queued.
 
-        Raises websockets' ConnectionClosed once every message was taken
+        A message over `max_size` comes as an `Oversized` marker. Raises
+        websockets' ConnectionClosed once every message was taken
         after the connection ended, ConcurrencyError if another coroutine
         is already waiting.
         """
@@ -241,6 +262,12 @@ class WebSocketClient(asyncio.Protocol):
 
     def _read_frames(self, data: bytes) -> None:
         """Queue the messages of whole data frames; websockets takes any other frame."""
+        if self._skip:
+            if len(data) <= self._skip:
+                self._skip -= len(data)
+                return
+            data = data[self._skip :]
+            self._skip = 0
         partial = self._partial
         if partial:
             partial.append(data)
@@ -252,8 +279,8 @@ class WebSocketClient(asyncio.Protocol):
         pos = 0
         end = len(data)
         while pos < end:
-            if self._fragments is None and self.protocol.state is OPEN:
-                pos, needed = split_frames(data, pos, self._messages)
+            if self._fragments is None and not self._dropping and self.protocol.state is OPEN:
+                pos, needed = split_frames(data, pos, self._messages, self._limit)
                 if pos == end:
                     return
                 if needed:
@@ -264,6 +291,16 @@ class WebSocketClient(asyncio.Protocol):
                 self._fast = False
                 self._to_websockets(data[pos:])
                 return
+            span = payload_span(data, pos)
+            if span is not None and self._over_limit(data[pos], span[1]):
+                if data[pos + 1] & 0x80:  # masked: websockets fails it at its header
+                    self._fast = False
+                    self._to_websockets(data[pos:])
+                    return
+                pos = self._drop(data, pos, *span)
+                if self._skip or self.protocol.state is not OPEN:
+                    return
+                continue
             stop = frame_end(data, pos)
             if stop > end:
                 self._keep(data[pos:], stop - pos)
@@ -275,6 +312,32 @@ class WebSocketClient(asyncio.Protocol):
                     self._to_websockets(data[stop:])
                 return
             pos = stop
+
+    def _over_limit(self, head: int, length: int) -> bool:
+        """Whether the data frame with this first byte takes its message over the limit."""
+        opcode = head & 0x0F
+        if opcode == Opcode.CONT.value:
+            return self._dropping or self._fragments_size + length > self._limit
+        return opcode in (Opcode.TEXT.value, Opcode.BINARY.value) and length > self._limit
+
+    def _drop(self, data: bytes, pos: int, begin: int, length: int) -> int:
+        """Drop an oversized data frame; returns where the next frame starts (or data's end)."""
+        head = data[pos]
+        if not self._dropping:
+            size = length if head & 0x0F else self._fragments_size + length
+            self._messages.append(Oversized(size, data[begin : begin + min(length, 800)]))
+            self._fragments = None
+        self._dropping = not head & 0x80
+        self._muted = True
+        try:
+            self._to_websockets(bytes((head, 0)))  # the same frame, its payload left out
+        finally:
+            self._muted = False
+        stop = begin + length
+        if stop > len(data):
+            self._skip = stop - len(data)
+            return len(data)
+        return stop
 
     def _keep(self, start: bytes, needed: int) -> None:
         """Wait for the rest of a frame: `needed` bytes in all."""
@@ -314,11 +377,14 @@ class WebSocketClient(asyncio.Protocol):
 
     def _data_frame(self, frame: Frame) -> None:
         """Queue the message a frame completes (or keep its fragment)."""
+        if self._muted:
+            return
         if frame.opcode is not Opcode.CONT:
             if frame.fin:
                 self._message(frame.opcode is Opcode.TEXT, bytes(frame.data))
                 return
             self._fragments = [bytes(frame.data)]
+            self._fragments_size = len(frame.data)
             self._fragments_text = frame.opcode is Opcode.TEXT
             return
         fragments = self._fragments
@@ -328,6 +394,7 @@ class WebSocketClient(asyncio.Protocol):
             self._fail(CloseCode.MESSAGE_TOO_BIG, "too many fragments")
             return
         fragments.append(bytes(frame.data))
+        self._fragments_size += len(frame.data)
         if frame.fin:
             self._fragments = None
             self._message(self._fragments_text, b"".join(fragments))

@@ -61,12 +61,16 @@ async def connect(
     ping_timeout: float | None = None,
     close_timeout: float = 2.0,
     max_queue: tuple[int, int] = (4096, 1024),
+    max_size: int | None = None,
     compression: str | None = "deflate",
     logger: logging.Logger | None = None,
     client_class: type[WebSocketClient] = WebSocketClient,
     proxy: bool = True,
 ) -> WebSocketClient:
-    """Open a client connection to a ws:// or wss:// URL (no size limit on messages).
+    """Open a client connection to a ws:// or wss:// URL.
+
+    A message over `max_size` bytes (None or 0: no limit) is never held:
+    see `WebSocketClient`.
 
     With `proxy`, through the HTTP(S) proxy the environment names for it
     (`wsproxy`). Raises what websockets' own `connect()` raises:
@@ -80,6 +84,7 @@ async def connect(
         "ping_timeout": ping_timeout,
         "close_timeout": close_timeout,
         "max_queue": max_queue,
+        "max_size": max_size,
         "compression": compression,
         "logger": logger,
         "client_class": client_class,
@@ -109,6 +114,7 @@ async def _open(
     ping_timeout: float | None,
     close_timeout: float,
     max_queue: tuple[int, int],
+    max_size: int | None,
     compression: str | None,
     logger: logging.Logger | None,
     client_class: type[WebSocketClient],
@@ -117,7 +123,9 @@ async def _open(
     """One attempt: connect, send the upgrade request, wait for the response."""
     uri = parse_uri(url)
     extensions = enable_client_permessage_deflate(None) if compression == "deflate" else None
-    protocol = ClientProtocol(uri, extensions=extensions, max_size=None, logger=logger)
+    # Control frames (up to 125 bytes) always get through, whatever the limit.
+    ws_limit = max(max_size, 125) if max_size else None
+    protocol = ClientProtocol(uri, extensions=extensions, max_size=ws_limit, logger=logger)
     request = protocol.connect()
     request.headers.update(headers)
     if user_agent is not None:
@@ -137,6 +145,7 @@ async def _open(
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             close_timeout=close_timeout,
+            max_size=max_size,
         )
         return client
 

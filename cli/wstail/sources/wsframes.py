@@ -8,20 +8,32 @@ sans-I/O parser to judge.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
-__all__ = ["frame_end", "judged_by_websockets", "split_frames"]
+__all__ = ["Oversized", "frame_end", "judged_by_websockets", "payload_span", "split_frames"]
 
 _FIN_TEXT, _FIN_BINARY = 0x81, 0x82
 _U64 = struct.Struct("!Q").unpack_from
+NO_LIMIT = 1 << 64
 
 
-def split_frames(data: bytes, start: int, out: list[str | bytes]) -> tuple[int, int]:
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """In place of a message over the size limit: its size so far and its first bytes."""
+
+    size: int
+    head: bytes
+
+
+def split_frames(
+    data: bytes, start: int, out: list[str | bytes | Oversized], limit: int = NO_LIMIT
+) -> tuple[int, int]:
     """Append the messages of the whole unmasked FIN text/binary frames from `start` on.
 
     Returns (position of the first frame not taken, bytes that frame needs
     to be judged: 0 when it is whole, or not ours). Stops at the first frame
-    of any other kind, or a text frame that is not UTF-8, for websockets'
-    parser (or the caller) to judge.
+    of any other kind, a frame over `limit` bytes, or a text frame that is
+    not UTF-8, for websockets' parser (or the caller) to judge.
     """
     end = len(data)
     pos = start
@@ -42,6 +54,8 @@ def split_frames(data: bytes, start: int, out: list[str | bytes]) -> tuple[int, 
             (length,) = _U64(data, pos + 2)
             begin = pos + 10
         else:  # the mask bit: websockets fails the connection
+            return pos, 0
+        if length > limit:
             return pos, 0
         stop = begin + length
         if stop > end:
@@ -75,6 +89,28 @@ def frame_end(data: bytes, pos: int) -> int:
             return pos + 10
         return pos + 10 + masked + _U64(data, pos + 2)[0]
     return pos + 2 + masked + length
+
+
+def payload_span(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(where the payload starts, its length) of the frame at `pos`; None: header incomplete."""
+    end = len(data)
+    if end - pos < 2:
+        return None
+    length = data[pos + 1] & 0x7F
+    begin = pos + 2
+    if length == 126:
+        if end - pos < 4:
+            return None
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        begin = pos + 4
+    elif length == 127:
+        if end - pos < 10:
+            return None
+        (length,) = _U64(data, pos + 2)
+        begin = pos + 10
+    if data[pos + 1] & 0x80:
+        begin += 4
+    return begin, length
 
 
 def judged_by_websockets(head: int) -> bool:

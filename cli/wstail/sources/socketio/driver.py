@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from wstail.envelope import now_us
-from wstail.frames import Frame
+from wstail.frames import Frame, too_big_frame
 from wstail.sources.socketio import codec, wire
 from wstail.sources.socketio.protocol import SioProtocol
 from wstail.sources.socketio.session import (
@@ -59,7 +59,7 @@ async def open_session(target: SioTarget, dialect: str) -> WebSocketSession:
                 protocol.receive_handshake(message)
                 for text in protocol.take_outgoing():
                     await _send(ws, text)
-            return WebSocketSession(ws, protocol)
+            return WebSocketSession(ws, protocol, target.max_frame_size)
     except TimeoutError:
         await wire.abort(ws)
         raise HandshakeFailed(f"handshake timed out after {target.connect_timeout:g} s") from None
@@ -109,8 +109,11 @@ async def _send(ws: ClientConnection, text: str) -> None:
 class WebSocketSession:
     """One open Socket.IO connection over WebSocket, joined to its namespace."""
 
-    def __init__(self, ws: ClientConnection, protocol: SioProtocol) -> None:
+    def __init__(
+        self, ws: ClientConnection, protocol: SioProtocol, max_frame_size: int = 0
+    ) -> None:
         self._ws = ws
+        self.max_frame_size = max_frame_size  # websockets closes 1009 over it; 0: no limit
         self._sio = protocol
         self.protocol = protocol.protocol or ""  # "eio3" | "eio4": known once open
         self._loop = asyncio.get_running_loop()
@@ -136,6 +139,11 @@ class WebSocketSession:
                 try:
                     raw = await ws.recv(decode=False)
                 except ConnectionClosed as exc:
+                    limit = self.max_frame_size
+                    if exc.sent is not None and exc.sent.code == 1009 and limit:
+                        # websockets' max_size: the message was never held; reconnect
+                        yield too_big_frame(now_us(), exc.sent.reason, limit)
+                        raise SessionDropped(f"frame over the limit of {limit} bytes") from None
                     raise SessionDropped(self._reason or wire.closed_reason(exc)) from None
                 now = loop.time()
                 self._waiting_since = None

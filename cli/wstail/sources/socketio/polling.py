@@ -38,7 +38,7 @@ import socketio.exceptions
 import socketio.packet
 
 from wstail.envelope import now_us
-from wstail.frames import Frame, meta_frame
+from wstail.frames import Frame, meta_frame, truncate_frame
 from wstail.jsonexact import ExactNumber, dumps
 from wstail.sources.socketio.session import (
     REFUSED_STATUSES,
@@ -47,7 +47,6 @@ from wstail.sources.socketio.session import (
     SessionDropped,
     SioTarget,
     silent_logger,
-    truncate_frame,
 )
 
 log = logging.getLogger(__name__)

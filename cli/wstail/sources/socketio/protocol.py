@@ -26,14 +26,13 @@ connection for it.
 
 from __future__ import annotations
 
-from wstail.frames import Frame, meta_frame
+from wstail.frames import Frame, meta_frame, truncate_frame
 from wstail.sources.socketio import codec, probe
 from wstail.sources.socketio.session import (
     HandshakeFailed,
     Refused,
     SessionDropped,
     SioTarget,
-    truncate_frame,
 )
 
 __all__ = ["DIALECTS", "SioProtocol", "eio3_ping_interval", "patience"]

@@ -16,11 +16,10 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from wstail.exitcodes import UsageError
-from wstail.frames import Frame
+from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame
 from wstail.redact import redact_url
 
 DEFAULT_PATH = "/ws/socket.io"
-BAD_FRAME_CHARS = 200
 REFUSED_STATUSES = frozenset({401, 403})
 
 
@@ -74,6 +73,7 @@ class SioTarget:
     cacert: str | None = None
     connect_timeout: float = 10.0
     ping_interval: float | None = None
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE  # bytes; 0: no limit
 
     def websocket_url(self, eio: int) -> str:
         """The Engine.IO WebSocket URL: ws(s)://host/path/?EIO=n&transport=websocket."""
@@ -130,10 +130,3 @@ def parse_target_url(url: str, path: str) -> tuple[str, str, str, str]:
     own_path = parts.path.rstrip("/")
     socketio_path = own_path if own_path else "/" + path.strip("/")
     return _SCHEMES[parts.scheme.lower()], parts.netloc, parts.query, socketio_path
-
-
-def truncate_frame(data: str | bytes) -> str:
-    """The raw packet for a meta.bad_frame, as text, at most BAD_FRAME_CHARS characters."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        data = bytes(data[: BAD_FRAME_CHARS * 4]).decode("utf-8", "backslashreplace")
-    return data[:BAD_FRAME_CHARS]

@@ -41,7 +41,7 @@ from typing import Any
 
 from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
-from wstail.frames import Frame, meta_frame
+from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame, meta_frame
 from wstail.sources.retry import attempts_left, backoff, gave_up
 from wstail.sources.socketio.driver import open_session
 from wstail.sources.socketio.session import (
@@ -102,6 +102,7 @@ class SocketIOSource:
         retries: int | None = None,
         ping_interval: float | None = None,
         path: str = DEFAULT_PATH,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
     ) -> None:
         if eio not in EIO_CHOICES:
             raise UsageError(f"--eio {eio}: expected one of {', '.join(EIO_CHOICES)}")
@@ -126,6 +127,7 @@ class SocketIOSource:
             cacert=cacert,
             connect_timeout=connect_timeout,
             ping_interval=ping_interval,
+            max_frame_size=max_frame_size,
         )
 
     def __repr__(self) -> str:

@@ -48,7 +48,8 @@ async def dial(target: SioTarget, eio: int) -> ClientConnection:
             additional_headers=list(target.headers),
             ssl=target.ssl_context(),
             open_timeout=None,  # the caller bounds the whole handshake
-            max_size=None,
+            # Control frames (up to 125 bytes) always get through, whatever the limit.
+            max_size=max(target.max_frame_size, 125) if target.max_frame_size else None,
             close_timeout=CLOSE_TIMEOUT,
             logger=_ws_log,
         )
