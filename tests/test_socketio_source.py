@@ -475,30 +475,30 @@ def test_auto_recognizes_a_v5_server_by_its_namespace_ack() -> None:
     ]
 
 
-def test_explicit_eio4_refuses_a_socketio_2_server() -> None:
-    """--eio 4 against socket.io 2.x (which ignores EIO=4) is exit 3, with a hint, no retry."""
-
-    async def body() -> tuple[ConnectError, list[Frame]]:
-        async with start_peer("sio2", []) as peer:
-            source = SocketIOSource(peer.url, "/public", eio="4", retries=3)
-            seen: list[Frame] = []
-            with pytest.raises(ConnectError) as caught:
-                await collect(source, into=seen)
-            return caught.value, seen
-
-    error, seen = run(body)
-    assert seen == []
-    hint = "speaks Socket.IO 1.x/2.x (Engine.IO 3): use --eio 3 or --eio auto"
-    assert error.message.endswith(hint)
-
-
-@pytest.mark.parametrize("kind", ["sio4", "python"])
-def test_explicit_eio3_refuses_an_engineio_4_server(kind: str) -> None:
-    """--eio 3 against socket.io 4 / python-socketio (no EIO3): exit 3, a hint, no retry."""
+@pytest.mark.parametrize(
+    ("kind", "eio", "hint"),
+    [
+        ("sio2", "4", "speaks Socket.IO 1.x/2.x (Engine.IO 3): use --eio 3 or --eio auto"),
+        (
+            "sio4",
+            "3",
+            "speaks Socket.IO 3/4 (Engine.IO 4), not Engine.IO 3: use --eio 4 or --eio auto",
+        ),
+        (
+            "python",
+            "3",
+            "speaks Socket.IO 3/4 (Engine.IO 4), not Engine.IO 3: use --eio 4 or --eio auto",
+        ),
+    ],
+    ids=["eio4-vs-sio2", "eio3-vs-sio4", "eio3-vs-python"],
+)
+def test_a_forced_eio_the_server_does_not_speak_is_refused(kind: str, eio: str, hint: str) -> None:
+    """--eio 4 against socket.io 2.x (which ignores EIO=4), --eio 3 against an Engine.IO 4
+    server: exit 3, a hint, no retry."""
 
     async def body() -> tuple[ConnectError, list[Frame]]:
         async with start_peer(kind, []) as peer:
-            source = SocketIOSource(peer.url, "/public", eio="3", retries=3)
+            source = SocketIOSource(peer.url, "/public", eio=eio, retries=3)
             seen: list[Frame] = []
             with pytest.raises(ConnectError) as caught:
                 await collect(source, into=seen)
@@ -506,7 +506,6 @@ def test_explicit_eio3_refuses_an_engineio_4_server(kind: str) -> None:
 
     error, seen = run(body)
     assert seen == []
-    hint = "speaks Socket.IO 3/4 (Engine.IO 4), not Engine.IO 3: use --eio 4 or --eio auto"
     assert error.message.endswith(hint), error.message
 
 
