@@ -9,6 +9,7 @@ replays cleanly.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import resource
@@ -23,6 +24,8 @@ from helpers.node_peers import NodePeer, run
 from helpers.timeouts import scaled
 
 LIMIT = 64 * 1024  # RLIMIT_FSIZE of the runs that hit a file size limit
+PR_CAPBSET_DROP = 24  # <linux/prctl.h>
+CAP_DAC_OVERRIDE = 1  # <linux/capability.h>
 
 
 def frame(n: int, pad: int = 200) -> str:
@@ -196,6 +199,16 @@ def test_live_output_to_dev_full_fails_with_the_reason(command: str, tmp_path: P
         assert replay(capture, env).returncode == 0
 
 
+def in_order(directory: Path) -> list[Path]:
+    """The capture parts in DIRECTORY in the order they were written (by their first_seq)."""
+
+    def first_seq(path: Path) -> int:
+        with path.open("rb") as part:
+            return int(json.loads(part.readline())["first_seq"])
+
+    return sorted(directory.iterdir(), key=first_seq)
+
+
 def test_rotation_into_a_removed_directory_keeps_the_current_part(tmp_path: Path) -> None:
     """The directory of the parts goes away: said once, the current part gets every frame."""
     env = wstail_env(tmp_path)
@@ -222,14 +235,31 @@ def test_rotation_into_a_removed_directory_keeps_the_current_part(tmp_path: Path
     assert len(warnings) == 1, done.err
     assert "No such file or directory" in warnings[0]
     statuses = []
-    for path in sorted(moved.iterdir(), key=lambda p: p.stat().st_mtime_ns):
+    for path in in_order(moved):
         replayed = replay(path, env)
         assert replayed.returncode == 0, replayed.stderr
         statuses += [json.loads(line)["data"]["status"] for line in replayed.stdout.splitlines()]
     assert statuses == [f"n{n}" for n in range(300)]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
+def without_dac_override() -> Callable[[], None] | None:
+    """How to start a run that must meet Permission denied in a read-only directory.
+
+    Root writes into any directory through CAP_DAC_OVERRIDE: as root, the
+    child drops that capability from its bounding set before exec (so the
+    wstail it runs has it in no set); other users need nothing.
+    """
+    if os.geteuid() != 0:
+        return None
+
+    def drop() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE)")
+
+    return drop
+
+
 def test_rotation_into_a_read_only_directory_keeps_the_current_part(tmp_path: Path) -> None:
     """The directory of the parts turns read-only: said once, no frame lost."""
     env = wstail_env(tmp_path)
@@ -256,21 +286,22 @@ def test_rotation_into_a_read_only_directory_keeps_the_current_part(tmp_path: Pa
                 ],
                 frames,
                 env=env,
+                preexec=without_dac_override(),
                 between=lock_at,
             ),
             timeout=60,
         )
+        assert done.code == 0, done.err
+        warnings = [line for line in done.err_lines if "recording goes on" in line]
+        assert len(warnings) == 1 and "Permission denied" in warnings[0], done.err
+        statuses = []
+        for path in in_order(parts):
+            statuses += [
+                json.loads(line)["data"]["status"] for line in replay(path, env).stdout.splitlines()
+            ]
+        assert statuses == [f"n{n}" for n in range(300)]
     finally:
         parts.chmod(0o755)
-    assert done.code == 0, done.err
-    warnings = [line for line in done.err_lines if "recording goes on" in line]
-    assert len(warnings) == 1 and "Permission denied" in warnings[0], done.err
-    statuses = []
-    for path in sorted(parts.iterdir(), key=lambda p: p.stat().st_mtime_ns):
-        statuses += [
-            json.loads(line)["data"]["status"] for line in replay(path, env).stdout.splitlines()
-        ]
-    assert statuses == [f"n{n}" for n in range(300)]
 
 
 def test_a_40_mb_frame_to_a_file_arrives_whole_with_the_frames_after_it(tmp_path: Path) -> None:
