@@ -18,66 +18,22 @@ from typing import Any
 
 import pytest
 
+from helpers.binary_events import (
+    B1,
+    B2,
+    EMPTY,
+    EXPECTED,
+    HEADER,
+    RECORDED,
+    STEPS,
+    ticker_step,
+    write_capture,
+)
 from helpers.live import Done, run_wstail, wstail_env
 from helpers.serving import clean_env, serving
 from helpers.sio_peers import PEER_KINDS, TESTS, ensure_node_modules, run, scaled, start_peer
 
 JS_CLIENT = TESTS / "peers" / "sio_client.js"
-
-B1 = base64.b64encode(b"\xde\xad\xbe\xef").decode()
-B2 = base64.b64encode(bytes(range(256))).decode()  # every byte value
-EMPTY = ""  # an empty Buffer: an attachment of no bytes
-
-
-def ticker_step(n: int) -> dict[str, Any]:
-    """A plain public event: ticker price n.10."""
-    return {"ns": "/public", "event": "stream", "data": {"ticker": {"price": f"{n}.10"}}}
-
-
-STEPS = [
-    ticker_step(1),
-    {
-        "ns": "/public",
-        "event": "stream",
-        "data": {
-            "file": {"$buffer": B1},
-            "parts": [1, {"$buffer": B2}, {"deep": [{"$buffer": EMPTY}]}],
-            "price": "77792.10",
-        },
-    },
-    ticker_step(2),
-    {"ns": "/public", "event": "blob", "args": [{"$buffer": B1}, "x"]},
-    ticker_step(3),
-]
-# The data envelopes of STEPS: (event, data).
-EXPECTED = [
-    ("ticker", {"price": 1.1}),
-    ("unknown", {"file": {"_binary": B1}}),
-    ("unknown", {"parts": [1, {"_binary": B2}, {"deep": [{"_binary": EMPTY}]}]}),
-    ("unknown", {"price": "77792.10"}),
-    ("ticker", {"price": 2.1}),
-    ("unknown", {"event": "blob", "args": [{"_binary": B1}, "x"]}),
-    ("ticker", {"price": 3.1}),
-]
-
-HEADER = (
-    '{"wstail_capture":1,"source":"paymium.public","url":"http://127.0.0.1:1/ws/socket.io",'
-    '"protocol":"eio3","tool":"wstail test","start":"2026-11-23T10:00:00.000000Z","first_seq":1}'
-)
-CAPTURE_LINES = [
-    [0.01, "sio", "/public", '["stream",{"ticker":{"price":"1.10"}}]'],
-    [
-        0.02,
-        "sio",
-        "/public",
-        '["stream",{"file":{"_placeholder":true,"num":0},"parts":[1,{"_placeholder":true,"num":1},'
-        '{"deep":[{"_placeholder":true,"num":2}]}],"price":"77792.10"}]',
-        [B1, B2, EMPTY],
-    ],
-    [0.03, "sio", "/public", '["stream",{"ticker":{"price":"2.10"}}]'],
-    [0.04, "sio", "/public", '["blob",{"_placeholder":true,"num":0},"x"]', [B1]],
-    [0.05, "sio", "/public", '["stream",{"ticker":{"price":"3.10"}}]'],
-]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -101,13 +57,6 @@ def tail(kind: str, scenario: Any, *args: str, tmp_path: Path) -> Done:
             return await run_wstail("tail", "public", "--url", peer.url, *args, env=env)
 
     return run(body, timeout=30)
-
-
-def write_capture(path: Path) -> Path:
-    """The capture of STEPS, as wstail records it."""
-    lines = [HEADER, *(json.dumps(line, separators=(",", ":")) for line in CAPTURE_LINES)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def js_client(version: str, url: str, count: int, *flags: str) -> list[list[Any]]:
@@ -263,9 +212,6 @@ def buffers(event: list[Any]) -> list[Any]:
     return [walk(item) for item in event]
 
 
-RECORDED = [[step.get("event", "stream"), *step.get("args", [step.get("data")])] for step in STEPS]
-
-
 @pytest.mark.parametrize(
     ("client", "serve", "flags"),
     [
@@ -299,3 +245,46 @@ def test_tail_of_a_served_binary_capture_prints_what_replay_prints(
         done = run(lambda: run_wstail(*command, env=env), timeout=30)
     assert done.code == 0, done.err
     assert data_envelopes(done) == EXPECTED
+
+
+def binary_payload_packets(body: bytes) -> list[str | bytes]:
+    """The packets of an engine.io-parser 2 binary payload (as its decodePayloadAsBinary reads)."""
+    packets: list[str | bytes] = []
+    at = 0
+    while at < len(body):
+        is_text = body[at] == 0
+        end = body.index(255, at)
+        length = int("".join(str(digit) for digit in body[at + 1 : end]))
+        data = body[end + 1 : end + 1 + length]
+        packets.append(data.decode() if is_text else data)
+        at = end + 1 + length
+    return packets
+
+
+def test_eio3_polling_without_b64_gets_binary_payloads(tmp_path: Path) -> None:
+    """A polling client that did not ask b64 (XHR2) gets attachments in binary payload framing."""
+    from urllib.request import Request, urlopen
+
+    capture = write_capture(tmp_path / "binary.jsonl")
+    with serving("--speed", "1000", "--eio", "3", capture, env=clean_env(tmp_path)) as served:
+        base = served.base_url + "/ws/socket.io/?EIO=3&transport=polling"
+        with urlopen(base, timeout=scaled(5)) as answer:
+            opened = answer.read().decode()
+        sid = json.loads(opened[opened.index("{") : opened.index("}") + 1])["sid"]
+        url = f"{base}&sid={sid}"
+        join = Request(url, data=b"9:40/public", method="POST")
+        with urlopen(join, timeout=scaled(5)) as answer:
+            assert answer.read() == b"ok"
+        packets: list[str | bytes] = []
+        while sum(isinstance(packet, bytes) for packet in packets) < 4:
+            with urlopen(url, timeout=scaled(5)) as answer:
+                body = answer.read()
+                if answer.headers["Content-Type"] == "application/octet-stream":
+                    packets += binary_payload_packets(body)
+                else:
+                    assert b"b4" not in body  # never base64 for this client
+    text = [packet for packet in packets if isinstance(packet, str)]
+    assert '453-/public,["stream",{"file":{"_placeholder":true,"num":0},' in "".join(text)
+    assert [packet for packet in packets if isinstance(packet, bytes)] == [
+        b"\x04" + base64.b64decode(part) for part in (B1, B2, EMPTY, B1)
+    ]
