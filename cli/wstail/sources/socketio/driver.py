@@ -10,7 +10,8 @@ Text messages are read undecoded (`decode=False`: a text frame that is not
 UTF-8 becomes a meta.bad_frame instead of a 1007 close), which hides whether
 a message came as a text or a binary frame. So: while the protocol waits for
 a binary event's attachments, the next message is read with websockets'
-default decoding, which tells the two apart exactly; otherwise a message is
+default decoding, which tells the two apart exactly (a text frame that is
+not UTF-8 then closes the connection, 1007); otherwise a message is
 text, but in Engine.IO 3 one starting with a byte below 7 (the packet type
 of a binary packet, where text packets start with an ASCII digit). An
 Engine.IO 4 binary frame no event waits for is read as text (and reported
