@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from helpers.binary_events import RECORDED, write_capture
 from helpers.serving import clean_env, serving, sio_events
 from helpers.sio_peers import TESTS, ensure_node_modules, scaled
 
@@ -130,3 +131,54 @@ def test_browser_on_another_origin_receives_every_event(
     assert result["error"] is None, result["console"]
     assert result["events"] == recorded
     assert result["transport"] in ("websocket", "polling")
+
+
+BINARY_PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>wstail browser test, binary events</title>
+<script src="/socket.io.js"></script>
+<script>
+window.result = {events: [], error: null, transport: null, kinds: []};
+function plain(value) {
+  // An ArrayBuffer as {"$buffer": base64}, so that the events come out as JSON.
+  if (value instanceof ArrayBuffer) {
+    window.result.kinds.push("ArrayBuffer");
+    return {$buffer: btoa(String.fromCharCode(...new Uint8Array(value)))};
+  }
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === "object") {
+    const out = {};
+    for (const key of Object.keys(value)) out[key] = plain(value[key]);
+    return out;
+  }
+  return value;
+}
+const socket = io(%(url)s, {path: "/ws/socket.io", withCredentials: true, reconnection: false,
+                            transports: ["polling"]});
+socket.on("connect", () => { window.result.transport = socket.io.engine.transport.name; });
+socket.on("connect_error", (e) => { window.result.error = String((e && e.message) || e); });
+for (const name of %(names)s) {
+  socket.on(name, (...args) => window.result.events.push(plain([name, ...args])));
+}
+</script>
+"""
+
+
+def test_browser_long_polling_receives_binary_events_in_binary_payloads(
+    chromium: str, tmp_path: Path
+) -> None:
+    """socket.io-client 2.5 in chromium, long-polling with XHR2 (no b64): ArrayBuffers, exact.
+
+    The served payloads that hold an attachment use engine.io's binary framing.
+    """
+    capture = write_capture(tmp_path / "binary.jsonl")
+    names = sorted({event[0] for event in RECORDED})
+    with serving("--speed", "1000", "--eio", "3", capture, env=clean_env(tmp_path)) as served:
+        url = json.dumps(served.base_url + "/public")
+        html = BINARY_PAGE % {"url": url, "names": json.dumps(names)}
+        with page_server(html, CLIENT_SCRIPTS["2"]) as page_url:
+            result = browse(chromium, page_url, len(RECORDED))
+    assert result["error"] is None, result["console"]
+    assert result["transport"] == "polling"
+    assert result["events"] == RECORDED
+    assert result["kinds"] == ["ArrayBuffer"] * 4

@@ -70,7 +70,10 @@ def frames(draw: st.DrawFn, start_us: int) -> Frame:
     recv_us = start_us + draw(offsets)
     kind = draw(st.sampled_from(["sio", "text", "binary", "meta"]))
     if kind == "sio":
-        return Frame(recv_us=recv_us, kind="sio", channel=draw(st.text()), payload=draw(st.text()))
+        # A binary event keeps its attachments' bytes beside its text.
+        attachments = draw(st.none() | st.lists(st.binary(), max_size=3))
+        data = None if attachments is None else {"attachments": attachments}
+        return Frame(recv_us, "sio", draw(st.text()), draw(st.text()), data)
     if kind == "text":
         return Frame(recv_us=recv_us, kind="text", payload=draw(st.text()))
     if kind == "binary":
@@ -80,6 +83,8 @@ def frames(draw: st.DrawFn, start_us: int) -> Frame:
 
 def printed(frame: Frame) -> tuple[Any, ...]:
     """A frame with its meta details as the bytes they print as (ExactNumber == float)."""
+    if frame.kind == "sio":  # None, or the attachments' bytes
+        return (frame.recv_us, frame.kind, frame.channel, frame.payload, frame.data)
     data = None if frame.data is None else dumps(frame.data)
     return (frame.recv_us, frame.kind, frame.channel, frame.payload, data)
 
@@ -152,6 +157,14 @@ def test_lines_are_written_as_documented() -> None:
     )
     sio = Frame(recv_us=START + 13402, kind="sio", channel="/public", payload='["stream",{}]')
     assert encode_frame(sio, START) == b'[0.013402,"sio","/public","[\\"stream\\",{}]"]'
+    event = '["stream",{"_placeholder":true,"num":0}]'
+    binary_event = Frame(
+        START + 20_000, "sio", event, "/public", {"attachments": [b"\xde\xad\xbe\xef"]}
+    )
+    assert encode_frame(binary_event, START) == (
+        b'[0.020000,"sio","/public","[\\"stream\\",{\\"_placeholder\\":true,\\"num\\":0}]",'
+        b'["3q2+7w=="]]'
+    )
     text = Frame(recv_us=START + 200_000, kind="text", payload='{\n  "status": 1}')
     assert encode_frame(text, START) == b'[0.200000,"text","{\\n  \\"status\\": 1}"]'
     binary = Frame(recv_us=START + 300_000, kind="binary", payload=b"\xde\xad\xbe\xef")
@@ -183,6 +196,10 @@ def test_frame_text_is_stored_not_reencoded() -> None:
         (b'[0.1,"text",1]', "unknown or malformed frame of kind 'text'"),
         (b'[0.1,"sio","/public"]', "unknown or malformed frame of kind 'sio'"),
         (b'[0.1,"sio","/public",["stream"]]', "unknown or malformed frame of kind 'sio'"),
+        (b'[0.1,"sio","/public","[]",["%%%"]]', "binary event attachment is not valid base64"),
+        (b'[0.1,"sio","/public","[]","3q2+7w=="]', "attachments are not a list of base64"),
+        (b'[0.1,"sio","/public","[]",[1]]', "attachments are not a list of base64"),
+        (b'[0.1,"sio","/public","[]",[],1]', "unknown or malformed frame of kind 'sio'"),
         (b'[0.1,"binary","not base64!"]', "binary frame is not valid base64"),
         (b'[0.1,"meta","meta.connected","details"]', "unknown or malformed frame of kind 'meta'"),
         (b'[0.1,7,"x"]', "unknown or malformed frame of kind '7'"),

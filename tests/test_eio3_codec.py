@@ -13,6 +13,7 @@ from wstail.sources.socketio import codec as eio3
 from wstail.sources.socketio.codec import (
     Ack,
     BadPacket,
+    BinaryPacket,
     Close,
     Connect,
     Disconnect,
@@ -72,6 +73,48 @@ DECODED: list[tuple[str | bytes, eio3.Packet]] = [
     ('44/user,{"message":"Not authorized"}', NamespaceError("/user", "Not authorized")),
     ('44/user,{"message":"x","data":{"a":1}}', NamespaceError("/user", "x")),
     ("44/user,not json", NamespaceError("/user", "not json")),
+    (
+        '451-["x",{"_placeholder":true,"num":0}]',
+        BinaryPacket("/", '["x",{"_placeholder":true,"num":0}]', 1),
+    ),
+    (
+        '452-/public,7["stream",{"a":[{"num":1,"_placeholder":true}],"b":{"_placeholder":true,"num":0}}]',
+        BinaryPacket(
+            "/public",
+            '["stream",{"a":[{"num":1,"_placeholder":true}],"b":{"_placeholder":true,"num":0}}]',
+            2,
+            7,
+        ),
+    ),
+    (
+        '451-/public,["stream", { "_placeholder" : true , "num" : 0 } ]',
+        BinaryPacket("/public", '["stream", { "_placeholder" : true , "num" : 0 } ]', 1),
+    ),
+    (  # python-socketio's and socket.io's spelling of a zero-attachment event
+        '450-/public,["stream",{"a":1}]',
+        BinaryPacket("/public", '["stream",{"a":1}]', 0),
+    ),
+    (
+        '461-/user,5[{"_placeholder":true,"num":0}]',
+        BinaryPacket("/user", '[{"_placeholder":true,"num":0}]', 1, 5, ack=True),
+    ),
+]
+
+# Binary events whose placeholders are unusable: the packet says why (its
+# attachments are still to come and to be dropped).
+BAD_PLACEHOLDERS = [
+    ('451-["x",{"_placeholder":true,"num":1}]', "attachment placeholder 1 out of range"),
+    ('451-["x",{"_placeholder":true,"num":-1}]', "attachment placeholder -1 out of range"),
+    ('451-["x",{"_placeholder":true,"num":"0"}]', "attachment placeholder '0' out of range"),
+    ('451-["x",{"_placeholder":true,"num":0.0}]', "attachment placeholder 0.0 out of range"),
+    ('451-["x",{"_placeholder":true}]', "bad attachment placeholder"),
+    ('451-["x",{"_placeholder":false,"num":0}]', "bad attachment placeholder"),
+    ('451-["x",{"_placeholder":true,"num":0,"more":1}]', "bad attachment placeholder"),
+    ('451-["x",{"\\u005fplaceholder":true,"num":0}]', "written in an unusual way"),
+    ('450-["x",{"_placeholder":true,"num":0}]', "attachment placeholder 0 out of range"),
+    ('451-[{"_placeholder":true,"num":0}]', "event data is not a JSON array starting"),
+    ('451-/public,{"a":1}', "event data is not a JSON array starting"),
+    ('461-/user,5{"a":1}', "ack data is not a JSON array"),
 ]
 
 BAD: list[str | bytes] = [
@@ -98,8 +141,12 @@ BAD: list[str | bytes] = [
     '42/public,["x",Infinity]',
     '42/public,123456789012345678901["x"]',
     '43/user,5{"a":1}',
-    '451-["x",{"_placeholder":true,"num":0}]',
-    '461-/user,5[{"_placeholder":true,"num":0}]',
+    "45",
+    '45-["x"]',
+    '451["x"]',
+    '45x-["x"]',
+    '451234567890-["x"]',
+    "451-/public,[garbage",
     "b4AAEC",
     b"\x04\x00\x01",
     b"",
@@ -121,11 +168,19 @@ def test_decode_garbage_is_a_bad_packet(text: str | bytes) -> None:
     assert packet.reason
 
 
-def test_binary_packets_are_unsupported() -> None:
-    """Binary events and binary frames are reported as unsupported."""
-    for text in ('451-["x",{"_placeholder":true,"num":0}]', b"\x04abc", "b4AAEC"):
-        packet = decode_packet(text)
-        assert isinstance(packet, BadPacket) and "not supported" in packet.reason
+@pytest.mark.parametrize(("text", "reason"), BAD_PLACEHOLDERS)
+def test_binary_events_with_bad_placeholders_say_why(text: str, reason: str) -> None:
+    """A binary event whose placeholders cannot be filled is a BinaryPacket with a problem."""
+    packet = decode_packet(text)
+    assert isinstance(packet, BinaryPacket)
+    assert reason in packet.problem
+
+
+def test_binary_frames_out_of_a_session_are_bad_packets() -> None:
+    """A binary frame or base64 packet given to the text codec is reported, never raised."""
+    for data in (b"\x04abc", "b4AAEC"):
+        packet = decode_packet(data)
+        assert isinstance(packet, BadPacket) and "unexpected" in packet.reason
 
 
 def test_event_payload_is_the_text_as_received() -> None:
@@ -257,6 +312,19 @@ _packets: st.SearchStrategy[eio3.Packet] = st.one_of(
         st.lists(_json, max_size=3),
     ),
     st.builds(NamespaceError, _namespaces, _text),
+    st.builds(
+        lambda ns, ack, count, ack_id: BinaryPacket(
+            ns,
+            dumps(["stream", *({"_placeholder": True, "num": n} for n in range(count))]).decode(),
+            count,
+            ack_id,
+            ack,
+        ),
+        _namespaces,
+        st.booleans(),
+        st.integers(0, 5),
+        _ack_ids,
+    ),
 )
 
 

@@ -418,13 +418,13 @@ TICK_2 = '42/public,["stream",{"ticker":{"price":"2.10"}}]'
 NOT_UTF8: list[str | bytes] = [
     TextBytes(b'42/public,["stream",{"ticker":{"price":"\xff"}}]'),  # a text frame
     TextBytes(b'42/public,["stream",{"ticker":{"price":"\xe2\x82"}}]'),  # cut in a character
-    b'\x04["stream","\xc3\x28"]',  # a binary packet
+    b'\x04["stream","\xc3\x28"]',  # a binary packet, no binary event waiting for it
     '42/public,["stream",{"ticker":{"price":"\\ud800"}}]',  # UTF-8, but a lone surrogate escape
 ]
 NOT_UTF8_REASONS = [
     {"invalid UTF-8"},
     {"invalid UTF-8"},
-    {"invalid UTF-8", "binary frame of 15 bytes (binary packets are not supported)"},
+    {"binary message with no binary event pending"},
     {"lone surrogate in a string", "Socket.IO packet data is not valid JSON"},
 ]
 

@@ -881,6 +881,8 @@ scan_lines = st.one_of(
             _RISKY_LINE,
             b'{"seq":8,"event":"trade","data":{"price":1e400,"id":"4e-347c"}}',
             b'{"seq":9,"event":"ticker","data":{"id":"29553fe-347c","price":76070.5}}',
+            b'{"seq":10,"event":"unknown","data":{"file":{"_binary":"3q2+7w=="}}}',
+            b'{"seq":11,"event":"trade","data":{"price":1.5,"raw":{"_binary":"dHJhZGU="}}}',
             b'{"seq":5,"event":"trade"',
             b'{"event":"trade"} trailing',
             b'["trade"]',
@@ -1066,6 +1068,16 @@ capture_lines = st.one_of(
             b'[0.5,"meta","meta.disconnected",{"reason":"bye"}]',
             b'[0.75,"binary","3q2+7w=="]',
             b'[0.75,"binary","not base64!"]',
+            # binary events: attachments base64 in a fifth element (good and bad)
+            b'[0.8,"sio","/public","[\\"stream\\",{\\"f\\":{\\"_placeholder\\":true,'
+            b'\\"num\\":0}}]",["3q2+7w=="]]',
+            b'[0.8,"sio","/public","[\\"stream\\",{\\"trades\\":[{\\"price\\":\\"1.10\\",'
+            b'\\"timestamp\\":1,\\"b\\":{\\"_placeholder\\":true,\\"num\\":0}}]}]",'
+            b'["dHJhZGU="]]',
+            b'[0.8,"sio","/user","[\\"blob\\",{\\"_placeholder\\":true,\\"num\\":1},'
+            b'{\\"_placeholder\\":true,\\"num\\":0}]",["","AAE="]]',
+            b'[0.8,"sio","/public","[\\"stream\\",{}]",["not base64!"]]',
+            b'[0.8,"sio","/public","[\\"stream\\",{}]",[7]]',
             b'[true,"sio","/public","[\\"stream\\",{}]"]',
             b'["0.1","sio","/public","[\\"stream\\",{}]"]',
             b'[0.1,"sio","/public",5]',
@@ -1120,6 +1132,19 @@ capture_lines = st.one_of(
     block=1 << 20,
     cut_last=False,
     extra=[],
+)
+@example(  # binary events (good, bad base64) among plain ones, printed raw
+    lines=[
+        _DEPTH_LINE,
+        b'[0.8,"sio","/public","[\\"stream\\",{\\"f\\":{\\"_placeholder\\":true,'
+        b'\\"num\\":0}}]",["3q2+7w=="]]',
+        b'[0.8,"sio","/public","[\\"stream\\",{}]",["not base64!"]]',
+        _DEPTH_LINE,
+    ],
+    endings=[b"\n"],
+    block=1 << 20,
+    cut_last=False,
+    extra=["--raw"],
 )
 def test_capture_blocks_match_line_by_line(
     wstail: Wstail,

@@ -251,8 +251,8 @@ def test_garbage_eio3_packets_become_bad_frames(eio: str) -> None:
         "42/public,[garbage",
         '42/public,{"not":"an array"}',
         "42/public,[1,2]",
-        '451-["stream",{"_placeholder":true,"num":0}]',
-        b"\x04binary",
+        "45x-/public,[]",  # a binary event without a readable attachment count
+        b"\x04binary",  # an attachment no binary event waits for
         "49",
         "x" * 500,
     ]
@@ -274,14 +274,14 @@ def test_garbage_eio3_packets_become_bad_frames(eio: str) -> None:
 
 @pytest.mark.parametrize("eio", ["auto", "4"])
 def test_garbage_socketio_packets_on_eio4_become_bad_frames(eio: str) -> None:
-    """Undecodable EIO4 packets give meta.bad_frame, binary events included; the stream goes on."""
+    """Undecodable EIO4 packets give meta.bad_frame, stray binary frames included; it goes on."""
     junk: list[str | bytes] = [
         "42/public,[garbage",
         '42/public,{"not":"an array"}',
         "42/public,[1,2]",
         "49",
-        '451-/public,["stream",{"_placeholder":true,"num":0}]',
-        b"\x00\x01",  # its attachment: in EIO4 a binary frame with no "4" in front
+        "45x-/public,[]",  # a binary event without a readable attachment count
+        b"\x00\x01",  # a binary frame no binary event waits for
         TextBytes(b'42/public,["stream","\xff"]'),
         '0{"sid":"again","upgrades":[],"pingInterval":1,"pingTimeout":1}',
     ]

@@ -5,13 +5,16 @@ Pure code: lines in, values out (and back). See docs/capture-format.md.
     {"wstail_capture":1,"source":"paymium.public","url":"https://paymium.com/ws/socket.io",
      "protocol":"eio3","tool":"wstail 0.1.0","start":"2026-11-23T15:30:00.123456Z","first_seq":1}
     [0.013402,"sio","/public","[\"stream\",{\"asks\":[...]}]"]
+    [0.020000,"sio","/public","[\"stream\",{\"_placeholder\":true,\"num\":0}]",["3q2+7w=="]]
     [0.200000,"text","{\n  \"status\": \"publishing\"\n}"]
     [0.300000,"binary","3q2+7w=="]
     [1.000000,"meta","meta.disconnected",{"reason":"server closed the connection"}]
 
 The first element is the receive time in seconds after `start`, with
 microseconds. Frames are stored as JSON strings holding the exact text
-received, so no number or byte is ever re-encoded.
+received, so no number or byte is ever re-encoded. A Socket.IO binary event
+adds a fifth element: its attachments, base64 (the text keeps its
+placeholders).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import orjson
 from wstail.envelope import format_us, iso_to_us
 from wstail.frames import Frame
 from wstail.jsonexact import dumps, loads_exact
+from wstail.placeholders import attachments_of
 
 FORMAT_KEY = "wstail_capture"
 FORMAT_VERSION = 1
@@ -108,7 +112,12 @@ def encode_frame(frame: Frame, start_us: int) -> bytes:
     kind = frame.kind
     payload = frame.payload
     if kind == "sio":
-        body = dumps([kind, frame.channel, payload])
+        attachments = None if frame.data is None else attachments_of(frame.data)
+        if attachments is None:
+            body = dumps([kind, frame.channel, payload])
+        else:
+            encoded = [base64.b64encode(part).decode("ascii") for part in attachments]
+            body = dumps([kind, frame.channel, payload, encoded])
     elif kind == "text":
         body = dumps([kind, payload])
     elif kind == "binary":
@@ -148,6 +157,9 @@ def decode_frame(line: bytes | str, start_us: int) -> Frame:
     recv_us = start_us + round(offset * 1_000_000)
     if kind == "sio" and len(row) == 4 and isinstance(row[2], str) and isinstance(row[3], str):
         return Frame(recv_us=recv_us, kind="sio", channel=row[2], payload=row[3])
+    if kind == "sio" and len(row) == 5 and isinstance(row[2], str) and isinstance(row[3], str):
+        attachments = _attachments(row[4])
+        return Frame(recv_us, "sio", row[3], row[2], {"attachments": attachments})
     if kind == "text" and len(row) == 3 and isinstance(row[2], str):
         return Frame(recv_us=recv_us, kind="text", payload=row[2])
     if kind == "binary" and len(row) == 3 and isinstance(row[2], str):
@@ -159,3 +171,13 @@ def decode_frame(line: bytes | str, start_us: int) -> Frame:
     if kind == "meta" and len(row) == 4 and isinstance(row[2], str) and isinstance(row[3], dict):
         return Frame(recv_us=recv_us, kind="meta", payload=row[2], data=row[3])
     raise CaptureError(f"unknown or malformed frame of kind {str(kind)[:20]!r}")
+
+
+def _attachments(encoded: Any) -> list[bytes]:
+    """The bytes of a binary event's attachments, from their base64 list."""
+    if not isinstance(encoded, list) or not all(isinstance(part, str) for part in encoded):
+        raise CaptureError("binary event attachments are not a list of base64 strings")
+    try:
+        return [base64.b64decode(part, validate=True) for part in encoded]
+    except binascii.Error:
+        raise CaptureError("binary event attachment is not valid base64") from None

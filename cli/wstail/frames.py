@@ -20,7 +20,10 @@ class Frame:
 
     kind "sio": a Socket.IO event; `channel` is the namespace ("/public",
       "/user") and `payload` the JSON text of the event array, exactly as on
-      the wire: '["stream",{"asks":[...]}]'.
+      the wire: '["stream",{"asks":[...]}]'. A binary event keeps its
+      placeholders in the text ('["stream",{"_placeholder":true,"num":0}]')
+      and its attachments' bytes in `data`: {"attachments": [b"...", ...]};
+      `data` is None for every other event.
     kind "text": a WebSocket text frame (node); `payload` is the text.
     kind "binary": a WebSocket binary frame; `payload` is the bytes.
     kind "meta": a lifecycle event; `payload` is its name ("meta.connected")
@@ -32,6 +35,20 @@ class Frame:
     payload: str | bytes
     channel: str = ""
     data: dict[str, Any] | None = field(default=None)
+
+
+def raw_payload(frame: Frame) -> str | bytes:
+    """What --raw prints of a frame: its payload; a binary event's text with its bytes in place.
+
+    (Each placeholder becomes `{"_binary":"<base64>"}`, all else as received.)
+    """
+    if frame.kind == "sio" and frame.data is not None and type(frame.payload) is str:
+        from wstail.placeholders import attachments_of, fill_placeholders
+
+        attachments = attachments_of(frame.data)
+        if attachments is not None:
+            return fill_placeholders(frame.payload, attachments)
+    return frame.payload
 
 
 def truncate_frame(data: str | bytes) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from wstail.exitcodes import IdleTimeout, Interrupted
-from wstail.frames import Frame
+from wstail.frames import Frame, raw_payload
 from wstail.normalize import Normalizer
 from wstail.pipeline import FrameItems, Stream, StreamDone
 from wstail.recorder import Recorder
@@ -83,7 +83,16 @@ async def pump(
                 for start in range(0, len(batch), _OUTPUT_BATCH):
                     chunk = batch[start : start + _OUTPUT_BATCH]
                     if recorder is None:
-                        feed([(normalize(f, source), f.recv_us, f.payload) for f in chunk])
+                        feed(
+                            [
+                                (
+                                    normalize(f, source),
+                                    f.recv_us,
+                                    f.payload if f.data is None else raw_payload(f),
+                                )
+                                for f in chunk
+                            ]
+                        )
                     else:
                         feed(_recorded(chunk, source, normalize, stream, recorder))
                     stream.end_batch()
@@ -106,7 +115,7 @@ def _recorded(
     """Each frame written to the capture just before the stream numbers its envelopes."""
     for frame in frames:
         recorder.write(frame, stream.next_seq)
-        yield normalize(frame, source), frame.recv_us, frame.payload
+        yield normalize(frame, source), frame.recv_us, raw_payload(frame)
 
 
 async def _one_by_one(frames: AsyncIterable[Frame]) -> AsyncIterator[Sequence[Frame]]:

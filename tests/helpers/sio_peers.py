@@ -24,6 +24,7 @@ drop gets the steps that follow. The peers log what happened as dicts
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import shutil
@@ -324,7 +325,7 @@ class PySioPeer:
                 if "raw" in step:
                     await self.sio.eio.send(entry["conn"], f"2{ns},{step['raw']}")
                 else:
-                    args = step.get("args", [step.get("data")])
+                    args = revive(step.get("args", [step.get("data")]))
                     data = tuple(args) if len(args) != 1 else args[0]
                     event = step.get("event", "stream")
                     await self.sio.emit(event, data, to=entry["sid"], namespace=ns)
@@ -339,6 +340,17 @@ class PySioPeer:
         if self._runner is not None:
             await self.sio.shutdown()
             await self._runner.cleanup()
+
+
+def revive(value: Any) -> Any:
+    """A scenario value with each {"$buffer": base64} as bytes (a binary event's Buffer)."""
+    if isinstance(value, list):
+        return [revive(item) for item in value]
+    if isinstance(value, dict):
+        if isinstance(value.get("$buffer"), str):
+            return base64.b64decode(value["$buffer"])
+        return {key: revive(item) for key, item in value.items()}
+    return value
 
 
 def start_peer(kind: str, scenario: Any) -> NodeSioPeer | PySioPeer:

@@ -14,6 +14,9 @@
 //   {"ns": "/public", "event": "stream", "data": {...}}    emit through socket.io
 //   {"ns": "/public", "raw": "[\"stream\",{...}]"}          write this event array text as is
 //                                                           (numbers JS cannot hold)
+//   {"ns": "/public", "event": "stream", "data": {"f": {"$buffer": "3q2+7w=="}}}
+//                                                           a Buffer wherever {"$buffer": base64}
+//                                                           stands: a binary event
 //   {"ns": "/user", ..., "after_channels": 2}              wait for a socket that sent 2 channels
 //   {"ns": "/public", ..., "after_connects": 2}            wait for the namespace's 2nd connection
 //   {"drop": true}                                          close every client connection
@@ -102,6 +105,18 @@ async function waitFor(found) {
   }
 }
 
+function revive(value) {
+  // {"$buffer": base64} becomes a Buffer: socket.io sends the event as a binary event.
+  if (Array.isArray(value)) return value.map(revive);
+  if (value !== null && typeof value === "object") {
+    if (typeof value.$buffer === "string") return Buffer.from(value.$buffer, "base64");
+    const out = {};
+    for (const key of Object.keys(value)) out[key] = revive(value[key]);
+    return out;
+  }
+  return value;
+}
+
 function writeRaw(entry, text) {
   // An EVENT packet written straight to the Engine.IO socket: "2/public,[...]".
   const nsp = entry.ns === "/" ? "" : entry.ns + ",";
@@ -133,7 +148,7 @@ async function play() {
       if (step.raw !== undefined) {
         writeRaw(entry, step.raw);
       } else {
-        const args = step.args !== undefined ? step.args : [step.data];
+        const args = revive(step.args !== undefined ? step.args : [step.data]);
         entry.socket.emit(step.event || "stream", ...args);
       }
     }

@@ -8,7 +8,8 @@
 // transport only (--polling: the client's defaults, polling then an upgrade,
 // as in a browser; --polling-only: long-polling and no upgrade), to NAMESPACE; emits `channel` CHANNEL once connected when
 // given; prints {"ns": .., "event": .., "args": [..]} as one JSON line per
-// event received, and exits 0 after COUNT events. A connection error is one
+// event received (a Buffer as {"$buffer": base64, "type": "Buffer"}, an
+// ArrayBuffer likewise with "type": "ArrayBuffer"), and exits 0 after COUNT events. A connection error is one
 // line {"error": ..} on stderr and exit 2. No reconnection.
 "use strict";
 
@@ -36,8 +37,18 @@ const socket = io(url.replace(/\/+$/, "") + namespace, options);
 
 let received = 0;
 
+function binaries(key, value) {
+  // `this[key]` is the value before Buffer's own toJSON turned it into {type, data}.
+  const raw = this[key];
+  if (Buffer.isBuffer(raw)) return { $buffer: raw.toString("base64"), type: "Buffer" };
+  if (raw instanceof ArrayBuffer) {
+    return { $buffer: Buffer.from(raw).toString("base64"), type: "ArrayBuffer" };
+  }
+  return value;
+}
+
 function record(event, args) {
-  process.stdout.write(JSON.stringify({ ns: namespace, event, args }) + "\n");
+  process.stdout.write(JSON.stringify({ ns: namespace, event, args }, binaries) + "\n");
   received += 1;
   if (received >= count) {
     socket.close();

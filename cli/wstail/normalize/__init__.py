@@ -19,6 +19,7 @@ from wstail.normalize.paymium import (
     normalize_paymium_event,
     normalize_paymium_message,
 )
+from wstail.placeholders import attachments_of, fill_placeholders
 
 __all__ = [
     "BAD_FRAME",
@@ -47,6 +48,8 @@ def normalize_paymium_frame(frame: Frame, source: str) -> list[Item]:
     payload = frame.payload
     if frame.kind == "sio" and type(payload) is str:
         try:
+            if frame.data is not None:  # a binary event: its bytes go in place, base64
+                payload = fill_placeholders(payload, attachments_of(frame.data) or [])
             return normalize_paymium_event(payload, frame.channel)
         except Exception as error:  # noqa: BLE001 - a bug must not stop a live tail
             return _failed(frame, source, error)
@@ -78,7 +81,7 @@ def normalize_frame(frame: Frame, source: str) -> list[Item]:
             kind = frame.kind
             if kind == "text":
                 return normalize_node_text(payload, source)
-            if kind == "sio":
+            if kind == "sio" and frame.data is None:
                 return normalize_paymium_event(payload, frame.channel)
         return _normalize(frame, source)
     except Exception as error:  # a bug must not stop a live tail: keep the frame, say so
@@ -104,6 +107,8 @@ def _normalize(frame: Frame, source: str) -> list[Item]:
                 source = USER if frame.channel == "/user" else PUBLIC
                 return [bad_frame(source, "invalid UTF-8", _text(payload))]
             payload = text
+        elif frame.data is not None:  # a binary event: its bytes go in place, base64
+            payload = fill_placeholders(payload, attachments_of(frame.data) or [])
         return normalize_paymium_event(payload, frame.channel)
     if kind == "text" or kind == "binary":
         if type(payload) is not str:

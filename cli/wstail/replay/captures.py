@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from wstail.capture import CaptureError, decode_frame, decode_header, is_header
+from wstail.frames import raw_payload
 from wstail.jsonexact import loads_exact
 from wstail.normalize import Normalizer, normalize_node_text, normalize_paymium_event
 from wstail.pipeline import FrameItems
@@ -46,7 +47,8 @@ def capture_entries(
     """The entries of a capture's frame lines, in order: frames, bad lines, next parts.
 
     `short`: Socket.IO and text frames go from the decoded line
-    straight to the normalizer, without a Frame (the same items; False takes
+    straight to the normalizer, without a Frame (binary events, with their
+    fifth element, take the general way; the same items; False takes
     the general way for every line, the differential tests' reference). A bad
     header of a next part ends the entries, but the rest is still read, so a
     cut or corrupt file is reported.
@@ -112,4 +114,4 @@ def _general_entry(number: int, line: bytes, part: Part) -> FrameItems | BadLine
         part.source, part.start_us = header.source, header.start_us
         part.normalize = part.normalizer_for(header.source)
         return NewPart(header.first_seq)
-    return part.normalize(frame, part.source), frame.recv_us, frame.payload
+    return part.normalize(frame, part.source), frame.recv_us, raw_payload(frame)

@@ -4,20 +4,28 @@ socket.io-client 1.x/2.x start with long-polling by default (as browsers
 do) and upgrade to a WebSocket: GET waits for the packets queued for the
 client, POST carries the client's packets. A payload is `len:packet` per
 packet, `len` counted in UTF-16 code units as JavaScript counts a string
-length; `b64=1` clients get the same text, as every packet here is text.
+length. A binary packet (a binary event's attachment, held as the bytes an
+EIO3 WebSocket binary frame carries: the packet type byte 4, then the
+attachment) goes to clients that asked `b64=1` at the handshake (Node.js
+socket.io-client 2.x) as the text packet `b4<base64>`; to the others
+(browsers with XHR2) a payload holding one is sent in engine.io-parser 2's
+binary framing: per packet, 0 (text) or 1 (binary), the length's decimal
+digits as bytes, 255, then the packet (text as UTF-8).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
 from wstail.serve.playback import ClientGone
 
 __all__ = [
+    "Packet",
     "PollingSession",
     "cors_headers",
     "decode_payload",
@@ -34,9 +42,39 @@ def _js_length(text: str) -> int:
     return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
-def encode_payload(packets: list[str]) -> str:
-    """The EIO3 text payload of `packets`: `len:packet` each."""
-    return "".join(f"{_js_length(packet)}:{packet}" for packet in packets)
+Packet = str | bytes
+"""A text packet, or a binary one (its Engine.IO type byte, then its bytes)."""
+
+
+def _as_text(packet: Packet) -> str:
+    """A packet as text: a binary one base64 (`b4<base64>`)."""
+    if isinstance(packet, str):
+        return packet
+    return f"b{packet[0]}" + base64.b64encode(packet[1:]).decode("ascii")
+
+
+def encode_payload(packets: Sequence[Packet], *, binary: bool = False) -> str | bytes:
+    """The EIO3 payload of `packets`: text (`len:packet` each), or binary framing.
+
+    `binary`: the client takes binary payloads (it did not ask `b64`); the
+    binary framing is used only when a packet is binary, as engine.io does.
+    """
+    if binary and any(isinstance(packet, bytes) for packet in packets):
+        return _binary_payload(packets)
+    texts = [_as_text(packet) for packet in packets]
+    return "".join(f"{_js_length(text)}:{text}" for text in texts)
+
+
+def _binary_payload(packets: Sequence[Packet]) -> bytes:
+    """engine.io-parser 2's binary payload: 0|1, the length's digits as bytes, 255, packet."""
+    out = bytearray()
+    for packet in packets:
+        data = packet.encode("utf-8") if isinstance(packet, str) else packet
+        out.append(0 if isinstance(packet, str) else 1)
+        out.extend(int(digit) for digit in str(len(data)))
+        out.append(255)
+        out.extend(data)
+    return bytes(out)
 
 
 def decode_payload(payload: str) -> list[str]:
@@ -80,30 +118,36 @@ def preflight_headers(request: web.Request) -> dict[str, str]:
 class PollingSession:
     """One Engine.IO 3 client that came by long-polling: its queue, namespaces, upgrade."""
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, *, b64: bool = False) -> None:
         self.number = number
+        self.b64 = b64  # the client asked for base64 binary packets: no binary payloads
         self.sid = secrets.token_urlsafe(15)
         self.joined: set[str] = set()
         self.ws: web.WebSocketResponse | None = None  # once upgraded
         self.closed = False
         self.heard = asyncio.Event()  # the client sent something (its pings keep it alive)
-        self._outbox: list[str] = []
+        self._outbox: list[Packet] = []
         self._ready = asyncio.Event()  # the outbox has packets, or a poll must return now
         self._drained = asyncio.Event()
         self._lock = asyncio.Lock()  # replays of two namespaces and pongs share the session
 
     async def send(self, text: str) -> None:
         """Queue one packet for the next GET (or write it, once upgraded); ClientGone if gone."""
+        await self.send_many((text,))
+
+    async def send_many(self, packets: Sequence[Packet]) -> None:
+        """Queue packets together (a binary event and its attachments); ClientGone if gone."""
         async with self._lock:
             if self.closed:
                 raise ClientGone()
             if self.ws is not None:
                 try:
-                    await self.ws.send_str(text)
+                    for packet in packets:
+                        await _write(self.ws, packet)
                 except ConnectionError:
                     raise ClientGone() from None
                 return
-            self._outbox.append(text)
+            self._outbox.extend(packets)
             self._ready.set()
             full = len(self._outbox) >= _HIGH_WATER
             if full:
@@ -111,7 +155,7 @@ class PollingSession:
         if full:
             await self._drained.wait()  # a slow client: the replay waits for its next GET
 
-    async def poll(self, timeout: float) -> list[str]:
+    async def poll(self, timeout: float) -> list[Packet]:
         """The packets for one GET: waits until there are some, a wake-up, or `timeout`."""
         if not self._outbox and not self.closed:
             try:
@@ -134,7 +178,7 @@ class PollingSession:
         async with self._lock:
             packets, self._outbox = self._outbox, []
             for packet in packets:
-                await ws.send_str(packet)
+                await _write(ws, packet)
             self.ws = ws
         self._ready.set()
         self._drained.set()
@@ -144,3 +188,11 @@ class PollingSession:
         self.closed = True
         self._ready.set()
         self._drained.set()
+
+
+async def _write(ws: web.WebSocketResponse, packet: Packet) -> None:
+    """One packet on a WebSocket: a text frame, or a binary frame (type byte, bytes)."""
+    if isinstance(packet, str):
+        await ws.send_str(packet)
+    else:
+        await ws.send_bytes(packet)

@@ -4,7 +4,8 @@ Socket.IO 1.x/2.x (Engine.IO 3) on aiohttp, written here with the `eio3`
 codec: a WebSocket from the start, or long-polling first (socket.io-client's
 default transports) and an upgrade to a WebSocket (`eio3_polling`), with CORS
 for credentialed browser requests. No JSONP. The recorded event text goes
-out verbatim. The `EIO` query parameter is ignored, as the
+out verbatim; a recorded binary event goes out as one (`45<n>-…`, then its
+attachments). The `EIO` query parameter is ignored, as the
 live server does, so that `--eio auto` clients find an EIO3 server. Which
 frames go to which namespace: `wstail.serve.paymium`.
 """
@@ -16,13 +17,15 @@ import contextlib
 import itertools
 import logging
 import secrets
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from wstail.frames import Frame
+from wstail.placeholders import attachments_of
 from wstail.serve.eio3_polling import (
+    Packet,
     PollingSession,
     cors_headers,
     decode_payload,
@@ -32,6 +35,7 @@ from wstail.serve.eio3_polling import (
 from wstail.serve.paymium import NAMESPACES, replays_namespace
 from wstail.serve.playback import ClientGone, Playback, Replays, play
 from wstail.sources.socketio import codec as eio3
+from wstail.sources.socketio.binary import encode_binary_event_text
 
 __all__ = ["PING_INTERVAL_MS", "PING_TIMEOUT_MS", "PaymiumEio3Server"]
 
@@ -40,6 +44,8 @@ PING_INTERVAL_MS = 25_000
 PING_TIMEOUT_MS = 60_000
 _CLOSE_TIMEOUT = 2.0  # seconds a closing client is given
 _SILENCE = (PING_INTERVAL_MS + PING_TIMEOUT_MS) / 1000  # seconds without a ping: gone
+
+_EIO3_MESSAGE = b"\x04"  # the Engine.IO type byte in front of a binary message
 
 log = logging.getLogger("wstail.serve")
 
@@ -56,11 +62,19 @@ class _Eio3Client:
 
     async def send(self, text: str) -> None:
         """Write one packet; ClientGone if the client is no longer there."""
+        await self.send_many((text,))
+
+    async def send_many(self, packets: Sequence[Packet]) -> None:
+        """Write packets together (a binary event and its attachments); ClientGone if gone."""
         async with self._lock:
             if self.ws.closed:
                 raise ClientGone()
             try:
-                await self.ws.send_str(text)
+                for packet in packets:
+                    if isinstance(packet, str):
+                        await self.ws.send_str(packet)
+                    else:
+                        await self.ws.send_bytes(packet)
             except ConnectionError:  # aiohttp's ClientConnectionResetError among them
                 raise ClientGone() from None
 
@@ -72,6 +86,8 @@ class _Peer(Protocol):
     joined: set[str]
 
     async def send(self, text: str) -> None: ...
+
+    async def send_many(self, packets: Sequence[Packet]) -> None: ...
 
 
 def _refusal(request: web.Request, code: int, message: str) -> web.Response:
@@ -162,7 +178,7 @@ class PaymiumEio3Server:
         if sid is None:
             if request.method != "GET":
                 return _refusal(request, 1, "Session ID unknown")
-            session = PollingSession(next(self._numbers))
+            session = PollingSession(next(self._numbers), b64="b64" in request.query)
             self._sessions[session.sid] = session
             log.info("Engine.IO 3 client %d connected from %s", session.number, request.remote)
             opened = eio3.Open(session.sid, PING_INTERVAL_MS, PING_TIMEOUT_MS, ("websocket",))
@@ -188,7 +204,12 @@ class PaymiumEio3Server:
             except ClientGone:  # ended while its packets were being answered
                 pass
             return web.Response(text="ok", content_type="text/html", headers=headers)
-        payload = encode_payload(await session.poll(PING_INTERVAL_MS / 1000))
+        queued = await session.poll(PING_INTERVAL_MS / 1000)
+        payload = encode_payload(queued, binary=not session.b64)
+        if isinstance(payload, bytes):
+            return web.Response(
+                body=payload, content_type="application/octet-stream", headers=headers
+            )
         return web.Response(text=payload, content_type="text/plain", headers=headers)
 
     def _watch(self, session: PollingSession) -> None:
@@ -276,8 +297,16 @@ class PaymiumEio3Server:
         async def send(frame: Frame) -> None:
             if namespace not in client.joined:
                 raise ClientGone()  # left the namespace between two frames
-            if isinstance(frame.payload, str):  # always, from a capture
-                await client.send(eio3.encode_event_text(namespace, frame.payload))
+            payload = frame.payload
+            if not isinstance(payload, str):  # never, from a capture
+                return
+            attachments = attachments_of(frame.data)
+            if attachments is None:
+                await client.send(eio3.encode_event_text(namespace, payload))
+                return
+            # A binary event: its text, then each attachment behind the message type byte.
+            text = encode_binary_event_text(namespace, payload, len(attachments))
+            await client.send_many([text, *(_EIO3_MESSAGE + part for part in attachments)])
 
         replay = play(self._playback, replays_namespace(namespace), send)
         self._replays.start(("eio3", client.number, namespace), replay)

@@ -2,7 +2,9 @@
 
 Engine.IO 4, websocket and polling, CORS open so a browser app can connect.
 Its packets are written with exact JSON, so a recorded number keeps its
-digits (the args are decoded with every float kept as its text). Which
+digits (the args are decoded with every float kept as its text); a
+recorded binary event is emitted with its attachments' bytes in place of its
+placeholders, which python-socketio sends as a binary event. Which
 frames go to which namespace: `wstail.serve.paymium`.
 """
 
@@ -21,6 +23,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from wstail.frames import Frame
+from wstail.placeholders import attachments_of, with_bytes
 from wstail.serve.paymium import NAMESPACES, replays_namespace
 from wstail.serve.playback import Playback, Replays, play
 from wstail.sources.socketio.polling import ExactJSON
@@ -148,6 +151,9 @@ class PaymiumEio4Server:
             if event is None:
                 self._report_bad_event()
                 return
+            attachments = attachments_of(frame.data)
+            if attachments is not None:  # python-socketio sends bytes as a binary event
+                event = with_bytes(event, attachments)
             await self._drain(sid, namespace)
             await self.sio.emit(event[0], tuple(event[1:]), to=sid, namespace=namespace)
 

@@ -14,9 +14,9 @@ payload framing):
        42/public,7["stream",{…}]              EVENT (7: optional ack id)
        43/public,7[…]                         ACK
        44/nope,"Invalid namespace"            ERROR (v5: {"message":…})
-       451-/public,[…{"_placeholder":true}]   BINARY_EVENT / BINARY_ACK (46), followed
-                                              by one binary frame per attachment
-                                              (unsupported: each is a BadPacket)
+       451-/public,[…{"_placeholder":true…}]  BINARY_EVENT / BINARY_ACK (46), followed
+                                              by one binary message per attachment
+                                              (`binary.py`)
 
 What differs between the two versions is behaviour, not packet syntax, and
 lives in the session protocol (`protocol.py`): in
@@ -38,10 +38,12 @@ from typing import Any, TypeGuard
 import orjson
 
 from wstail.jsonexact import dumps, loads_exact
+from wstail.sources.socketio.binary import BinaryPacket, binary_problem, split_count
 
 __all__ = [
     "Ack",
     "BadPacket",
+    "BinaryPacket",
     "Close",
     "Connect",
     "Disconnect",
@@ -178,6 +180,7 @@ Packet = (
     | Event
     | Ack
     | NamespaceError
+    | BinaryPacket
     | BadPacket
 )
 
@@ -185,7 +188,7 @@ Packet = (
 def decode_packet(data: str | bytes) -> Packet:
     """Read one Engine.IO packet from a WebSocket frame; never raises."""
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return BadPacket(f"binary frame of {len(data)} bytes (binary packets are not supported)")
+        return BadPacket(f"unexpected binary frame of {len(data)} bytes")
     if not data:
         return BadPacket("empty packet")
     kind, body = data[0], data[1:]
@@ -204,7 +207,7 @@ def decode_packet(data: str | bytes) -> Packet:
     if kind == "5":
         return Upgrade()
     if kind == "b":
-        return BadPacket("base64 binary packet (binary packets are not supported)")
+        return BadPacket("unexpected base64 binary packet")
     return BadPacket(f"unknown Engine.IO packet type {kind!r}")
 
 
@@ -239,9 +242,12 @@ def _decode_socketio(text: str) -> Packet:
     if not text:
         return BadPacket("empty Socket.IO packet")
     kind, rest = text[0], text[1:]
+    count = -1  # attachments of a binary packet
     if kind in "56":
-        return BadPacket("binary Socket.IO packet (binary events are not supported)")
-    if kind not in "01234":
+        count, rest = split_count(rest)
+        if count < 0:
+            return BadPacket("binary Socket.IO packet without a valid attachment count")
+    elif kind not in "01234":
         return BadPacket(f"unknown Socket.IO packet type {kind!r}")
     namespace, query = "/", ""
     if rest.startswith("/"):
@@ -266,6 +272,10 @@ def _decode_socketio(text: str) -> Packet:
         return BadPacket("Socket.IO packet data is not valid JSON")
     if value is _TOO_DEEP:
         return BadPacket("JSON nested too deeply")
+    if count >= 0:
+        ack = kind == "6"
+        problem = binary_problem(value, body, count, ack=ack)
+        return BinaryPacket(namespace, body, count, ack_id, ack, problem)
     if kind == "3":
         if not isinstance(value, list):
             return BadPacket("ack data is not a JSON array")
@@ -390,6 +400,10 @@ def encode_packet(packet: Packet) -> str:
             return "43" + _nsp_prefix(packet.namespace) + ack + packet.payload
         case NamespaceError():
             return "44" + _nsp_prefix(packet.namespace) + dumps(packet.message).decode("utf-8")
+        case BinaryPacket():
+            ack = "" if packet.ack_id is None else str(packet.ack_id)
+            head = ("46" if packet.ack else "45") + f"{packet.attachments}-"
+            return head + _nsp_prefix(packet.namespace) + ack + packet.payload
         case BadPacket():
             raise ValueError(f"cannot encode a bad packet: {packet.reason}")
 

@@ -3,8 +3,19 @@
 `open_session` dials (`wire.dial`) and feeds the handshake's messages to a
 `protocol.SioProtocol` until it is open, sending what it says to send, the
 whole bounded by connect_timeout. `WebSocketSession.frames()` then reads
-message after message into `SioProtocol.receive` and yields the frames it
-makes.
+message after message into `SioProtocol.receive` (text) or `receive_binary`
+(binary) and yields the frames they make.
+
+Text messages are read undecoded (`decode=False`: a text frame that is not
+UTF-8 becomes a meta.bad_frame instead of a 1007 close), which hides whether
+a message came as a text or a binary frame. So: while the protocol waits for
+a binary event's attachments, the next message is read with websockets'
+default decoding, which tells the two apart exactly (a text frame that is
+not UTF-8 then closes the connection, 1007); otherwise a message is
+text, but in Engine.IO 3 one starting with a byte below 7 (the packet type
+of a binary packet, where text packets start with an ASCII digit). An
+Engine.IO 4 binary frame no event waits for is read as text (and reported
+as a bad frame).
 
 The heartbeat runs on a timer, off the reader's path: the timer fires at the
 protocol's `next_deadline()`, sends the pings it queues (EIO3) and, when
@@ -131,13 +142,16 @@ class WebSocketSession:
         ws = self._ws
         sio = self._sio
         receive = sio.receive
+        receive_binary = sio.receive_binary
+        eio3 = self.protocol == "eio3"
         sio.start_heartbeat(loop.time())
         self._arm()
         try:
             while True:
                 self._waiting_since = loop.time()
                 try:
-                    raw = await ws.recv(decode=False)
+                    binary_due = sio.attachments_due
+                    raw = await ws.recv(decode=None if binary_due else False)
                 except ConnectionClosed as exc:
                     limit = self.max_frame_size
                     if exc.sent is not None and exc.sent.code == 1009 and limit:
@@ -147,11 +161,17 @@ class WebSocketSession:
                     raise SessionDropped(self._reason or wire.closed_reason(exc)) from None
                 now = loop.time()
                 self._waiting_since = None
-                frame = receive(raw, now, now_us())
+                if isinstance(raw, str) or not (binary_due or (eio3 and raw and raw[0] < 7)):
+                    frame = receive(raw, now, now_us())
+                else:
+                    frame = receive_binary(raw, now, now_us())
                 if sio.outgoing:
                     await self._send(sio.take_outgoing())
                 if frame is not None:
                     yield frame
+                    if sio.backlog:
+                        for late in sio.take_backlog():
+                            yield late
         finally:
             self._stop()
 

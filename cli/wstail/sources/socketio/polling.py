@@ -8,7 +8,10 @@ not matter. Imported only when that fallback is taken: `tail` against any
 WebSocket server never loads socketio, engineio or aiohttp.
 
 python-socketio does the protocol; this module turns its callbacks into a
-pull API (an asyncio.Queue) and keeps numbers exact. Its own reconnection is
+pull API (an asyncio.Queue) and keeps numbers exact. It reassembles binary
+events itself, bytes in place of their placeholders: they become the same
+frame the WebSocket client makes (placeholders in the text, the bytes in
+`data["attachments"]`). Its own reconnection is
 off: the reconnect loop in `source.py` owns the lifecycle for every
 transport. In EIO4 the server pings and the client answers; the Engine.IO
 client drops a server that stays silent for pingInterval + pingTimeout.
@@ -38,8 +41,9 @@ import socketio.exceptions
 import socketio.packet
 
 from wstail.envelope import now_us
-from wstail.frames import Frame, meta_frame, truncate_frame
+from wstail.frames import Frame, meta_frame, oversized_frame, truncate_frame
 from wstail.jsonexact import ExactNumber, dumps
+from wstail.placeholders import without_bytes
 from wstail.sources.socketio.session import (
     REFUSED_STATUSES,
     HandshakeFailed,
@@ -265,21 +269,19 @@ class PollingSession:
 
     def _on_event(self, event: str, *args: Any) -> None:
         recv_us = now_us()
-        try:
-            payload = dumps([event, *args]).decode("utf-8")
-        except TypeError:  # bytes from a binary event
-            self._queue.put_nowait(
-                meta_frame(
-                    recv_us,
-                    "meta.bad_frame",
-                    reason="binary Socket.IO packet (binary events are not supported)",
-                    frame="",
-                )
-            )
+        # python-socketio put a binary event's bytes in place of its placeholders:
+        # back to placeholders, the bytes beside them, as the WebSocket client has it.
+        attachments: list[bytes] = []
+        value = without_bytes([event, *args], attachments)
+        limit = self._target.max_frame_size
+        payload = dumps(value).decode("utf-8")
+        if limit and attachments and len(payload) + sum(map(len, attachments)) > limit:
+            size = len(payload) + sum(map(len, attachments))
+            self._queue.put_nowait(oversized_frame(recv_us, size, limit, payload.encode()))
             return
-        self._queue.put_nowait(
-            Frame(recv_us=recv_us, kind="sio", channel=self._target.namespace, payload=payload)
-        )
+        data = {"attachments": attachments} if attachments else None
+        frame = Frame(recv_us, "sio", payload, self._target.namespace, data)
+        self._queue.put_nowait(frame)
 
     def _on_disconnect(self, reason: Any = "") -> None:
         text = str(reason) if reason else "disconnected"

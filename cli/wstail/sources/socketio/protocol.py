@@ -11,9 +11,13 @@ The session goes through two phases:
   the way, then one `channel` event per channel. `dialect` "auto" joins in
   a way both dialects accept and tells them apart (`probe.py`). Failures
   raise `HandshakeFailed` or `Refused`; `is_open` turns true at the end.
-- the session: `receive` returns the namespace's events as `sio` frames,
-  packets it cannot read as `meta.bad_frame` frames, and raises
-  `SessionDropped` when the server ends the session.
+- the session: `receive` (text messages) and `receive_binary` (binary
+  messages) return the namespace's events as `sio` frames, packets they
+  cannot read as `meta.bad_frame` frames, and `receive` raises
+  `SessionDropped` when the server ends the session. A binary event (`45`)
+  is held until its attachments came (`attachments_due` counts them), then
+  handed on as one frame: its text with placeholders, the attachments'
+  bytes in `data["attachments"]`.
 
 The heartbeat differs by version. Engine.IO 3: the client pings `2` every
 pingInterval (or `--ping-interval`) and the server answers `3`; a ping left
@@ -26,8 +30,9 @@ connection for it.
 
 from __future__ import annotations
 
-from wstail.frames import Frame, meta_frame, truncate_frame
+from wstail.frames import Frame, meta_frame, oversized_frame, truncate_frame
 from wstail.sources.socketio import codec, probe
+from wstail.sources.socketio.binary import EIO3_MESSAGE, Assembly, BinaryPacket
 from wstail.sources.socketio.session import (
     HandshakeFailed,
     Refused,
@@ -63,6 +68,7 @@ class SioProtocol:
     """
 
     __slots__ = (
+        "_assembly",
         "_dialect",
         "_interval",
         "_next_ping",
@@ -71,6 +77,8 @@ class SioProtocol:
         "_state",
         "_target",
         "_unanswered_since",
+        "attachments_due",
+        "backlog",
         "last_packet",
         "namespace",
         "outgoing",
@@ -92,6 +100,9 @@ class SioProtocol:
         self.protocol: str | None = None if dialect == "auto" else dialect
         self.outgoing: list[str] = []  # packets for the driver to send, in order
         self.last_packet = 0.0  # EIO4: when the server last sent anything (driver's clock)
+        self._assembly: Assembly | None = None  # the binary packet whose attachments come
+        self.attachments_due = 0  # binary messages the driver should expect next
+        self.backlog: list[Frame] = []  # a second frame made by one message (rare)
 
     def __repr__(self) -> str:
         return f"<SioProtocol {self._target.display_url} {self.namespace} {self._state}>"
@@ -177,28 +188,47 @@ class SioProtocol:
 
     # The session
 
-    def receive(self, raw: bytes, now: float, recv_us: int) -> Frame | None:
-        """Take one message of the open session: the frame it makes, if any.
+    def receive(self, raw: str | bytes, now: float, recv_us: int) -> Frame | None:
+        """Take one text message of the open session: the frame it makes, if any.
 
-        `now` is the driver's clock (for the heartbeat), `recv_us` the
-        receive timestamp of the frame. Raises SessionDropped when the
-        server ends the session.
+        `raw` is the message as received (bytes when the driver did not
+        decode it); `now` is the driver's clock (for the heartbeat),
+        `recv_us` the receive timestamp of the frame. Raises SessionDropped
+        when the server ends the session. A text message that cuts a binary
+        event short makes two frames: the event's meta.bad_frame is returned,
+        the message's own frame (if any) waits in `backlog` (`take_backlog`).
         """
         self.last_packet = now
-        try:
-            data = raw.decode()
-        except UnicodeDecodeError:  # websockets would have failed the connection with 1007
-            return _bad_frame(recv_us, "invalid UTF-8", raw)
+        if isinstance(raw, str):
+            data = raw
+        else:
+            try:
+                data = raw.decode()
+            except UnicodeDecodeError:  # websockets would have failed the connection with 1007
+                bad = _bad_frame(recv_us, "invalid UTF-8", raw)
+                if self.attachments_due:
+                    return self._both(self._give_up_binary(recv_us), bad)
+                return bad
         packet = codec.decode_packet(data)
+        if self.attachments_due:
+            cut = self._give_up_binary(recv_us)
+            return self._both(cut, self._on_packet(packet, data, recv_us))
         if type(packet) is codec.Event and packet.namespace == self.namespace:
             return Frame(
                 recv_us=recv_us, kind="sio", channel=self.namespace, payload=packet.payload
             )
         return self._on_packet(packet, data, recv_us)
 
+    def take_backlog(self) -> list[Frame]:
+        """The frames waiting in `backlog`, in order (the list is emptied)."""
+        out, self.backlog = self.backlog, []
+        return out
+
     def _on_packet(self, packet: codec.Packet, data: str, recv_us: int) -> Frame | None:
         namespace = self.namespace
         match packet:
+            case codec.Event(namespace=ns) if ns == namespace:
+                return Frame(recv_us=recv_us, kind="sio", channel=namespace, payload=packet.payload)
             case codec.Pong(data="") if self.protocol == "eio3":
                 self._unanswered_since = None
             case codec.Ping(data=probe_data):  # EIO4's heartbeat; in EIO3 harmless
@@ -209,6 +239,8 @@ class SioProtocol:
                 raise SessionDropped(f"server error on {namespace}: {message}")
             case codec.Close():
                 raise SessionDropped("the server closed the Engine.IO session")
+            case BinaryPacket():
+                return self._start_binary(packet, data, recv_us)
             case codec.BadPacket(reason=reason):
                 return _bad_frame(recv_us, reason, data)
             case codec.Open():
@@ -216,6 +248,77 @@ class SioProtocol:
             case _:
                 pass  # pongs, probes, noops, other namespaces, acks: nothing to hand on
         return None
+
+    # Binary events
+
+    def receive_binary(self, message: bytes, now: float, recv_us: int) -> Frame | None:
+        """Take one binary message of the open session: an attachment; the frame it makes.
+
+        `message` is the Engine.IO binary message as a WebSocket binary frame
+        carries it: in EIO3 the packet type byte (4) then the bytes, in EIO4
+        the bare attachment. The last attachment of a binary event makes its
+        frame; a message no binary event waits for is a meta.bad_frame.
+        """
+        self.last_packet = now
+        if self.protocol == "eio3":
+            if not message or message[0] != EIO3_MESSAGE:
+                kind = f"type {message[0]}" if message else "empty"
+                return _bad_frame(recv_us, f"binary Engine.IO packet of {kind}", message)
+            attachment = message[1:]
+        else:
+            attachment = message
+        assembly = self._assembly
+        if assembly is None:
+            return _bad_frame(recv_us, "binary message with no binary event pending", message)
+        limit = self._target.max_frame_size
+        if assembly.add(attachment, limit):
+            head = assembly.packet.payload.encode()
+            frame: Frame | None = oversized_frame(recv_us, None, limit, head)
+        else:
+            frame = None
+        self.attachments_due = due = assembly.due
+        if due == 0:
+            self._assembly = None
+            if assembly.keep and not assembly.dropped:
+                return _binary_event(assembly, self.namespace, recv_us)
+        return frame
+
+    def _start_binary(self, packet: BinaryPacket, data: str, recv_us: int) -> Frame | None:
+        """A binary packet's text: wait for its attachments (kept if it is ours and usable)."""
+        ours = not packet.ack and packet.namespace == self.namespace
+        assembly = Assembly(packet, keep=ours and not packet.problem, size=len(data))
+        limit = self._target.max_frame_size
+        report = None
+        if ours and packet.problem:
+            report = _bad_frame(recv_us, packet.problem, data)
+        elif assembly.keep and limit and assembly.size > limit:
+            assembly.dropped = True
+            report = oversized_frame(recv_us, None, limit, data.encode())
+        if packet.attachments == 0:
+            if assembly.keep and not assembly.dropped:
+                return _binary_event(assembly, self.namespace, recv_us)
+            return report
+        self._assembly = assembly
+        self.attachments_due = packet.attachments
+        return report
+
+    def _give_up_binary(self, recv_us: int) -> Frame | None:
+        """A text message came while attachments were due: the binary event's bad frame."""
+        assembly, self._assembly = self._assembly, None
+        self.attachments_due = 0
+        if assembly is None or not assembly.keep or assembly.dropped:
+            return None
+        packet = assembly.packet
+        reason = f"binary event cut short: {assembly.received} of {packet.attachments} attachments"
+        return _bad_frame(recv_us, reason, packet.payload)
+
+    def _both(self, first: Frame | None, second: Frame | None) -> Frame | None:
+        """Return one frame, the other (if both) waits in `backlog`."""
+        if first is None:
+            return second
+        if second is not None:
+            self.backlog.append(second)
+        return first
 
     # The heartbeat
 
@@ -251,6 +354,13 @@ class SioProtocol:
                 self._unanswered_since = now
             self._next_ping = now + self._interval
         return None
+
+
+def _binary_event(assembly: Assembly, namespace: str, recv_us: int) -> Frame:
+    """The frame of a whole binary event: its text as received, its attachments beside it."""
+    payload = assembly.packet.payload
+    attachments = {"attachments": assembly.parts} if assembly.parts else None  # none: an event
+    return Frame(recv_us=recv_us, kind="sio", channel=namespace, payload=payload, data=attachments)
 
 
 def _bad_frame(recv_us: int, reason: str, data: str | bytes) -> Frame:
