@@ -4,7 +4,8 @@ socket.io-client 1.x/2.x start with long-polling by default (as browsers
 do) and upgrade to a WebSocket: GET waits for the packets queued for the
 client, POST carries the client's packets. A payload is `len:packet` per
 packet, `len` counted in UTF-16 code units as JavaScript counts a string
-length; `b64=1` clients get the same text, as every packet here is text.
+length (`sources/socketio/payload.py`, the client's codec); `b64=1` clients
+get the same text, as every packet here is text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from wstail.serve.playback import ClientGone
+from wstail.sources.socketio.payload import decode_payload, encode_payload
 
 __all__ = [
     "PollingSession",
@@ -27,36 +29,6 @@ __all__ = [
 
 # Packets queued for one polling client before its replays wait for a GET.
 _HIGH_WATER = 256
-
-
-def _js_length(text: str) -> int:
-    """The length JavaScript gives `text`: UTF-16 code units, two per astral character."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
-
-
-def encode_payload(packets: list[str]) -> str:
-    """The EIO3 text payload of `packets`: `len:packet` each."""
-    return "".join(f"{_js_length(packet)}:{packet}" for packet in packets)
-
-
-def decode_payload(payload: str) -> list[str]:
-    """The packets of an EIO3 text payload; ValueError if the framing is broken."""
-    packets: list[str] = []
-    at = 0
-    while at < len(payload):
-        colon = payload.find(":", at)
-        if colon <= at or not payload[at:colon].isdigit():
-            raise ValueError("bad payload length")
-        units = int(payload[at:colon])
-        end = colon + 1
-        while units > 0 and end < len(payload):
-            units -= 2 if ord(payload[end]) > 0xFFFF else 1
-            end += 1
-        if units != 0:
-            raise ValueError("payload shorter than its length")
-        packets.append(payload[colon + 1 : end])
-        at = end
-    return packets
 
 
 def cors_headers(request: web.Request) -> dict[str, str]:
