@@ -196,6 +196,16 @@ class SioProtocol:
             )
         return self._on_packet(packet, data, recv_us)
 
+    def receive_binary(self, data: bytes, now: float, recv_us: int) -> Frame | None:
+        """Take one binary message of the open session (EIO3: its first byte is the packet type).
+
+        Binary packets are not supported: a meta.bad_frame, as for any binary frame.
+        """
+        self.last_packet = now
+        packet = codec.decode_packet(data)
+        reason = packet.reason if isinstance(packet, codec.BadPacket) else "binary packet"
+        return _bad_frame(recv_us, reason, data)
+
     def _on_packet(self, packet: codec.Packet, data: str, recv_us: int) -> Frame | None:
         namespace = self.namespace
         match packet:
