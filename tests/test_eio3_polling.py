@@ -262,6 +262,37 @@ def test_eio3_polling_needs_no_python_socketio(tmp_path: Path) -> None:
     assert any(re.search(r"\|\s+aiohttp$", line) for line in imported)
 
 
+@pytest.mark.parametrize(
+    ("allow_eio3", "eio", "protocol"),
+    [(True, "3", "eio3"), (True, "auto", "eio4"), (False, "auto", "eio4"), (False, "3", None)],
+    ids=["allowEIO3-eio3", "allowEIO3-auto", "eio4-auto", "eio4-eio3"],
+)
+def test_socketio4_polling_only_gets_the_right_polling_client(
+    allow_eio3: bool, eio: str, protocol: str | None
+) -> None:
+    """socket.io 4.8 polling only: auto's first GET gets an Engine.IO 4 answer (python-socketio);
+    --eio 3 speaks EIO3 to it with allowEIO3, and without it exits 3 with a hint."""
+    scenario = {"steps": [stream(1)], "transports": ["polling"], "allowEIO3": allow_eio3}
+
+    async def body() -> list[Frame] | ConnectError:
+        async with start_peer("sio4", scenario) as peer:
+            source = SocketIOSource(peer.url, "/public", eio=eio, retries=2)
+            try:
+                return await collect(source, count_sio(1))
+            except ConnectError as exc:
+                return exc
+
+    got = run(body)
+    if protocol is None:
+        assert isinstance(got, ConnectError)
+        assert got.message.endswith("not Engine.IO 3: use --eio 4 or --eio auto"), got.message
+        return
+    assert not isinstance(got, ConnectError), got.message
+    assert payloads(got) == [stream_payload(1)]
+    connected = meta_data(got, "meta.connected")[0]
+    assert (connected["protocol"], connected["transport"]) == (protocol, "polling")
+
+
 class UpgradeRefusingProxy:
     """A loopback TCP proxy: plain HTTP goes through, a WebSocket upgrade gets HTTP 400.
 
