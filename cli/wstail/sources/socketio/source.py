@@ -6,9 +6,11 @@ frames, retries, exit codes) is the same whatever the server speaks:
   sans-I/O protocol (`protocol.py`, on the `codec.py` packets) driven over
   `websockets` (`driver.py`);
 - `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), the same
-  protocol and driver; a server that refuses the WebSocket upgrade with
-  HTTP 400 (polling only) gets python-socketio's client over long-polling
-  instead (`polling.py`, imported only then).
+  protocol and driver.
+A server that refuses the WebSocket upgrade with HTTP 400 (polling only, or
+a proxy dropping the Upgrade header) is read over long-polling: Engine.IO 3
+by our own client (`polling3.py`, the same protocol over HTTP), Engine.IO 4
+by python-socketio's (`polling.py`), each imported only then.
 
 How `eio="auto"` decides (`probe.py`): the first connection dials
 `?EIO=4` and goes on as whatever the server turns out to speak, without a
@@ -16,7 +18,9 @@ second connection: an open packet with `maxPayload`, or a namespace ack
 with a socket id, is Engine.IO 4; a bare ack is socket.io 1.x/2.x, which
 ignore `EIO=4` and answer in EIO3. A server that refuses `EIO=4` with a 4xx
 (other than 401/403) gets a plain EIO3 attempt at once, and if that is
-refused with HTTP 400 too, python-socketio's long-polling. 401/403 refuse us
+refused with HTTP 400 too, long-polling, whose first GET (at `?EIO=4`) tells
+EIO3 framing (`86:0{…}`: our client goes on with it) from EIO4 (`0{…}`:
+python-socketio's client). 401/403 refuse us
 whatever the protocol (exit 3, never retried); a network error decides
 nothing and is retried as it is. The protocol of the first successful
 connection is kept for every reconnect.
