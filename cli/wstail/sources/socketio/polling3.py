@@ -32,6 +32,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
+from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -95,7 +96,11 @@ async def open_eio3_polling(
         raise
     if not upgrade or "websocket" not in opened.upgrades:
         return session, upgrade
-    ws = await _upgrade(target, opened.sid)
+    try:
+        ws = await _upgrade(target, opened.sid)
+    except BaseException:
+        await wire_.close()
+        raise
     if ws is None:
         return session, False
     await wire_.close()  # the server moved the session to the WebSocket
@@ -104,7 +109,8 @@ async def open_eio3_polling(
 
 async def _upgrade(target: SioTarget, sid: str) -> ClientConnection | None:
     """The Engine.IO 3 upgrade of session `sid`: the WebSocket, or None if it failed."""
-    query = f"{target.query}&sid={sid}" if target.query else f"sid={sid}"
+    sid_param = f"sid={quote(sid, safe='')}"
+    query = f"{target.query}&{sid_param}" if target.query else sid_param
     ws: ClientConnection | None = None
     try:
         async with asyncio.timeout(target.connect_timeout):

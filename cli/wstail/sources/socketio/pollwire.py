@@ -103,15 +103,13 @@ class PollWire:
         except OSError as exc:
             raise HandshakeFailed(error_reason(exc)) from None
 
-    async def post(self, packets: list[str], *, eio: int = 3) -> None:
+    async def post(self, packets: list[str]) -> None:
         """Send packets in one POST (engine.io takes one at a time)."""
         body = encode_payload([ascii_packet(packet) for packet in packets])
-        if eio == 4:
-            body = "\x1e".join(packets)
         headers = [*self.headers(), ("Content-Type", "text/plain;charset=UTF-8")]
         try:
             async with self._client.post(
-                self.url(eio), data=body.encode(), headers=headers, ssl=self._ssl
+                self.url(), data=body.encode(), headers=headers, ssl=self._ssl
             ) as response:
                 await self._check(response, "POST", False)
                 await response.read()
