@@ -94,6 +94,8 @@ def describe_meta(envelope: Envelope) -> str:
     if event == "meta.connected":
         where = data.get("url", "")
         protocol = data.get("protocol", "")
+        if protocol and data.get("transport") == "polling":
+            protocol += ", long-polling"
         return f"connected to {where}" + (f" ({protocol})" if protocol else "")
     if event == "meta.disconnected":
         return f"disconnected: {data.get('reason', 'unknown reason')}"

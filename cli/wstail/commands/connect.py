@@ -45,7 +45,7 @@ def connect_options(func: F) -> F:
             multiple=True,
             type=LINE_LIST,
             metavar="'K: V'",
-            help="Extra HTTP header on the upgrade request (repeatable).",
+            help="Extra HTTP header on the upgrade and long-polling requests (repeatable).",
         ),
         click.option("--insecure", is_flag=True, help="Skip TLS certificate verification."),
         click.option(

@@ -4,9 +4,9 @@ socket.io-client 1.x/2.x start with long-polling by default (as browsers
 do) and upgrade to a WebSocket: GET waits for the packets queued for the
 client, POST carries the client's packets. A payload is `len:packet` per
 packet, `len` counted in UTF-16 code units as JavaScript counts a string
-length. A binary packet (a binary event's attachment, held as the bytes an
-EIO3 WebSocket binary frame carries: the packet type byte 4, then the
-attachment) goes to clients that asked `b64=1` at the handshake (Node.js
+length (`sources/socketio/payload.py`, the client's codec, decodes them). A
+binary packet (a binary event's attachment, held as the bytes an EIO3
+WebSocket binary frame carries: the packet type byte 4, then the attachment) goes to clients that asked `b64=1` at the handshake (Node.js
 socket.io-client 2.x) as the text packet `b4<base64>`; to the others
 (browsers with XHR2) a payload holding one is sent in engine.io-parser 2's
 binary framing: per packet, 0 (text) or 1 (binary), the length's decimal
@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from aiohttp import web
 
 from wstail.serve.playback import ClientGone
+from wstail.sources.socketio.payload import decode_payload, js_length
 
 __all__ = [
     "Packet",
@@ -35,11 +36,6 @@ __all__ = [
 
 # Packets queued for one polling client before its replays wait for a GET.
 _HIGH_WATER = 256
-
-
-def _js_length(text: str) -> int:
-    """The length JavaScript gives `text`: UTF-16 code units, two per astral character."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
 Packet = str | bytes
@@ -62,7 +58,7 @@ def encode_payload(packets: Sequence[Packet], *, binary: bool = False) -> str | 
     if binary and any(isinstance(packet, bytes) for packet in packets):
         return _binary_payload(packets)
     texts = [_as_text(packet) for packet in packets]
-    return "".join(f"{_js_length(text)}:{text}" for text in texts)
+    return "".join(f"{js_length(text)}:{text}" for text in texts)
 
 
 def _binary_payload(packets: Sequence[Packet]) -> bytes:
@@ -75,26 +71,6 @@ def _binary_payload(packets: Sequence[Packet]) -> bytes:
         out.append(255)
         out.extend(data)
     return bytes(out)
-
-
-def decode_payload(payload: str) -> list[str]:
-    """The packets of an EIO3 text payload; ValueError if the framing is broken."""
-    packets: list[str] = []
-    at = 0
-    while at < len(payload):
-        colon = payload.find(":", at)
-        if colon <= at or not payload[at:colon].isdigit():
-            raise ValueError("bad payload length")
-        units = int(payload[at:colon])
-        end = colon + 1
-        while units > 0 and end < len(payload):
-            units -= 2 if ord(payload[end]) > 0xFFFF else 1
-            end += 1
-        if units != 0:
-            raise ValueError("payload shorter than its length")
-        packets.append(payload[colon + 1 : end])
-        at = end
-    return packets
 
 
 def cors_headers(request: web.Request) -> dict[str, str]:

@@ -120,6 +120,8 @@ async def _send(ws: ClientConnection, text: str) -> None:
 class WebSocketSession:
     """One open Socket.IO connection over WebSocket, joined to its namespace."""
 
+    transport = "websocket"
+
     def __init__(
         self, ws: ClientConnection, protocol: SioProtocol, max_frame_size: int = 0
     ) -> None:

@@ -153,6 +153,7 @@ class PollingSession:
     """One python-socketio long-polling connection, joined to the target's namespace."""
 
     protocol = "eio4"
+    transport = "polling"
 
     def __init__(self, target: SioTarget) -> None:
         self._target = target

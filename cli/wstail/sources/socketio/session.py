@@ -99,6 +99,7 @@ class SioSession(Protocol):
     """An open Socket.IO connection joined to one namespace."""
 
     protocol: str  # "eio3" | "eio4"
+    transport: str  # "websocket" | "polling"
 
     def frames(self) -> AsyncIterator[Frame]:
         """Frames as they arrive; ends by raising SessionDropped."""

@@ -6,9 +6,11 @@ frames, retries, exit codes) is the same whatever the server speaks:
   sans-I/O protocol (`protocol.py`, on the `codec.py` packets) driven over
   `websockets` (`driver.py`);
 - `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), the same
-  protocol and driver; a server that refuses the WebSocket upgrade with
-  HTTP 400 (polling only) gets python-socketio's client over long-polling
-  instead (`polling.py`, imported only then).
+  protocol and driver.
+A server that refuses the WebSocket upgrade with HTTP 400 (polling only, or
+a proxy dropping the Upgrade header) is read over long-polling: Engine.IO 3
+by our own client (`polling3.py`, the same protocol over HTTP), Engine.IO 4
+by python-socketio's (`polling.py`), each imported only then.
 
 How `eio="auto"` decides (`probe.py`): the first connection dials
 `?EIO=4` and goes on as whatever the server turns out to speak, without a
@@ -16,7 +18,9 @@ second connection: an open packet with `maxPayload`, or a namespace ack
 with a socket id, is Engine.IO 4; a bare ack is socket.io 1.x/2.x, which
 ignore `EIO=4` and answer in EIO3. A server that refuses `EIO=4` with a 4xx
 (other than 401/403) gets a plain EIO3 attempt at once, and if that is
-refused with HTTP 400 too, python-socketio's long-polling. 401/403 refuse us
+refused with HTTP 400 too, long-polling, whose first GET (at `?EIO=4`) tells
+EIO3 framing (`86:0{…}`: our client goes on with it) from EIO4 (`0{…}`:
+python-socketio's client). 401/403 refuse us
 whatever the protocol (exit 3, never retried); a network error decides
 nothing and is retried as it is. The protocol of the first successful
 connection is kept for every reconnect.
@@ -114,6 +118,7 @@ class SocketIOSource:
         self.retries = retries
         self._eio = eio
         self._protocol: str | None = {"3": "eio3", "4": "eio4"}.get(eio)
+        self._upgrade = True  # whether a polling session tries the upgrade to WebSocket
         self._target = SioTarget(
             scheme=scheme,
             netloc=netloc,
@@ -169,6 +174,7 @@ class SocketIOSource:
                         url=self.display_url,
                         protocol=session.protocol,
                         namespace=self.namespace,
+                        transport=session.transport,
                     )
                     async for frame in session.frames():
                         delivered = delivered or frame.kind == "sio"
@@ -196,7 +202,12 @@ class SocketIOSource:
         if self._protocol == "eio4":
             return await open_eio4(self._target)
         if self._protocol == "eio3":
-            return await open_session(self._target, "eio3")
+            try:
+                return await open_session(self._target, "eio3")
+            except UpgradeRejected as exc:
+                if exc.status != POLLING_STATUS:
+                    raise
+            return await self._open_eio3_polling(probe=False)
         session: SioSession
         try:
             session = await open_session(self._target, "auto")
@@ -209,8 +220,22 @@ class SocketIOSource:
             except UpgradeRejected as again:
                 if again.status != POLLING_STATUS:
                     raise
-                session = await open_polling(self._target)
+                session = await self._open_eio3_polling(probe=True)
         self._protocol = session.protocol
+        return session
+
+    async def _open_eio3_polling(self, *, probe: bool) -> SioSession:
+        """Our Engine.IO 3 long-polling client; with `probe` (auto), python-socketio's for EIO4."""
+        said_fallback(self._target)
+        from wstail.sources.socketio.polling3 import SpeaksEio4, open_eio3_polling  # aiohttp
+
+        try:
+            session, self._upgrade = await open_eio3_polling(
+                self._target, probe=probe, upgrade=self._upgrade
+            )
+        except SpeaksEio4:
+            log.info("%s speaks Engine.IO 4 over long-polling", self.display_url)
+            return await open_polling(self._target, quiet=True)
         return session
 
 
@@ -227,13 +252,19 @@ async def open_eio4(target: SioTarget) -> SioSession:
     return await open_polling(target)
 
 
-async def open_polling(target: SioTarget) -> SioSession:
-    """python-socketio's client over HTTP long-polling, for servers that refuse WebSocket."""
+def said_fallback(target: SioTarget) -> None:
+    """Log the fallback to long-polling (--debug shows it)."""
     log.info(
         "%s refused the WebSocket upgrade (HTTP %d): falling back to long-polling",
         target.display_url,
         POLLING_STATUS,
     )
+
+
+async def open_polling(target: SioTarget, *, quiet: bool = False) -> SioSession:
+    """python-socketio's client over long-polling (Engine.IO 4), for servers refusing WebSocket."""
+    if not quiet:
+        said_fallback(target)
     from wstail.sources.socketio.polling import PollingSession  # python-socketio: only now
 
     return await PollingSession.open(target)

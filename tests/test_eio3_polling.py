@@ -1,0 +1,655 @@
+"""Engine.IO 3 long-polling: the payload codec, and our client against real servers.
+
+Peers: the official socket.io 1.7.4 and 2.5.0 servers with `transports:
+['polling']`, socket.io 2.5.0 behind a loopback proxy that refuses (or, for
+one test, only half refuses) WebSocket upgrades, as nginx without the
+Upgrade headers does, and a hand-made polling server for what no real server
+does on purpose (forgetting a session, broken payloads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import signal
+import ssl
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers.live import (
+    PAYMENT_UUID,
+    USER_CHANNEL,
+    Case,
+    case_items,
+    expected_lines,
+    grep_secrets,
+    masked,
+    paymium_cases,
+    run_wstail,
+    scenario_steps,
+    wstail_env,
+)
+from helpers.sio_peers import (
+    NodeSioPeer,
+    collect,
+    count_sio,
+    ensure_node_modules,
+    names,
+    payloads,
+    run,
+    start_peer,
+)
+from wstail.exitcodes import ConnectError
+from wstail.frames import Frame
+from wstail.sources.socketio import SocketIOSource
+from wstail.sources.socketio.payload import (
+    OversizedPacket,
+    PacketBytes,
+    PayloadError,
+    PayloadReader,
+    ascii_packet,
+    binary_packet,
+    decode_payload,
+    encode_payload,
+    js_length,
+)
+from wstail.sources.socketio.protocol import SioProtocol
+from wstail.sources.socketio.session import SioTarget
+
+# -- the payload codec -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("packets", "payload"),
+    [
+        (["6"], "1:6"),
+        (["2", '42/public,["t",1.50]'], '1:220:42/public,["t",1.50]'),
+        (['42["é😀"]'], '9:42["é😀"]'),  # the emoji is two UTF-16 units
+        (["4😀😀😀"], "7:4😀😀😀"),
+        (["b4AQID", "3"], "6:b4AQID1:3"),
+    ],
+)
+def test_payload_lengths_count_utf16_units(packets: list[str], payload: str) -> None:
+    """`len:packet` framing, len as JavaScript counts it; decoding is the inverse."""
+    assert encode_payload(packets) == payload
+    assert decode_payload(payload) == packets
+
+
+@given(st.lists(st.text(min_size=1), max_size=6), st.data())
+def test_payload_reader_takes_any_chunking(packets: list[str], data: st.DataObject) -> None:
+    """Fed in pieces cut anywhere, the reader gives the same packets as the whole payload."""
+    payload = encode_payload(packets)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=8)))
+    reader = PayloadReader()
+    got: list[str] = []
+    start = 0
+    for cut in [*cuts, len(payload)]:
+        got += reader.feed(payload[start:cut])
+        start = cut
+    reader.close()
+    assert got == packets
+    assert all(js_length(p) == len(p.encode("utf-16-le")) // 2 for p in packets)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["x:6", "5:6", ":6", "2:6", "1:😀", "3:😀😀", "1:62", "12345678901234567:6", "٣:abc"],
+)
+def test_broken_payloads_are_payload_errors(payload: str) -> None:
+    """A payload whose lengths do not match its text is a PayloadError, nothing else."""
+    with pytest.raises(PayloadError):
+        decode_payload(payload)
+
+
+def test_a_packet_over_the_limit_is_refused_from_its_length() -> None:
+    """The reader refuses a packet longer than its limit before holding any of it."""
+    reader = PayloadReader(limit=10)
+    assert reader.feed("3:abc") == ["abc"]
+    with pytest.raises(OversizedPacket) as caught:
+        reader.feed("11:")
+    assert caught.value.units == 11
+
+
+def test_b64_binary_packets() -> None:
+    """`b<type><base64>` gives the bytes of the WebSocket binary frame; junk gives None."""
+    assert binary_packet("b4AQID") == b"\x04\x01\x02\x03"
+    assert binary_packet("b4") == b"\x04"
+    assert binary_packet("b4not base64!") is None
+    assert binary_packet("bx") is None
+    assert binary_packet("42[]") is None
+
+
+def test_packet_bytes_read_engine_io_parser_1_double_encoding() -> None:
+    """engine.io-parser 1.x sends UTF-8 bytes as characters; 2.x sends the text itself."""
+    old = PacketBytes()
+    assert old('42["ok"]') == b'42["ok"]'  # ASCII decides nothing
+    assert old.chars_are_bytes is None
+    assert old('42["prÃ©vue ð\x9f\x98\x80"]') == '42["prévue 😀"]'.encode()
+    assert old.chars_are_bytes is True
+    new = PacketBytes()
+    assert new('42["prévue 😀"]') == '42["prévue 😀"]'.encode()
+    assert new.chars_are_bytes is False
+    assert new('42["Ã©"]') == '42["Ã©"]'.encode()  # decided: text stays text
+
+
+def test_outgoing_packets_are_ascii() -> None:
+    """Packets we send carry non-ASCII as JSON escapes, which both parsers read alike."""
+    packet = '42/user,["channel","é😀"]'
+    assert ascii_packet(packet) == '42/user,["channel","\\u00e9\\ud83d\\ude00"]'
+    assert json.loads(ascii_packet(packet)[8:]) == json.loads(packet[8:])
+
+
+def test_binary_messages_are_bad_frames_for_now() -> None:
+    """SioProtocol.receive_binary reports the message, as the WebSocket path does."""
+    target = SioTarget("http", "x", "", "/ws/socket.io", "/public", "http://x")
+    frame = SioProtocol(target, "eio3").receive_binary(b"\x04\x01\x02", 1.0, 7)
+    assert frame is not None and frame.payload == "meta.bad_frame"
+    assert frame.data is not None and "binary" in frame.data["reason"]
+
+
+# -- against real servers ----------------------------------------------------------------
+
+PUBLIC_CASES = paymium_cases("/public") + [
+    Case(
+        {"event": "announcement", "data": [{"title": "Maintenance prévue 🛠️ à 23h"}]},
+        [
+            (
+                "paymium.public",
+                "announcement",
+                None,
+                '{"notices":[{"title":"Maintenance prévue 🛠️ à 23h"}]}',
+            )
+        ],
+    )
+]
+USER_CASES = paymium_cases("/user")
+POLLING_ONLY = ["sio1", "sio2"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def node_modules() -> None:
+    """The pinned socket.io servers are installed (npm install when missing)."""
+    ensure_node_modules()
+
+
+def stream(n: int, **extra: Any) -> dict[str, Any]:
+    """A public scenario step carrying sequence number n."""
+    return {"ns": "/public", "event": "stream", "data": {"n": n}, **extra}
+
+
+def stream_payload(n: int) -> str:
+    """The payload text of `stream(n)`."""
+    return f'["stream",{{"n":{n}}}]'
+
+
+def meta_data(frames: list[Frame], name: str) -> list[dict[str, Any]]:
+    """The details of every meta frame called `name`."""
+    return [dict(f.data or {}) for f in frames if f.kind == "meta" and f.payload == name]
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("eio", ["auto", "3"])
+@pytest.mark.parametrize("kind", POLLING_ONLY)
+def test_polling_only_server_prints_exact_envelopes(kind: str, eio: str, tmp_path: Path) -> None:
+    """tail public and tail user over EIO3 long-polling: the WebSocket's exact envelopes."""
+    public_items = case_items(PUBLIC_CASES)
+    user_items = case_items(USER_CASES)
+    steps = scenario_steps(PUBLIC_CASES, "/public") + scenario_steps(
+        USER_CASES, "/user", after_channels=2
+    )
+    scenario = {"steps": steps, "transports": ["polling"]}
+    env = wstail_env(tmp_path)
+
+    async def body() -> tuple[Any, Any, list[dict[str, Any]]]:
+        async with start_peer(kind, scenario) as peer:
+            common = ["--url", peer.url, "--eio", eio, "--meta"]
+            public, user = await asyncio.gather(
+                run_wstail("tail", "public", *common, "-n", str(len(public_items)), env=env),
+                run_wstail(
+                    "tail",
+                    "user",
+                    USER_CHANNEL,
+                    PAYMENT_UUID,
+                    *common,
+                    "-n",
+                    str(len(user_items)),
+                    env=env,
+                ),
+            )
+            return public, user, peer.log.of("channel")
+
+    public, user, channels = run(body, timeout=60)
+    for done, items in ((public, public_items), (user, user_items)):
+        assert done.code == 0, done.err
+        connected = json.loads(done.lines[0])
+        assert connected["event"] == "meta.connected"
+        assert connected["data"]["protocol"] == "eio3"
+        assert connected["data"]["transport"] == "polling"
+        assert [masked(line) for line in done.lines[1:]] == expected_lines(items, 2)
+    assert [entry["channel"] for entry in channels] == [USER_CHANNEL, PAYMENT_UUID]
+    assert grep_secrets(public.out, public.err, user.out, user.err) == []
+
+
+PYTHON_SOCKETIO = re.compile(r"\|\s+(socketio|engineio)(\.\S+)?$")
+
+
+def test_eio3_polling_needs_no_python_socketio(tmp_path: Path) -> None:
+    """The EIO3 fallback is our own client: python-socketio and python-engineio stay unloaded."""
+    items = case_items(PUBLIC_CASES[:1])
+    scenario = {"steps": scenario_steps(PUBLIC_CASES[:1], "/public"), "transports": ["polling"]}
+    env = wstail_env(tmp_path, PYTHONPROFILEIMPORTTIME="1")
+
+    async def body() -> Any:
+        async with start_peer("sio2", scenario) as peer:
+            command = ["tail", "public", "--url", peer.url, "-n", str(len(items))]
+            return await run_wstail(*command, env=env)
+
+    done = run(body, timeout=30)
+    assert done.code == 0, done.err[-2000:]
+    assert [masked(line) for line in done.lines] == expected_lines(items, 2)
+    assert "(eio3, long-polling)" in done.err.decode()
+    imported = done.err.decode().splitlines()
+    assert [line for line in imported if PYTHON_SOCKETIO.search(line)] == []
+    assert any(re.search(r"\|\s+aiohttp$", line) for line in imported)
+
+
+@pytest.mark.parametrize(
+    ("allow_eio3", "eio", "protocol"),
+    [(True, "3", "eio3"), (True, "auto", "eio4"), (False, "auto", "eio4"), (False, "3", None)],
+    ids=["allowEIO3-eio3", "allowEIO3-auto", "eio4-auto", "eio4-eio3"],
+)
+def test_socketio4_polling_only_gets_the_right_polling_client(
+    allow_eio3: bool, eio: str, protocol: str | None
+) -> None:
+    """socket.io 4.8 polling only: auto's first GET gets an Engine.IO 4 answer (python-socketio);
+    --eio 3 speaks EIO3 to it with allowEIO3, and without it exits 3 with a hint."""
+    scenario = {"steps": [stream(1)], "transports": ["polling"], "allowEIO3": allow_eio3}
+
+    async def body() -> list[Frame] | ConnectError:
+        async with start_peer("sio4", scenario) as peer:
+            source = SocketIOSource(peer.url, "/public", eio=eio, retries=2)
+            try:
+                return await collect(source, count_sio(1))
+            except ConnectError as exc:
+                return exc
+
+    got = run(body)
+    if protocol is None:
+        assert isinstance(got, ConnectError)
+        assert got.message.endswith("not Engine.IO 3: use --eio 4 or --eio auto"), got.message
+        return
+    assert not isinstance(got, ConnectError), got.message
+    assert payloads(got) == [stream_payload(1)]
+    connected = meta_data(got, "meta.connected")[0]
+    assert (connected["protocol"], connected["transport"]) == (protocol, "polling")
+
+
+class UpgradeRefusingProxy:
+    """A loopback TCP proxy: plain HTTP goes through, a WebSocket upgrade gets HTTP 400.
+
+    As nginx without `proxy_set_header Upgrade` effectively does. With
+    `let_sid`, an upgrade of an open session (`sid=` in its query) goes
+    through: a bare WebSocket is refused, an Engine.IO upgrade is not.
+    """
+
+    def __init__(self, upstream: int, *, let_sid: bool = False) -> None:
+        self.upstream = upstream
+        self.let_sid = let_sid
+        self.upgrades: list[str] = []  # request targets of the upgrades seen
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """The base URL to give SocketIOSource."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> UpgradeRefusingProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            target = head.split(b" ", 2)[1].decode()
+            if b"\r\nupgrade: websocket" in head.lower():
+                self.upgrades.append(target)
+                if not (self.let_sid and "sid=" in target):
+                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    await writer.drain()
+                    return
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+            up_writer.write(head)
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            self._tasks.discard(task)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("eio", ["auto", "3"])
+def test_a_proxy_refusing_websocket_is_read_over_polling(eio: str) -> None:
+    """socket.io 2.5 behind a proxy that answers upgrades with 400: polling, the upgrade
+    tried once (it fails the same way), not again after a reconnect."""
+    steps = [stream(1), {"drop": True}, stream(2, after_connects=2)]
+
+    async def body() -> tuple[list[Frame], list[str]]:
+        async with start_peer("sio2", steps) as peer, UpgradeRefusingProxy(peer.port) as proxy:
+            source = SocketIOSource(proxy.url, "/public", eio=eio)
+            return await collect(source, count_sio(2), timeout=20), proxy.upgrades
+
+    frames, upgrades = run(body, timeout=30)
+    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
+    connected = meta_data(frames, "meta.connected")
+    assert [(c["protocol"], c["transport"]) for c in connected] == [("eio3", "polling")] * 2
+    assert "meta.disconnected" in names(frames)
+    assert sum("sid=" in target for target in upgrades) == 1  # the one upgrade try
+
+
+def test_an_offered_upgrade_ends_on_websocket() -> None:
+    """A bare WebSocket refused, the Engine.IO upgrade of the polling session allowed:
+    the session goes on over WebSocket, events in order."""
+    steps = [stream(1), {"sleep": 300}, stream(2)]
+
+    async def body() -> tuple[list[Frame], list[str]]:
+        async with (
+            start_peer("sio2", steps) as peer,
+            UpgradeRefusingProxy(peer.port, let_sid=True) as proxy,
+        ):
+            source = SocketIOSource(proxy.url, "/public", eio="3")
+            return await collect(source, count_sio(2)), proxy.upgrades
+
+    frames, upgrades = run(body)
+    assert names(frames) == ["meta.connected", "sio", "sio"]
+    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
+    assert meta_data(frames, "meta.connected")[0]["transport"] == "websocket"
+    assert len(upgrades) == 2 and "sid=" in upgrades[1]
+
+
+@pytest.mark.parametrize("kind", POLLING_ONLY)
+def test_polling_reconnects_after_a_server_restart(kind: str) -> None:
+    """A polling-only server killed, then started again on its port: back, reading on."""
+
+    async def body() -> list[Frame]:
+        scenario = {"steps": [stream(1)], "transports": ["polling"]}
+        async with start_peer(kind, scenario) as first:
+            assert isinstance(first, NodeSioPeer)
+            incoming = aiter(SocketIOSource(first.url, "/public", eio="3"))
+            frames: list[Frame] = []
+            try:
+                await read_until(incoming, frames, count_sio(1))
+                await first.kill()
+                await read_until(incoming, frames, last_is("meta.disconnected"))
+                again = dict(scenario, steps=[stream(2)], port=first.port)
+                async with start_peer(kind, again):
+                    await read_until(incoming, frames, count_sio(2))
+            finally:
+                await incoming.aclose()
+            return frames
+
+    frames = run(body, timeout=30)
+    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
+    assert set(names(frames)[3:-2]) == {"meta.reconnecting"}
+    assert names(frames)[-2:] == ["meta.connected", "sio"]
+    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
+    reason = meta_data(frames, "meta.disconnected")[0]["reason"]
+    assert "\n" not in reason and reason
+
+
+def test_a_frozen_polling_server_is_dropped_for_missed_pongs() -> None:
+    """socket.io 2.5 (polling only) frozen with SIGSTOP: no pong for two ping intervals."""
+    scenario = {"steps": [stream(1), stream(2, after_connects=2)], "transports": ["polling"]}
+
+    async def body() -> list[Frame]:
+        async with start_peer("sio2", scenario) as peer:
+            assert isinstance(peer, NodeSioPeer)
+            source = SocketIOSource(
+                peer.url, "/public", eio="3", ping_interval=0.2, connect_timeout=2
+            )
+            incoming = aiter(source)
+            frames: list[Frame] = []
+            try:
+                await read_until(incoming, frames, count_sio(1))
+                peer.send_signal(signal.SIGSTOP)
+                try:
+                    await read_until(incoming, frames, last_is("meta.disconnected"))
+                finally:
+                    peer.send_signal(signal.SIGCONT)
+                await read_until(incoming, frames, count_sio(2))
+            finally:
+                await incoming.aclose()
+            return frames
+
+    frames = run(body, timeout=30)
+    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
+    assert frames[2].data == {"reason": "no pong from the server for 0.4 s"}
+    assert names(frames)[-2:] == ["meta.connected", "sio"]
+
+
+class RawPollingServer:
+    """A hand-made Engine.IO 3 polling server: one scripted session per connection.
+
+    Each open session gets `40`, the namespace ack and then the `script`
+    payloads, one per GET; after the script it answers 400 "Session ID
+    unknown" (as engine.io does for a session it forgot). Pings are answered.
+    """
+
+    def __init__(self, script: list[str], tls: ssl.SSLContext | None = None) -> None:
+        self.script = script
+        self.tls = tls
+        self.requests: list[web.Request] = []
+        self.opened = 0
+        self.port = 0
+        self._queues: dict[str, list[str]] = {}
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give SocketIOSource."""
+        return f"{'https' if self.tls else 'http'}://localhost:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.requests.append(request)
+        sid = request.query.get("sid")
+        if request.query.get("transport") != "polling":
+            return web.Response(status=400, text='{"code":3,"message":"Bad request"}')
+        if sid is None:
+            self.opened += 1
+            sid = f"raw{self.opened}"
+            self._queues[sid] = [encode_payload(["40"]), *self.script]
+            info = {"sid": sid, "upgrades": [], "pingInterval": 25000, "pingTimeout": 60000}
+            response = web.Response(text=encode_payload(["0" + json.dumps(info)]))
+            response.set_cookie("io", sid)  # as engine.io does
+            return response
+        queue = self._queues.get(sid)
+        if queue is None:
+            return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
+        if request.method == "POST":
+            for packet in decode_payload(await request.text()):
+                if packet.startswith("40/"):
+                    queue.insert(1, encode_payload([packet]))
+                elif packet == "2":
+                    queue.insert(0, encode_payload(["3"]))
+            return web.Response(text="ok")
+        while not queue:
+            await asyncio.sleep(0.01)
+            if sid not in self._queues:
+                return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
+        payload = queue.pop(0)
+        if payload == "forget":
+            del self._queues[sid]
+            return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
+        return web.Response(text=payload)
+
+    async def __aenter__(self) -> RawPollingServer:
+        app = web.Application()
+        app.router.add_route("*", "/ws/socket.io/", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def test_headers_cookies_and_query_go_on_every_polling_request() -> None:
+    """-H headers (a Cookie as given), the URL's query first, and the server's cookies back."""
+    script = [encode_payload(['42/public,["stream",{"n":1}]'])]
+
+    async def body() -> RawPollingServer:
+        async with RawPollingServer(script) as server:
+            headers = {"X-Wstail-Test": "yes", "Cookie": "a=1; b=two words"}
+            url = server.url + "/ws/socket.io?token=s3cr%2Bt"
+            source = SocketIOSource(url, "/public", eio="3", headers=headers)
+            await collect(source, count_sio(1))
+            return server
+
+    server = run(body)
+    polls = [r for r in server.requests if r.query.get("transport") == "polling"]
+    assert len(polls) >= 3
+    for request in polls:
+        assert request.headers["X-Wstail-Test"] == "yes"
+        assert request.raw_path.startswith("/ws/socket.io/?token=s3cr%2Bt&EIO=3&transport=polling")
+        assert "b64=1" in request.query_string
+    assert polls[0].headers["Cookie"] == "a=1; b=two words"
+    assert polls[-1].headers["Cookie"] == "a=1; b=two words; io=raw1"
+
+
+@pytest.mark.parametrize("how", ["insecure", "cacert"])
+def test_tls_settings_hold_for_polling(how: str, tmp_path: Path) -> None:
+    """--insecure and --cacert work over long-polling; an untrusted certificate fails at once."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    cacert = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cacert))
+    script = [encode_payload(['42/public,["stream",{"n":1}]'])]
+    trust: dict[str, Any] = {"insecure": True} if how == "insecure" else {"cacert": str(cacert)}
+
+    async def body() -> tuple[list[Frame], ConnectError]:
+        async with RawPollingServer(script, tls=context) as server:
+            source = SocketIOSource(server.url, "/public", eio="3", **trust)
+            frames = await collect(source, count_sio(1))
+            strict = SocketIOSource(server.url, "/public", eio="3", retries=3)
+            with pytest.raises(ConnectError) as caught:
+                await collect(strict)
+            return frames, caught.value
+
+    frames, error = run(body)
+    assert payloads(frames) == [stream_payload(1)]
+    assert meta_data(frames, "meta.connected")[0]["transport"] == "polling"
+    assert "TLS certificate not trusted" in error.message
+    assert "after" not in error.message  # not retried
+
+
+def test_broken_payloads_are_bad_frames_and_a_forgotten_session_reconnects() -> None:
+    """Broken framing and junk packets: meta.bad_frame each, the session goes on; then
+    "Session ID unknown" drops it with that reason, and the client opens a new one."""
+    event = '42/public,["stream",{"n":1}]'
+    script = [
+        encode_payload([event]),
+        "7:abc",  # shorter than its length
+        "x:2",  # no length
+        encode_payload(["b4!!", "42/public,{}", "\U0001f600"]),
+        encode_payload(['42/public,["stream",{"n":2}]']),
+        "forget",
+    ]
+
+    async def body() -> list[Frame]:
+        async with RawPollingServer(script) as server:
+            source = SocketIOSource(server.url, "/public", eio="3", retries=1)
+            return await collect(source, count_sio(3))
+
+    frames = run(body)
+    assert names(frames)[:8] == [
+        "meta.connected",
+        "sio",
+        "meta.bad_frame",
+        "meta.bad_frame",
+        "meta.bad_frame",
+        "meta.bad_frame",
+        "meta.bad_frame",
+        "sio",
+    ]
+    reasons = [d["reason"] for d in meta_data(frames, "meta.bad_frame")]
+    assert reasons[:2] == [
+        "bad long-polling payload: payload shorter than its packet length",
+        "bad long-polling payload: bad packet length",
+    ]
+    assert reasons[2] == "binary packet with invalid base64"
+    assert meta_data(frames, "meta.disconnected") == [
+        {"reason": "server rejected a long-polling GET: HTTP 400: Session ID unknown"}
+    ]
+    assert payloads(frames) == [stream_payload(1), stream_payload(2), stream_payload(1)]
+
+
+def test_a_packet_over_max_frame_size_drops_the_session_like_websocket() -> None:
+    """--max-frame-size: a bigger packet is a meta.bad_frame and the session reconnects."""
+    big = '42/public,["stream",{"pad":"' + "x" * 500 + '"}]'
+    script = [encode_payload([big]), encode_payload(['42/public,["stream",{"n":2}]'])]
+
+    async def body() -> list[Frame]:
+        async with RawPollingServer(script) as server:
+            source = SocketIOSource(server.url, "/public", eio="3", max_frame_size=200)
+            return await collect(source, last_is("meta.disconnected"))
+
+    frames = run(body)
+    assert names(frames)[:3] == ["meta.connected", "meta.bad_frame", "meta.disconnected"]
+    assert meta_data(frames, "meta.bad_frame")[0]["reason"] == "frame over the limit of 200 bytes"
+    assert meta_data(frames, "meta.disconnected")[0]["reason"] == (
+        "frame over the limit of 200 bytes"
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def last_is(name: str) -> Callable[[list[Frame]], bool]:
+    """A `read_until` stop rule: the last frame is the meta frame `name`."""
+    return lambda frames: frames[-1].payload == name
+
+
+async def read_until(
+    stream: AsyncIterator[Frame], frames: list[Frame], stop: Callable[[list[Frame]], bool]
+) -> None:
+    """Append frames from an open source iterator until `stop(frames)` holds."""
+    with contextlib.suppress(StopAsyncIteration):
+        async for frame in stream:
+            frames.append(frame)
+            if stop(frames):
+                return
