@@ -101,6 +101,20 @@ def test_polling_fallback_reads_binary_events_the_same(kind: str, tmp_path: Path
     assert b"meta.bad_frame" not in done.out
 
 
+@pytest.mark.parametrize("eio", ["auto", "3"])
+@pytest.mark.parametrize("kind", ["sio1", "sio2"])
+def test_eio3_polling_reads_binary_events_the_same(kind: str, eio: str, tmp_path: Path) -> None:
+    """Over Engine.IO 3 long-polling (`b4<base64>` packets) the envelopes are identical."""
+    scenario = {"steps": STEPS, "transports": ["polling"]}
+    args = ("--eio", eio, "-n", str(len(EXPECTED)), "--meta")
+    done = tail(kind, scenario, *args, tmp_path=tmp_path)
+    assert done.code == 0, done.err
+    assert data_envelopes(done) == EXPECTED
+    assert b"meta.bad_frame" not in done.out
+    connected = [json.loads(line) for line in done.lines if b"meta.connected" in line]
+    assert connected[0]["data"]["transport"] == "polling"
+
+
 def test_binary_event_over_max_frame_size_is_reported_and_the_run_goes_on(
     tmp_path: Path,
 ) -> None:

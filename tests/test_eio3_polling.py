@@ -62,8 +62,6 @@ from wstail.sources.socketio.payload import (
     encode_payload,
     js_length,
 )
-from wstail.sources.socketio.protocol import SioProtocol
-from wstail.sources.socketio.session import SioTarget
 
 # -- the payload codec -----------------------------------------------------------------
 
@@ -146,14 +144,6 @@ def test_outgoing_packets_are_ascii() -> None:
     packet = '42/user,["channel","é😀"]'
     assert ascii_packet(packet) == '42/user,["channel","\\u00e9\\ud83d\\ude00"]'
     assert json.loads(ascii_packet(packet)[8:]) == json.loads(packet[8:])
-
-
-def test_binary_messages_are_bad_frames_for_now() -> None:
-    """SioProtocol.receive_binary reports the message, as the WebSocket path does."""
-    target = SioTarget("http", "x", "", "/ws/socket.io", "/public", "http://x")
-    frame = SioProtocol(target, "eio3").receive_binary(b"\x04\x01\x02", 1.0, 7)
-    assert frame is not None and frame.payload == "meta.bad_frame"
-    assert frame.data is not None and "binary" in frame.data["reason"]
 
 
 # -- against real servers ----------------------------------------------------------------
