@@ -10,6 +10,7 @@ does on purpose (forgetting a session, broken payloads).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import re
@@ -643,3 +644,23 @@ async def read_until(
             frames.append(frame)
             if stop(frames):
                 return
+
+
+def test_a_binary_event_cut_short_on_polling_keeps_the_packet_that_cut_it() -> None:
+    """A `451-` event whose attachment never comes: one meta.bad_frame, then the text
+    packet that interrupted it is read as usual (both in one payload, as over WebSocket)."""
+    pending = '451-/public,["stream",{"_placeholder":true,"num":0}]'
+    script = [
+        encode_payload([pending, '42/public,["stream",{"n":1}]']),
+        encode_payload([pending, "b4" + base64.b64encode(b"\xde\xad").decode()]),
+    ]
+
+    async def body() -> list[Frame]:
+        async with RawPollingServer(script) as server:
+            source = SocketIOSource(server.url, "/public", eio="3")
+            return await collect(source, count_sio(2))
+
+    frames = run(body)
+    assert names(frames)[:4] == ["meta.connected", "meta.bad_frame", "sio", "sio"]
+    assert frames[2].payload == stream_payload(1)
+    assert frames[3].data == {"attachments": [b"\xde\xad"]}

@@ -6,7 +6,8 @@ client, POST carries the client's packets. A payload is `len:packet` per
 packet, `len` counted in UTF-16 code units as JavaScript counts a string
 length (`sources/socketio/payload.py`, the client's codec, decodes them). A
 binary packet (a binary event's attachment, held as the bytes an EIO3
-WebSocket binary frame carries: the packet type byte 4, then the attachment) goes to clients that asked `b64=1` at the handshake (Node.js
+WebSocket binary frame carries: the packet type byte 4, then the
+attachment) goes to clients that asked `b64=1` at the handshake (Node.js
 socket.io-client 2.x) as the text packet `b4<base64>`; to the others
 (browsers with XHR2) a payload holding one is sent in engine.io-parser 2's
 binary framing: per packet, 0 (text) or 1 (binary), the length's decimal
