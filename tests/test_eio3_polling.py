@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import re
 import signal
 import ssl
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +38,21 @@ from helpers.live import (
     wstail_env,
 )
 from helpers.sio_peers import (
+    AiohttpServer,
     NodeSioPeer,
+    assert_came_back,
     collect,
     count_sio,
     ensure_node_modules,
+    last_is,
     names,
     payloads,
+    read_across_restart,
+    read_until,
     run,
     start_peer,
+    stream,
+    stream_payload,
 )
 from wstail.exitcodes import ConnectError
 from wstail.frames import Frame
@@ -170,16 +175,6 @@ POLLING_ONLY = ["sio1", "sio2"]
 def node_modules() -> None:
     """The pinned socket.io servers are installed (npm install when missing)."""
     ensure_node_modules()
-
-
-def stream(n: int, **extra: Any) -> dict[str, Any]:
-    """A public scenario step carrying sequence number n."""
-    return {"ns": "/public", "event": "stream", "data": {"n": n}, **extra}
-
-
-def stream_payload(n: int) -> str:
-    """The payload text of `stream(n)`."""
-    return f'["stream",{{"n":{n}}}]'
 
 
 def meta_data(frames: list[Frame], name: str) -> list[dict[str, Any]]:
@@ -391,29 +386,14 @@ def test_an_offered_upgrade_ends_on_websocket() -> None:
 @pytest.mark.parametrize("kind", POLLING_ONLY)
 def test_polling_reconnects_after_a_server_restart(kind: str) -> None:
     """A polling-only server killed, then started again on its port: back, reading on."""
-
-    async def body() -> list[Frame]:
-        scenario = {"steps": [stream(1)], "transports": ["polling"]}
-        async with start_peer(kind, scenario) as first:
-            assert isinstance(first, NodeSioPeer)
-            incoming = aiter(SocketIOSource(first.url, "/public", eio="3"))
-            frames: list[Frame] = []
-            try:
-                await read_until(incoming, frames, count_sio(1))
-                await first.kill()
-                await read_until(incoming, frames, last_is("meta.disconnected"))
-                again = dict(scenario, steps=[stream(2)], port=first.port)
-                async with start_peer(kind, again):
-                    await read_until(incoming, frames, count_sio(2))
-            finally:
-                await incoming.aclose()
-            return frames
-
-    frames = run(body, timeout=30)
-    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
-    assert set(names(frames)[3:-2]) == {"meta.reconnecting"}
-    assert names(frames)[-2:] == ["meta.connected", "sio"]
-    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
+    scenario = {"transports": ["polling"]}
+    frames = run(
+        lambda: read_across_restart(
+            kind, scenario, lambda url: SocketIOSource(url, "/public", eio="3")
+        ),
+        timeout=30,
+    )
+    assert_came_back(frames)
     reason = meta_data(frames, "meta.disconnected")[0]["reason"]
     assert "\n" not in reason and reason
 
@@ -448,7 +428,7 @@ def test_a_frozen_polling_server_is_dropped_for_missed_pongs() -> None:
     assert names(frames)[-2:] == ["meta.connected", "sio"]
 
 
-class RawPollingServer:
+class RawPollingServer(AiohttpServer):
     """A hand-made Engine.IO 3 polling server: one scripted session per connection.
 
     Each open session gets `40`, the namespace ack and then the `script`
@@ -461,9 +441,7 @@ class RawPollingServer:
         self.tls = tls
         self.requests: list[web.Request] = []
         self.opened = 0
-        self.port = 0
         self._queues: dict[str, list[str]] = {}
-        self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
@@ -503,19 +481,8 @@ class RawPollingServer:
             return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
         return web.Response(text=payload)
 
-    async def __aenter__(self) -> RawPollingServer:
-        app = web.Application()
+    def route(self, app: web.Application) -> None:
         app.router.add_route("*", "/ws/socket.io/", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 def test_headers_cookies_and_query_go_on_every_polling_request() -> None:
@@ -625,25 +592,6 @@ def test_a_packet_over_max_frame_size_drops_the_session_like_websocket() -> None
     assert meta_data(frames, "meta.disconnected")[0]["reason"] == (
         "frame over the limit of 200 bytes"
     )
-
-
-# -- helpers ---------------------------------------------------------------------------
-
-
-def last_is(name: str) -> Callable[[list[Frame]], bool]:
-    """A `read_until` stop rule: the last frame is the meta frame `name`."""
-    return lambda frames: frames[-1].payload == name
-
-
-async def read_until(
-    stream: AsyncIterator[Frame], frames: list[Frame], stop: Callable[[list[Frame]], bool]
-) -> None:
-    """Append frames from an open source iterator until `stop(frames)` holds."""
-    with contextlib.suppress(StopAsyncIteration):
-        async for frame in stream:
-            frames.append(frame)
-            if stop(frames):
-                return
 
 
 def test_a_binary_event_cut_short_on_polling_keeps_the_packet_that_cut_it() -> None:

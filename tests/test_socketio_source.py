@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,20 @@ from helpers.sio_peers import (
     RawSioServer,
     StatusServer,
     TextBytes,
+    assert_came_back,
     closed_port,
     collect,
     count_sio,
     ensure_node_modules,
+    last_is,
     names,
     payloads,
+    read_across_restart,
+    read_until,
     run,
     start_peer,
+    stream,
+    stream_payload,
 )
 from wstail.exitcodes import ConnectError, ExitCode, UsageError
 from wstail.frames import Frame
@@ -69,16 +75,6 @@ SECRETS = ("chan-3f0a9d-secret-user", "pay-77c1e2-secret-uuid")
 def node_modules() -> None:
     """The pinned socket.io servers are installed (npm install when missing)."""
     ensure_node_modules()
-
-
-def stream(n: int) -> dict[str, Any]:
-    """A public scenario step carrying sequence number n."""
-    return {"ns": "/public", "event": "stream", "data": {"n": n}}
-
-
-def stream_payload(n: int) -> str:
-    """The payload text of `stream(n)`."""
-    return f'["stream",{{"n":{n}}}]'
 
 
 @pytest.mark.parametrize("kind", PEER_KINDS)
@@ -517,21 +513,6 @@ def count_ev(ev: str, n: int) -> Callable[[list[dict[str, Any]]], bool]:
     return lambda entries: sum(e.get("ev") == ev for e in entries) >= n
 
 
-def last_is(name: str) -> Callable[[list[Frame]], bool]:
-    """A `read_until` stop rule: the last frame is the meta frame `name`."""
-    return lambda frames: frames[-1].payload == name
-
-
-async def read_until(
-    stream: AsyncIterator[Frame], frames: list[Frame], stop: Callable[[list[Frame]], bool]
-) -> None:
-    """Append frames from an open source iterator until `stop(frames)` holds."""
-    async for frame in stream:
-        frames.append(frame)
-        if stop(frames):
-            return
-
-
 @pytest.mark.parametrize("eio", ["auto", "4"])
 def test_eio4_answers_every_server_ping(eio: str) -> None:
     """socket.io 4 pinging every 50 ms gets its pongs, so the one connection stays up."""
@@ -591,27 +572,13 @@ def test_eio4_silent_server_is_dropped_then_rejoined(eio: str) -> None:
 @pytest.mark.parametrize("eio", ["auto", "4"])
 def test_eio4_reconnects_after_a_server_restart(eio: str) -> None:
     """socket.io 4 killed, then started again on its port: the client comes back and reads on."""
-
-    async def body() -> list[Frame]:
-        async with start_peer("sio4", [stream(1)]) as first:
-            assert isinstance(first, NodeSioPeer)
-            incoming = aiter(SocketIOSource(first.url, "/public", eio=eio))
-            frames: list[Frame] = []
-            try:
-                await read_until(incoming, frames, count_sio(1))
-                await first.kill()
-                await read_until(incoming, frames, last_is("meta.disconnected"))
-                async with start_peer("sio4", {"steps": [stream(2)], "port": first.port}):
-                    await read_until(incoming, frames, count_sio(2))
-            finally:
-                await incoming.aclose()
-            return frames
-
-    frames = run(body, timeout=30)
-    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
-    assert set(names(frames)[3:-2]) == {"meta.reconnecting"}
-    assert names(frames)[-2:] == ["meta.connected", "sio"]
-    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
+    frames = run(
+        lambda: read_across_restart(
+            "sio4", {}, lambda url: SocketIOSource(url, "/public", eio=eio)
+        ),
+        timeout=30,
+    )
+    assert_came_back(frames)
     assert frames[-2].data is not None and frames[-2].data["protocol"] == "eio4"
 
 

@@ -31,9 +31,9 @@ import shutil
 import ssl
 import subprocess
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import socketio
 from aiohttp import web
@@ -118,6 +118,60 @@ def payloads(frames: Iterable[Frame]) -> list[str | bytes]:
 def count_sio(n: int) -> Callable[[list[Frame]], bool]:
     """A `collect` stop rule: n Socket.IO frames received."""
     return lambda frames: sum(f.kind == "sio" for f in frames) >= n
+
+
+def last_is(name: str) -> Callable[[list[Frame]], bool]:
+    """A `read_until` stop rule: the last frame is the meta frame `name`."""
+    return lambda frames: frames[-1].payload == name
+
+
+async def read_until(
+    stream: AsyncIterator[Frame], frames: list[Frame], stop: Callable[[list[Frame]], bool]
+) -> None:
+    """Append frames from an open source iterator until `stop(frames)` holds (or it ends)."""
+    with contextlib.suppress(StopAsyncIteration):
+        async for frame in stream:
+            frames.append(frame)
+            if stop(frames):
+                return
+
+
+def stream(n: int, **extra: Any) -> dict[str, Any]:
+    """A public scenario step carrying sequence number n."""
+    return {"ns": "/public", "event": "stream", "data": {"n": n}, **extra}
+
+
+def stream_payload(n: int) -> str:
+    """The payload text of `stream(n)`."""
+    return f'["stream",{{"n":{n}}}]'
+
+
+async def read_across_restart(
+    kind: str, scenario: dict[str, Any], make_source: Callable[[str], Any]
+) -> list[Frame]:
+    """Read `stream(1)` from a peer of `kind` playing `scenario`, kill the peer, start it
+    again on its port with `stream(2)`: every frame the source made meanwhile."""
+    async with start_peer(kind, dict(scenario, steps=[stream(1)])) as first:
+        assert isinstance(first, NodeSioPeer)
+        incoming = aiter(make_source(first.url))
+        frames: list[Frame] = []
+        try:
+            await read_until(incoming, frames, count_sio(1))
+            await first.kill()
+            await read_until(incoming, frames, last_is("meta.disconnected"))
+            async with start_peer(kind, dict(scenario, steps=[stream(2)], port=first.port)):
+                await read_until(incoming, frames, count_sio(2))
+        finally:
+            await incoming.aclose()
+        return frames
+
+
+def assert_came_back(frames: list[Frame]) -> None:
+    """The lifecycle of `read_across_restart`: read, dropped, retried, back, read on."""
+    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
+    assert set(names(frames)[3:-2]) == {"meta.reconnecting"}
+    assert names(frames)[-2:] == ["meta.connected", "sio"]
+    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
 
 
 class _Log:
@@ -460,30 +514,23 @@ class RawSioServer:
                     return
 
 
-class StatusServer:
-    """An aiohttp server that answers every request with one HTTP status, and counts them."""
+class AiohttpServer:
+    """An aiohttp server on 127.0.0.1 (port 0), TLS when `tls` is set; subclasses route it."""
 
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.requests = 0
-        self.port = 0
-        self._runner: web.AppRunner | None = None
+    tls: ssl.SSLContext | None = None
+    port = 0
+    _runner: web.AppRunner | None = None
 
-    @property
-    def url(self) -> str:
-        """The base URL to give SocketIOSource."""
-        return f"http://127.0.0.1:{self.port}"
+    def route(self, app: web.Application) -> None:
+        """Add the server's routes to `app`."""
+        raise NotImplementedError
 
-    async def _answer(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        return web.Response(status=self.status, text="no\n")
-
-    async def __aenter__(self) -> StatusServer:
+    async def __aenter__(self) -> Self:
         app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._answer)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self.route(app)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self
@@ -491,6 +538,26 @@ class StatusServer:
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class StatusServer(AiohttpServer):
+    """An aiohttp server that answers every request with one HTTP status, and counts them."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.requests = 0
+
+    @property
+    def url(self) -> str:
+        """The base URL to give SocketIOSource."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def route(self, app: web.Application) -> None:
+        app.router.add_route("*", "/{tail:.*}", self._answer)
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        return web.Response(status=self.status, text="no\n")
 
 
 def closed_port() -> int:
