@@ -4,9 +4,10 @@
 
 A node-like WebSocket server on 127.0.0.1 (port 0) sends one text frame of
 MB megabytes (written in 1 MiB pieces: the server never holds it), then a
-small frame. `tail node -n 2` (default --max-frame-size: a meta.bad_frame
-and the small frame; `--max-frame-size 0`: the big frame, then the small
-one) runs in a fresh child process per setting, so
+small frame. `tail node --meta --until "data.after == `1`"` (default
+--max-frame-size: a meta.bad_frame, then the small frame; `--max-frame-size
+0`: the big frame, then the small one; the small frame ends the run, as
+`-n` counts data envelopes only) runs in a fresh child process per setting, so
 `getrusage(RUSAGE_CHILDREN).ru_maxrss` is that run's peak alone.
 """
 
@@ -86,10 +87,9 @@ async def _measure(size: int, wstail: str, extra: list[str]) -> dict[str, object
         "node",
         "--url",
         f"ws://127.0.0.1:{port}/ws",
-        "-n",
-        "2",
-        "-x",
-        "meta.connected",
+        "--meta",
+        "--until",
+        "data.after == `1`",
         "--compact",
         *extra,
         stdout=asyncio.subprocess.PIPE,
