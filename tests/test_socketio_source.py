@@ -726,3 +726,27 @@ def test_untrusted_certificate_fails_at_once_and_cacert_trusts_it(eio: str, tmp_
     assert "TLS certificate not trusted" in error.message
     assert "--cacert FILE" in error.message and "--insecure" in error.message
     assert took < 5  # no backoff: the first refusal ends it (retries would take seconds)
+
+
+def test_eio4_polling_fallback_honours_cacert(tmp_path: Path) -> None:
+    """python-socketio's long-polling (a polling-only python-socketio server over TLS): an
+    untrusted certificate ends at once naming --cacert; --cacert with the authority connects."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    scenario = {"steps": [stream(1)], "transports": ["polling"], "tls": context}
+
+    async def body() -> tuple[list[Frame], ConnectError]:
+        async with start_peer("python", scenario) as server:
+            strict = SocketIOSource(server.url, "/public", eio="4")
+            with pytest.raises(ConnectError) as caught:
+                await collect(strict)
+            trusted = SocketIOSource(server.url, "/public", eio="4", cacert=str(pem))
+            return await collect(trusted, count_sio(1)), caught.value
+
+    frames, error = run(body)
+    assert payloads(frames) == [stream_payload(1)]
+    assert frames[0].data is not None and frames[0].data["transport"] == "polling"
+    assert "TLS certificate not trusted" in error.message and "--cacert FILE" in error.message

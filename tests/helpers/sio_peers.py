@@ -298,8 +298,9 @@ class PySioPeer:
 
     @property
     def url(self) -> str:
-        """The base URL to give SocketIOSource."""
-        return f"http://127.0.0.1:{self.port}"
+        """The base URL to give SocketIOSource (https with the scenario's "tls" context)."""
+        scheme = "https" if self.scenario.get("tls") else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def _serve(self, ns: str, refusal: str | None) -> None:
         sio = self.sio
@@ -338,7 +339,7 @@ class PySioPeer:
         # that left: shutting down does not wait for such a request that long.
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=scaled(1))
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.scenario.get("tls"))
         await site.start()
         self.port = self._runner.addresses[0][1]
         self._player = asyncio.create_task(self._play())

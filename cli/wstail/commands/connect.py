@@ -52,7 +52,10 @@ def connect_options(func: F) -> F:
             "--cacert",
             type=click.Path(exists=True, dir_okay=False, readable=True),
             metavar="FILE",
-            help="Trust the certificate authorities in this PEM file (a private CA).",
+            help=(
+                "Check TLS certificates against the authorities in this PEM file "
+                "(a private CA) instead of the system's."
+            ),
         ),
         click.option(
             "--connect-timeout",

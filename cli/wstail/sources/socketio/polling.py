@@ -181,7 +181,11 @@ class PollingSession:
     def _new_http(self) -> aiohttp.ClientSession:
         # Ours, so that it is closed even when the handshake fails (python-engineio
         # leaves its own session open then).
-        self._http = aiohttp.ClientSession()
+        # Its connector carries --cacert's authorities (python-engineio's own
+        # `ssl_verify` knows only on/off: --insecure).
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self._target.ssl_context() or True)
+        )
         return self._http
 
     @classmethod
