@@ -40,6 +40,7 @@ from helpers.live import (
 from helpers.sio_peers import (
     AiohttpServer,
     NodeSioPeer,
+    PySioPeer,
     assert_came_back,
     collect,
     count_sio,
@@ -277,6 +278,30 @@ def test_socketio4_polling_only_gets_the_right_polling_client(
     assert payloads(got) == [stream_payload(1)]
     connected = meta_data(got, "meta.connected")[0]
     assert (connected["protocol"], connected["transport"]) == (protocol, "polling")
+
+
+def test_auto_closes_the_engine_io_4_session_its_polling_probe_opened() -> None:
+    """auto's first GET opens an Engine.IO 4 session it does not use: it is closed at once,
+    so the server holds only the session python-socketio's client goes on with."""
+    scenario = {"steps": [stream(1)], "transports": ["polling"]}
+
+    async def body() -> tuple[list[Frame], int]:
+        async with start_peer("python", scenario) as peer:
+            assert isinstance(peer, PySioPeer)
+            source = SocketIOSource(peer.url, "/public", eio="auto")
+            stream_ = aiter(source)
+            frames: list[Frame] = []
+            try:
+                await read_until(stream_, frames, count_sio(1))
+                open_sessions = [s for s in peer.sio.eio.sockets.values() if not s.closed]
+                return frames, len(open_sessions)  # the Engine.IO sessions it holds open
+            finally:
+                await stream_.aclose()
+
+    frames, sessions = run(body)
+    assert payloads(frames) == [stream_payload(1)]
+    assert meta_data(frames, "meta.connected")[0]["protocol"] == "eio4"
+    assert sessions == 1
 
 
 class UpgradeRefusingProxy:

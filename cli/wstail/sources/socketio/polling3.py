@@ -17,8 +17,9 @@ numbers are the same code.
   GET waits for it: a slow consumer never makes a live server look dead.
 - `--eio auto` asks the first GET at `?EIO=4`: socket.io 1.x/2.x ignore it
   and answer with the EIO3 framing (`86:0{…}`), and this session goes on;
-  an Engine.IO 4 server answers `0{…}` (SpeaksEio4, the caller takes
-  python-socketio's client).
+  an Engine.IO 4 server answers `0{…}`: that probe session is closed (a
+  POST of `1`) and SpeaksEio4 raised; the caller takes python-socketio's
+  client.
 - Upgrade: when the open packet offers "websocket", the Engine.IO upgrade
   (`2probe`, `3probe`, `5` on a WebSocket with the sid) is tried, once per
   source: we came here because a WebSocket was refused, so it usually fails
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 
 _MIN_WAIT = 0.02  # seconds a GET waits before a server is judged (the driver's rule)
 _CLOSE_WAIT = 1.0  # seconds for the close packet to go out
+_OPEN_MAX = 4096  # characters of an Engine.IO 4 open packet read to close its session
 BAD_HEAD = 800  # characters of a payload (bytes of a packet) kept for a bad-frame report
 
 
@@ -209,25 +211,42 @@ class Eio3PollingSession:
         packets: list[str] = []
         head: list[str] = []  # the start of the text, for a bad-frame report
         start = ""
+        eio4_open: list[str] = []  # an Engine.IO 4 open packet, read whole to close it
 
         def feed(text: str) -> None:
             nonlocal start
+            if eio4_open:
+                eio4_open.append(text)
+                if sum(map(len, eio4_open)) > _OPEN_MAX:  # no open packet is that long
+                    raise SpeaksEio4()
+                return
             if probe and len(start) < 2:
                 start += text[: 2 - len(start)]
                 if start == "0{":  # an Engine.IO 4 open packet: no length prefix
-                    raise SpeaksEio4()
+                    eio4_open.append(text)
+                    return
             if sum(map(len, head)) < BAD_HEAD:
                 head.append(text[:BAD_HEAD])
             packets.extend(reader.feed(text))
 
         try:
             await self._http.get(feed, handshake=handshake, eio=4 if probe else 3)
+            if eio4_open:
+                await self._close_eio4("".join(eio4_open))
+                raise SpeaksEio4()
             reader.close()
         except PayloadError as exc:
             self._problem = (str(exc), "".join(head))
         except OversizedPacket as exc:
             self._problem = (f"frame over the limit of {self._limit} bytes", str(exc.units))
         return packets
+
+    async def _close_eio4(self, text: str) -> None:
+        """Say goodbye to the Engine.IO 4 session an `auto` probe opened, rather than
+        leave it to expire on the server (python-socketio's client opens its own)."""
+        opened = codec.decode_packet(text.split("\x1e", 1)[0])
+        if isinstance(opened, codec.Open) and opened.sid:
+            await self._http.close_eio4(opened.sid)
 
     async def frames(self) -> AsyncIterator[Frame]:
         """Events of the namespace and bad-frame reports; ends by raising SessionDropped."""

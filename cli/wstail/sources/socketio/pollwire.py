@@ -118,6 +118,23 @@ class PollWire:
         except OSError as exc:
             raise HandshakeFailed(error_reason(exc)) from None
 
+    async def close_eio4(self, sid: str) -> None:
+        """Close the Engine.IO 4 session `sid` (an `auto` probe's): POST its close packet `1`.
+
+        Best effort: the server forgets the session anyway after its ping timeout.
+        """
+        self.sid = sid
+        headers = [*self.headers(), ("Content-Type", "text/plain;charset=UTF-8")]
+        try:
+            async with self._client.post(
+                self.url(4), data=b"1", headers=headers, ssl=self._ssl
+            ) as response:
+                await response.read()
+        except (aiohttp.ClientError, OSError) as exc:
+            log.debug("closing the Engine.IO 4 probe session failed: %s", exc)
+        finally:
+            self.sid = None
+
     async def close(self) -> None:
         """Release the HTTP connections (idempotent)."""
         await self._client.close()
