@@ -14,6 +14,7 @@ import click
 import pytest
 
 from conftest import SAMPLE, Wstail
+from helpers.terminal import drain
 from wstail.commands.main import COMMAND_LINE_ONLY, _build_cli
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -197,15 +198,7 @@ def run_in_pty(args: list[str]) -> str:
         env={**env, "TERM": "xterm"},
     )
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
+    chunks = drain(leader)
     proc.wait()
     os.close(leader)
     return b"".join(chunks).decode()

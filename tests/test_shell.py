@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import pytest
 
+from helpers.terminal import drain
 from wstail.commands.completion import SHELLS, completion_script
 from wstail.commands.main import _build_cli
 
@@ -102,20 +103,6 @@ def test_every_command_has_examples_and_a_readme_entry(name: str) -> None:
     assert "Example" in result.stdout or isinstance(command, click.Group)
     readme = (ROOT / "README.md").read_text()
     assert f"`{name}" in readme or f"{name} " in readme
-
-
-def drain(leader: int) -> list[bytes]:
-    """Everything written to a pseudo-terminal until its last writer closes it."""
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    return chunks
 
 
 def run_in_pty(args: list[str], env: dict[str, str]) -> str:
