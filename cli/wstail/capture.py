@@ -112,7 +112,7 @@ def encode_frame(frame: Frame, start_us: int) -> bytes:
     kind = frame.kind
     payload = frame.payload
     if kind == "sio":
-        attachments = None if frame.data is None else attachments_of(frame.data)
+        attachments = attachments_of(frame.data)
         if attachments is None:
             body = dumps([kind, frame.channel, payload])
         else:

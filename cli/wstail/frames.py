@@ -43,11 +43,9 @@ def raw_payload(frame: Frame) -> str | bytes:
     (Each placeholder becomes `{"_binary":"<base64>"}`, all else as received.)
     """
     if frame.kind == "sio" and frame.data is not None and type(frame.payload) is str:
-        from wstail.placeholders import attachments_of, fill_placeholders
+        from wstail.placeholders import filled_text
 
-        attachments = attachments_of(frame.data)
-        if attachments is not None:
-            return fill_placeholders(frame.payload, attachments)
+        return filled_text(frame.payload, frame.data)
     return frame.payload
 
 

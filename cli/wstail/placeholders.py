@@ -23,6 +23,7 @@ __all__ = [
     "attachments_of",
     "check_placeholders",
     "fill_placeholders",
+    "filled_text",
     "placeholder_numbers",
     "with_bytes",
     "without_bytes",
@@ -139,3 +140,10 @@ def attachments_of(data: dict[str, Any] | None) -> list[bytes] | None:
         return None
     found = data.get("attachments")
     return found if type(found) is list else None
+
+
+def filled_text(text: str, data: dict[str, Any] | None) -> str:
+    """A `sio` Frame's event text as its envelope reads it: the attachments in `data`
+    (a binary event's) in place of their placeholders, base64; a plain event's as is."""
+    attachments = attachments_of(data)
+    return text if attachments is None else fill_placeholders(text, attachments)

@@ -19,7 +19,7 @@ from wstail.normalize.paymium import (
     normalize_paymium_event,
     normalize_paymium_message,
 )
-from wstail.placeholders import attachments_of, fill_placeholders
+from wstail.placeholders import filled_text
 
 __all__ = [
     "BAD_FRAME",
@@ -49,7 +49,7 @@ def normalize_paymium_frame(frame: Frame, source: str) -> list[Item]:
     if frame.kind == "sio" and type(payload) is str:
         try:
             if frame.data is not None:  # a binary event: its bytes go in place, base64
-                payload = fill_placeholders(payload, attachments_of(frame.data) or [])
+                payload = filled_text(payload, frame.data)
             return normalize_paymium_event(payload, frame.channel)
         except Exception as error:  # noqa: BLE001 - a bug must not stop a live tail
             return _failed(frame, source, error)
@@ -108,7 +108,7 @@ def _normalize(frame: Frame, source: str) -> list[Item]:
                 return [bad_frame(source, "invalid UTF-8", _text(payload))]
             payload = text
         elif frame.data is not None:  # a binary event: its bytes go in place, base64
-            payload = fill_placeholders(payload, attachments_of(frame.data) or [])
+            payload = filled_text(payload, frame.data)
         return normalize_paymium_event(payload, frame.channel)
     if kind == "text" or kind == "binary":
         if type(payload) is not str:
