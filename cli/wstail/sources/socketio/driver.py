@@ -17,13 +17,12 @@ of a binary packet, where text packets start with an ASCII digit). An
 Engine.IO 4 binary frame no event waits for is read as text (and reported
 as a bad frame).
 
-The heartbeat runs on a timer, off the reader's path: the timer fires at the
-protocol's `next_deadline()`, sends the pings it queues (EIO3) and, when
-`on_deadline` gives the server up, cuts the connection; the reader's recv()
-then returns what was received and raises ConnectionClosed, and `reason`
-says why. The reader only notes when it starts waiting: a server is judged
-only once the reader waited on an empty buffer for a moment, so a slow
-consumer that keeps the reader away never makes a live server look dead.
+The heartbeat runs on a timer, off the reader's path (`heartbeat.py`): it
+sends the pings the protocol queues (EIO3) and, when the protocol gives the
+server up, cuts the connection; the reader's recv() then returns what was
+received and raises ConnectionClosed, and `reason` says why. The reader
+only notes when it starts waiting on an empty buffer, which is when the
+server may be judged.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 from wstail.envelope import now_us
 from wstail.frames import Frame, too_big_frame
 from wstail.sources.socketio import codec, wire
+from wstail.sources.socketio.heartbeat import Heartbeat
 from wstail.sources.socketio.protocol import SioProtocol
 from wstail.sources.socketio.session import (
     HandshakeFailed,
@@ -46,8 +46,6 @@ from wstail.sources.socketio.session import (
 )
 
 __all__ = ["WebSocketSession", "open_session"]
-
-_MIN_WAIT = 0.02  # seconds the reader waits on an empty buffer before a server is judged
 
 
 async def open_session(target: SioTarget, dialect: str) -> WebSocketSession:
@@ -130,10 +128,10 @@ class WebSocketSession:
         self._sio = protocol
         self.protocol = protocol.protocol or ""  # "eio3" | "eio4": known once open
         self._loop = asyncio.get_running_loop()
-        self._timer: asyncio.TimerHandle | None = None
         self._pinging: asyncio.Task[None] | None = None
         self._waiting_since: float | None = None  # None while the consumer has the frame
         self._reason: str | None = None  # why the heartbeat cut the connection
+        self._heartbeat = Heartbeat(protocol, self._ping, self._cut, lambda: self._waiting_since)
 
     def __repr__(self) -> str:
         return f"<WebSocketSession {self._sio!r}>"
@@ -146,8 +144,7 @@ class WebSocketSession:
         receive = sio.receive
         receive_binary = sio.receive_binary
         eio3 = self.protocol == "eio3"
-        sio.start_heartbeat(loop.time())
-        self._arm()
+        self._heartbeat.start()
         try:
             while True:
                 self._waiting_since = loop.time()
@@ -177,30 +174,16 @@ class WebSocketSession:
         finally:
             self._stop()
 
-    def _arm(self) -> None:
-        self._timer = self._loop.call_at(self._sio.next_deadline(), self._on_deadline)
-
-    def _on_deadline(self) -> None:
-        """The heartbeat timer: apply the protocol's rules; cut the connection if it says so."""
-        self._timer = None
-        now = self._loop.time()
-        reason = self._sio.on_deadline(now)
-        if self._sio.outgoing:
-            pings = self._sio.take_outgoing()
-            if self._pinging is None or self._pinging.done():  # else one is still on its way
-                self._pinging = self._loop.create_task(self._ping(pings))
-        if reason is None:
-            self._arm()
-            return
-        since = self._waiting_since
-        if since is None or now - since < _MIN_WAIT:
-            # The reader is away (a slow consumer): what the server sent may sit unread.
-            self._timer = self._loop.call_at(now + _MIN_WAIT, self._on_deadline)
-            return
+    def _cut(self, reason: str) -> None:
+        """The heartbeat gave the server up: the reader's recv() ends, `reason` says why."""
         self._reason = reason
         self._ws.transport.abort()
 
-    async def _ping(self, texts: list[str]) -> None:
+    def _ping(self, texts: list[str]) -> None:
+        if self._pinging is None or self._pinging.done():  # else one is still on its way
+            self._pinging = self._loop.create_task(self._send_pings(texts))
+
+    async def _send_pings(self, texts: list[str]) -> None:
         try:
             for text in texts:
                 await self._ws.send(text)
@@ -215,9 +198,7 @@ class WebSocketSession:
             raise SessionDropped(self._reason or wire.closed_reason(exc)) from None
 
     def _stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._heartbeat.stop()
         if self._pinging is not None:
             self._pinging.cancel()
 

@@ -11,10 +11,11 @@ numbers are the same code.
   (with `sid`) wait for what the server has queued, a payload of packets
   (`payload.py`); a POST carries our packets, one POST at a time, as
   engine.io refuses overlapping ones.
-- The heartbeat is the driver's: a timer at the protocol's deadline posts
-  the pings it queues (EIO3: the client pings) and, when the protocol gives
-  the server up, cancels the pending GET. A server is judged only while a
-  GET waits for it: a slow consumer never makes a live server look dead.
+- The heartbeat is the WebSocket driver's (`heartbeat.py`): it posts the
+  pings the protocol queues (EIO3: the client pings) and, when the protocol
+  gives the server up, cancels the pending GET. A server is judged only
+  while a GET waits for it: a slow consumer never makes a live server look
+  dead.
 - `--eio auto` asks the first GET at `?EIO=4`: socket.io 1.x/2.x ignore it
   and answer with the EIO3 framing (`86:0{…}`), and this session goes on;
   an Engine.IO 4 server answers `0{…}`: that probe session is closed (a
@@ -42,6 +43,7 @@ from wstail.envelope import now_us
 from wstail.frames import Frame, meta_frame, oversized_frame, truncate_frame
 from wstail.sources.socketio import codec, wire
 from wstail.sources.socketio.driver import WebSocketSession
+from wstail.sources.socketio.heartbeat import Heartbeat
 from wstail.sources.socketio.payload import (
     OversizedPacket,
     PacketBytes,
@@ -63,7 +65,6 @@ __all__ = ["Eio3PollingSession", "SpeaksEio4", "open_eio3_polling"]
 
 log = logging.getLogger(__name__)
 
-_MIN_WAIT = 0.02  # seconds a GET waits before a server is judged (the driver's rule)
 _CLOSE_WAIT = 1.0  # seconds for the close packet to go out
 _OPEN_MAX = 4096  # characters of an Engine.IO 4 open packet read to close its session
 BAD_HEAD = 800  # characters of a payload (bytes of a packet) kept for a bad-frame report
@@ -169,13 +170,13 @@ class Eio3PollingSession:
         self._as_bytes = PacketBytes()
         self._pending: list[str] = []  # packets that came with the namespace ack
         self._loop = asyncio.get_running_loop()
-        self._timer: asyncio.TimerHandle | None = None
         self._polling: asyncio.Task[list[str]] | None = None
         self._sending: asyncio.Task[None] | None = None
         self._outbox: list[str] = []
         self._waiting_since: float | None = None
         self._reason: str | None = None  # why the heartbeat or a POST ended the session
         self._problem: tuple[str, str] | None = None  # a broken payload: (reason, its head)
+        self._heartbeat = Heartbeat(sio, self._post, self._end, self._judging_since)
 
     def __repr__(self) -> str:
         return f"<Eio3PollingSession {self.sio!r}>"
@@ -251,8 +252,7 @@ class Eio3PollingSession:
     async def frames(self) -> AsyncIterator[Frame]:
         """Events of the namespace and bad-frame reports; ends by raising SessionDropped."""
         loop, sio, limit = self._loop, self.sio, self._limit
-        sio.start_heartbeat(loop.time())
-        self._arm()
+        self._heartbeat.start()
         packets, self._pending = self._pending, []
         try:
             while True:
@@ -276,7 +276,7 @@ class Eio3PollingSession:
             self._reason = self._reason or str(exc)  # no goodbye for a session that ended
             raise
         finally:
-            self._stop_timer()  # a pending GET stays for close(): cut, it ends the session
+            self._heartbeat.stop()  # a pending GET stays for close(): cut, it ends the session
 
     async def _poll(self) -> list[str]:
         try:
@@ -318,35 +318,14 @@ class Eio3PollingSession:
         if self._polling is not None:
             self._polling.cancel()
 
-    # The heartbeat (the driver's timer)
-
-    def _arm(self) -> None:
-        self._timer = self._loop.call_at(self.sio.next_deadline(), self._on_deadline)
-
-    def _on_deadline(self) -> None:
-        self._timer = None
-        now = self._loop.time()
-        reason = self.sio.on_deadline(now)
-        if self.sio.outgoing:
-            self._post(self.sio.take_outgoing())
-        if reason is None:
-            self._arm()
-            return
-        since, polling = self._waiting_since, self._polling
-        if since is None or now - since < _MIN_WAIT or polling is None or polling.done():
-            # The consumer has the frames: what the server sent may sit unread.
-            self._timer = self._loop.call_at(now + _MIN_WAIT, self._on_deadline)
-            return
-        self._end(reason)
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    def _judging_since(self) -> float | None:
+        """Since when a GET waits on the server (None: none does, the consumer has the frames)."""
+        polling = self._polling
+        return None if polling is None or polling.done() else self._waiting_since
 
     async def close(self) -> None:
         """Say goodbye (close packet) if the session is alive, release the HTTP connections."""
-        self._stop_timer()
+        self._heartbeat.stop()
         if self._reason is None and self._http.sid is not None:
             self._reason = "closed"
             try:
