@@ -105,18 +105,7 @@ class PollWire:
 
     async def post(self, packets: list[str]) -> None:
         """Send packets in one POST (engine.io takes one at a time)."""
-        body = encode_payload([ascii_packet(packet) for packet in packets])
-        headers = [*self.headers(), ("Content-Type", "text/plain;charset=UTF-8")]
-        try:
-            async with self._client.post(
-                self.url(), data=body.encode(), headers=headers, ssl=self._ssl
-            ) as response:
-                await self._check(response, "POST", False)
-                await response.read()
-        except aiohttp.ClientError as exc:
-            raise self._failed(exc) from None
-        except OSError as exc:
-            raise HandshakeFailed(error_reason(exc)) from None
+        await self._post(encode_payload([ascii_packet(packet) for packet in packets]).encode())
 
     async def close_eio4(self, sid: str) -> None:
         """Close the Engine.IO 4 session `sid` (an `auto` probe's): POST its close packet `1`.
@@ -124,16 +113,25 @@ class PollWire:
         Best effort: the server forgets the session anyway after its ping timeout.
         """
         self.sid = sid
-        headers = [*self.headers(), ("Content-Type", "text/plain;charset=UTF-8")]
         try:
-            async with self._client.post(
-                self.url(4), data=b"1", headers=headers, ssl=self._ssl
-            ) as response:
-                await response.read()
-        except (aiohttp.ClientError, OSError) as exc:
+            await self._post(b"1", eio=4)
+        except (HandshakeFailed, Refused) as exc:
             log.debug("closing the Engine.IO 4 probe session failed: %s", exc)
         finally:
             self.sid = None
+
+    async def _post(self, body: bytes, eio: int = 3) -> None:
+        headers = [*self.headers(), ("Content-Type", "text/plain;charset=UTF-8")]
+        try:
+            async with self._client.post(
+                self.url(eio), data=body, headers=headers, ssl=self._ssl
+            ) as response:
+                await self._check(response, "POST", False)
+                await response.read()
+        except aiohttp.ClientError as exc:
+            raise self._failed(exc) from None
+        except OSError as exc:
+            raise HandshakeFailed(error_reason(exc)) from None
 
     async def close(self) -> None:
         """Release the HTTP connections (idempotent)."""
