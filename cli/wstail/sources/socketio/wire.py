@@ -76,11 +76,26 @@ async def abort(ws: ClientConnection | None) -> None:
     """Close the WebSocket, waiting at most CLOSE_TIMEOUT for the server (idempotent)."""
     if ws is None:
         return
+    # Messages nobody reads any more are read and dropped while closing: a
+    # server streaming fast has filled websockets' queue, which stops reading
+    # the socket, and its close frame waits behind them (-n ended a run in
+    # CLOSE_TIMEOUT instead of at once).
+    draining = asyncio.ensure_future(_drop_messages(ws))
     try:
         async with asyncio.timeout(CLOSE_TIMEOUT):
             await ws.close()
     except (TimeoutError, OSError, WebSocketException) as exc:
         log.debug("closing the WebSocket: %s", error_reason(exc))
+    finally:
+        draining.cancel()
+
+
+async def _drop_messages(ws: ClientConnection) -> None:
+    try:
+        while True:
+            await ws.recv(decode=False)
+    except (OSError, WebSocketException):  # closed (the goal), or a recv() still running
+        pass
 
 
 def closed_reason(exc: ConnectionClosed) -> str:
