@@ -67,6 +67,7 @@ async def pump(
     batches = frames.batches() if isinstance(frames, BatchedFrames) else _one_by_one(frames)
     loop = asyncio.get_running_loop()
     feed = stream.feed_frames
+    hand_over = _HandOver(stream, loop)
     try:
         # One reschedulable timeout for the whole run: no task or timer object
         # piles up per frame, as asyncio.wait_for would.
@@ -77,9 +78,10 @@ async def pump(
                     batch = await anext(batches)
                 except StopAsyncIteration:
                     return
-                # The frames of a batch arrived together: their envelopes go to
-                # the output in one hand-over per _OUTPUT_BATCH frames, which
-                # spares the stdout thread a wake-up (and a GIL round trip) each.
+                except asyncio.CancelledError:
+                    hand_over.raise_failure()
+                    raise
+                hand_over.raise_failure()
                 for start in range(0, len(batch), _OUTPUT_BATCH):
                     chunk = batch[start : start + _OUTPUT_BATCH]
                     if recorder is None:
@@ -95,18 +97,72 @@ async def pump(
                         )
                     else:
                         feed(_recorded(chunk, source, normalize, stream, recorder))
-                    stream.end_batch()
+                    hand_over.fed(len(chunk))
     except TimeoutError:
         if deadline is not None and time.monotonic() >= deadline - 0.001:
             raise StreamDone from None
         raise IdleTimeout(f"no envelope passed the filters for {options.idle_timeout:g}s") from None
     finally:
+        hand_over.cancel()
         closer = getattr(batches, "aclose", None)
         if closer is not None:
             try:
                 await closer()
             except Exception:  # noqa: BLE001 - closing a dead source must not mask the outcome
                 pass
+
+
+class _HandOver:
+    """When the records of frames fed go to the output: when the source has no more ready.
+
+    Frames that arrived together (a socket read's worth, parsed at once) are
+    taken by the pump without a pause; their records go to the stdout thread
+    in one hand-over once the pump waits for the next frame (a callback run
+    by the loop right after), or every _OUTPUT_BATCH frames. One hand-over
+    per frame would cost the stdout thread a wake-up (and a GIL round trip)
+    each. A failure of the output in the callback (stdout closed, a full
+    disk) is raised in the pump, which it wakes.
+    """
+
+    def __init__(self, stream: Stream, loop: asyncio.AbstractEventLoop) -> None:
+        self._stream = stream
+        self._loop = loop
+        self._task = asyncio.current_task()
+        self._frames = 0  # fed, records not handed over yet
+        self._handle: asyncio.Handle | None = None
+        self._failure: BaseException | None = None
+
+    def fed(self, frames: int) -> None:
+        self._frames += frames
+        if self._frames >= _OUTPUT_BATCH:
+            self._frames = 0
+            self._stream.end_batch()
+        elif self._handle is None:
+            self._handle = self._loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        self._handle = None
+        if not self._frames:
+            return
+        self._frames = 0
+        try:
+            self._stream.end_batch()
+        except BaseException as exc:  # noqa: BLE001 - raised in the pump, which owns the run
+            self._failure = exc
+            if self._task is not None:
+                self._task.cancel()
+
+    def raise_failure(self) -> None:
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            raise failure
+
+    def cancel(self) -> None:
+        """The pump ends: no late hand-over (Stream.close writes what is held)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 def _recorded(
@@ -150,7 +206,8 @@ def _next_timeout(stream: Stream, deadline: float | None) -> float | None:
         limits.append(deadline - now)
     idle = stream.options.idle_timeout
     if idle is not None:
-        limits.append(stream.last_pass + idle - now)
+        # an envelope passed but not handed over yet (which moves last_pass) counts as now
+        limits.append((now if stream.holding else stream.last_pass) + idle - now)
     return min(limits) if limits else None
 
 

@@ -335,6 +335,11 @@ class Stream:
         finally:
             self.passed = passed
 
+    @property
+    def holding(self) -> bool:
+        """Whether envelopes passed since the last hand-over to the writer."""
+        return self.passed != self._handed
+
     def end_batch(self) -> None:
         """A batch of frames is done: hand its records to the writer, which may flush."""
         self._hand_over()
