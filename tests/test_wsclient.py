@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConcurrencyError, ConnectionClosed, InvalidStatus
-from websockets.frames import PING, PONG, Frame
+from websockets.frames import PING, PONG, Close, Frame
 from websockets.server import ServerProtocol
 
 from helpers.node_peers import run, scaled
@@ -36,6 +36,7 @@ from helpers.sio_peers import ensure_node_modules
 from wstail.sources.node import describe_close
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsconnect import connect
+from wstail.sources.wsframes import BadText
 
 TEXT, BINARY, CONT, CLOSE = 0x1, 0x2, 0x0, 0x8
 TESTS_DIR = Path(__file__).parent
@@ -778,3 +779,47 @@ def test_node_ws_server(compression: str | None) -> None:
             await server.wait()
 
     run(body, timeout=30)
+
+
+@pytest.mark.parametrize("fragmented", [False, True])
+def test_text_that_is_not_utf8_is_a_bad_text_without_strict_text(fragmented: bool) -> None:
+    """strict_text=False (Socket.IO): a text message that is not UTF-8 is handed on as BadText.
+
+    Whole frames (cut out here) and fragmented ones (websockets' parser) alike;
+    the connection stays open and the next message follows.
+    """
+    bad = (
+        frame(TEXT, b"ok \xff", fin=False) + frame(CONT, b"\xfe")
+        if fragmented
+        else frame(TEXT, b"ok \xff\xfe")
+    )
+
+    async def body() -> None:
+        async with raw_peer(text("a") + bad + text("b")) as peer:
+            client = await open_client(peer.url, strict_text=False)
+            assert await take(client, 3) == ["a", BadText(b"ok \xff\xfe"), "b"]
+            await client.close()
+
+    run(body)
+
+
+def test_send_text_and_fail() -> None:
+    """send_text() reaches the server; fail() closes with its code; then send_text() raises."""
+
+    async def body() -> None:
+        async with raw_peer() as peer:
+            client = await open_client(peer.url)
+            server = await peer.accepted()
+            client.send_text("40/public,")
+            await server.until(lambda got: [f.data for f in got] == [b"40/public,"])
+            client.fail(1009, "frame of 2000 bytes over the limit")
+            await server.until(lambda got: len(got) == 2)
+            assert Close.parse(server.received[1].data) == Close(
+                1009, "frame of 2000 bytes over the limit"
+            )
+            with pytest.raises(ConnectionClosed):
+                client.send_text("2")
+            server.end()
+            await client.close()
+
+    run(body)

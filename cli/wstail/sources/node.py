@@ -49,7 +49,7 @@ from wstail.sources.retry import (
 )
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsconnect import connect
-from wstail.sources.wsframes import Oversized
+from wstail.sources.wsframes import Message, Oversized
 
 DEFAULT_NODE_URL = "ws://127.0.0.1:4002/ws"
 
@@ -316,7 +316,7 @@ class NodeSource:
             raise ConnectError(untrusted(self.display_url, exc)) from None
 
 
-def _data_frames(recv_us: int, messages: list[str | bytes | Oversized]) -> list[Frame]:
+def _data_frames(recv_us: int, messages: list[Message]) -> list[Frame]:
     """Frames of received messages: text frames for strings, binary frames for bytes."""
     return [
         Frame(recv_us, "text", message)

@@ -34,13 +34,15 @@ import os
 from typing import TYPE_CHECKING
 
 from websockets.client import ClientProtocol
-from websockets.exceptions import ConcurrencyError
+from websockets.exceptions import ConcurrencyError, ConnectionClosedError
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Response
-from websockets.protocol import OPEN
+from websockets.protocol import CLOSED, OPEN
 
 from wstail.sources.wsframes import (
     NO_LIMIT,
+    BadText,
+    Message,
     Oversized,
     frame_end,
     judged_by_websockets,
@@ -74,8 +76,10 @@ class WebSocketClient(asyncio.Protocol):
         ping_timeout: float | None = None,
         close_timeout: float = 2.0,
         max_size: int | None = None,
+        strict_text: bool = True,
     ) -> None:
         self.protocol = protocol
+        self._strict_text = strict_text
         self._limit = max_size or NO_LIMIT
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -87,7 +91,7 @@ class WebSocketClient(asyncio.Protocol):
         self._opened: asyncio.Future[None] = loop.create_future()
         self._lost: asyncio.Future[None] = loop.create_future()
         self._lost_exc: BaseException | None = None
-        self._messages: list[str | bytes | Oversized] = []
+        self._messages: list[Message] = []
         self._waiter: asyncio.Future[None] | None = None
         self._paused = False
         self._head: bytes | None = b""  # the response head so far (None once it ended)
@@ -110,10 +114,12 @@ class WebSocketClient(asyncio.Protocol):
 
     # -- the consumer's side --------------------------------------------------
 
-    async def recv_batch(self) -> list[str | bytes | Oversized]:
+    async def recv_batch(self) -> list[Message]:
         """Every message received so far, in order; waits for one if none is queued.
 
-        A message over `max_size` comes as an `Oversized` marker. Raises
+        A message over `max_size` comes as an `Oversized` marker; without
+        `strict_text`, a text message that is not UTF-8 as a `BadText` (with
+        it, the connection fails with 1007, as websockets' client does). Raises
         websockets' ConnectionClosed once every message was taken
         after the connection ended, ConcurrencyError if another coroutine
         is already waiting.
@@ -175,8 +181,24 @@ class WebSocketClient(asyncio.Protocol):
             transport.abort()
             await asyncio.shield(self._lost)
 
+    def send_text(self, text: str) -> None:
+        """Send one text message; raises websockets' ConnectionClosed once it is not open."""
+        protocol = self.protocol
+        if protocol.state is not OPEN:
+            if protocol.state is CLOSED:
+                raise protocol.close_exc
+            sent, rcvd = protocol.close_sent, protocol.close_rcvd  # closing
+            raise ConnectionClosedError(rcvd, sent, protocol.close_rcvd_then_sent)
+        protocol.send_text(text.encode())
+        self._flush()
+
+    def fail(self, code: int, reason: str) -> None:
+        """Close with `code` at once, as websockets does on a protocol error (no more messages)."""
+        if self.protocol.state is OPEN:
+            self._fail(code, reason)
+
     def abort(self) -> None:
-        """Drop the TCP connection at once (a failed handshake)."""
+        """Drop the TCP connection at once (a failed handshake, a server given up)."""
         if self._transport is not None:
             self._transport.abort()
 
@@ -406,6 +428,9 @@ class WebSocketClient(asyncio.Protocol):
         try:
             self._messages.append(payload.decode())
         except UnicodeDecodeError as exc:
+            if not self._strict_text:
+                self._messages.append(BadText(payload))
+                return
             self._fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
 
     def _fail(self, code: int, reason: str) -> None:

@@ -62,6 +62,7 @@ async def connect(
     close_timeout: float = 2.0,
     max_queue: tuple[int, int] = (4096, 1024),
     max_size: int | None = None,
+    strict_text: bool = True,
     compression: str | None = "deflate",
     logger: logging.Logger | None = None,
     client_class: type[WebSocketClient] = WebSocketClient,
@@ -85,6 +86,7 @@ async def connect(
         "close_timeout": close_timeout,
         "max_queue": max_queue,
         "max_size": max_size,
+        "strict_text": strict_text,
         "compression": compression,
         "logger": logger,
         "client_class": client_class,
@@ -115,6 +117,7 @@ async def _open(
     close_timeout: float,
     max_queue: tuple[int, int],
     max_size: int | None,
+    strict_text: bool,
     compression: str | None,
     logger: logging.Logger | None,
     client_class: type[WebSocketClient],
@@ -146,6 +149,7 @@ async def _open(
             ping_timeout=ping_timeout,
             close_timeout=close_timeout,
             max_size=max_size,
+            strict_text=strict_text,
         )
         return client
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["Oversized", "frame_end", "judged_by_websockets", "payload_span", "split_frames"]
+__all__ = [
+    "BadText",
+    "Message",
+    "Oversized",
+    "frame_end",
+    "judged_by_websockets",
+    "payload_span",
+    "split_frames",
+]
 
 _FIN_TEXT, _FIN_BINARY = 0x81, 0x82
 _U64 = struct.Struct("!Q").unpack_from
@@ -25,8 +33,19 @@ class Oversized:
     head: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class BadText:
+    """In place of a text message that is not UTF-8, for a client that reports it itself."""
+
+    payload: bytes
+
+
+# A received message: text, binary, or a marker in place of one.
+Message = str | bytes | Oversized | BadText
+
+
 def split_frames(
-    data: bytes, start: int, out: list[str | bytes | Oversized], limit: int = NO_LIMIT
+    data: bytes, start: int, out: list[Message], limit: int = NO_LIMIT
 ) -> tuple[int, int]:
     """Append the messages of the whole unmasked FIN text/binary frames from `start` on.
 
