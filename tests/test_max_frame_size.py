@@ -12,7 +12,7 @@ from websockets.asyncio.server import serve
 
 from helpers.live import run_wstail, wstail_env
 from helpers.node_peers import NodePeer, Tail, run, scaled
-from helpers.sio_peers import PySioPeer, collect
+from helpers.sio_peers import collect, ensure_node_modules, start_peer
 from test_wsclient import BINARY, CONT, TEXT, frame, open_client, raw_peer, take, text
 from wstail.frames import Frame
 from wstail.sources.node import NodeSource
@@ -170,17 +170,27 @@ def test_node_source_with_deflate_reconnects_after_an_oversized_frame() -> None:
     run(body)
 
 
-def test_socketio_source_reports_oversized_event_and_reconnects() -> None:
-    """Socket.IO: an event over the limit is a meta.bad_frame, then events after the reconnect."""
+@pytest.mark.parametrize("kind", ["sio2", "sio4", "python"])
+def test_socketio_source_reports_oversized_event_and_reconnects(kind: str) -> None:
+    """Socket.IO: an event over the limit is a meta.bad_frame, then events after the reconnect.
+
+    socket.io 2/4 send plain frames (the frame's size read from its header,
+    its body never held); python-socketio (aiohttp) negotiates
+    permessage-deflate, where websockets' parser closes with 1009.
+    """
     steps = [
-        {"data": "first"},
-        {"data": "x" * (LIMIT * 2)},
-        {"data": "after", "after_connects": 2},
+        {"ns": "/public", "data": "first"},
+        {"ns": "/public", "data": "x" * (LIMIT * 2)},
+        {"ns": "/public", "data": "after", "after_connects": 2},
     ]
+    eio = "4" if kind in ("sio4", "python") else "3"
+
+    if kind != "python":
+        ensure_node_modules()
 
     async def body() -> None:
-        async with PySioPeer(steps) as peer:
-            source = SocketIOSource(peer.url, "/public", eio="4", max_frame_size=LIMIT)
+        async with start_peer(kind, steps) as peer:
+            source = SocketIOSource(peer.url, "/public", eio=eio, max_frame_size=LIMIT)
             frames = await collect(
                 source, lambda got: any(f.kind == "sio" and "after" in f.payload for f in got)
             )

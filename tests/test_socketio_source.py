@@ -755,26 +755,27 @@ def test_eio4_polling_fallback_honours_cacert(tmp_path: Path) -> None:
 def test_closing_reads_past_unread_messages_to_the_servers_close_frame() -> None:
     """A server that streamed faster than we read: closing still ends in its close frame.
 
-    websockets stops reading the socket once unread messages pile up, so the
-    server's close frame waited behind them until the close timeout (-n ended
-    a fast run 2 s late, with an aborted connection).
+    Reading pauses once unread messages pile up, so the server's close frame
+    waits behind them: closing resumes reading (and drops them), instead of
+    ending on the close timeout with an aborted connection (-n ended a fast
+    run 2 s late).
     """
-    from websockets.asyncio.client import connect
     from websockets.asyncio.server import ServerConnection, serve
 
     from wstail.sources.socketio import wire
+    from wstail.sources.wsconnect import connect
 
     async def flood(ws: ServerConnection) -> None:
-        for n in range(5000):
+        for n in range(20_000):
             await ws.send(f'42/public,["stream",{{"n":{n}}}]')
         await ws.wait_closed()
 
     async def body() -> None:
         async with serve(flood, "127.0.0.1", 0) as server:
             port = server.sockets[0].getsockname()[1]
-            ws = await connect(f"ws://127.0.0.1:{port}", close_timeout=60)
-            assert (await ws.recv()).startswith("42/public")
-            await asyncio.sleep(0.2)  # the rest arrives; websockets stops reading
+            ws = await connect(f"ws://127.0.0.1:{port}", close_timeout=60, max_queue=(16, 4))
+            assert str((await ws.recv_batch())[0]).startswith("42/public")
+            await asyncio.sleep(0.2)  # the rest arrives; reading pauses
             await wire.abort(ws)
             assert ws.close_code == 1000  # the server's own close frame (1006: none came)
 

@@ -77,6 +77,7 @@ async def pump(
                 try:
                     batch = await anext(batches)
                 except StopAsyncIteration:
+                    hand_over.finish()
                     return
                 except asyncio.CancelledError:
                     hand_over.raise_failure()
@@ -157,6 +158,13 @@ class _HandOver:
         if failure is not None:
             self._failure = None
             raise failure
+
+    def finish(self) -> None:
+        """The source ended: what is held goes to the writer now."""
+        self.cancel()
+        if self._frames:
+            self._frames = 0
+            self._stream.end_batch()
 
     def cancel(self) -> None:
         """The pump ends: no late hand-over (Stream.close writes what is held)."""

@@ -50,6 +50,7 @@ from wstail.sources.socketio.session import (
     Refused,
     SessionDropped,
     SioTarget,
+    one_by_one,
     silent_logger,
 )
 
@@ -240,8 +241,12 @@ class PollingSession:
         except socketio.exceptions.SocketIOError:
             raise HandshakeFailed("the connection closed while joining the channels") from None
 
-    async def frames(self) -> AsyncIterator[Frame]:
-        """Events of the namespace and bad-frame reports; ends by raising SessionDropped."""
+    def batches(self) -> AsyncIterator[list[Frame]]:
+        """Events of the namespace and bad-frame reports, one at a time; ends by raising
+        SessionDropped."""
+        return one_by_one(self._frames())
+
+    async def _frames(self) -> AsyncIterator[Frame]:
         while True:
             item = await self._queue.get()
             if isinstance(item, _Drop):

@@ -36,7 +36,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from urllib.parse import quote
 
-from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from wstail.envelope import now_us
@@ -59,7 +58,10 @@ from wstail.sources.socketio.session import (
     SessionDropped,
     SioSession,
     SioTarget,
+    one_by_one,
 )
+from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsframes import Message
 
 __all__ = ["Eio3PollingSession", "SpeaksEio4", "open_eio3_polling"]
 
@@ -100,30 +102,33 @@ async def open_eio3_polling(
     if not upgrade or "websocket" not in opened.upgrades:
         return session, upgrade
     try:
-        ws = await _upgrade(target, opened.sid)
+        upgraded = await _upgrade(target, opened.sid)
     except BaseException:
         await wire_.close()
         raise
-    if ws is None:
+    if upgraded is None:
         return session, False
     await wire_.close()  # the server moved the session to the WebSocket
-    return _UpgradedSession(session, WebSocketSession(ws, session.sio, target.max_frame_size)), True
+    ws, first = upgraded
+    websocket = WebSocketSession(ws, session.sio, target.max_frame_size, first)
+    return _UpgradedSession(session, websocket), True
 
 
-async def _upgrade(target: SioTarget, sid: str) -> ClientConnection | None:
-    """The Engine.IO 3 upgrade of session `sid`: the WebSocket, or None if it failed."""
+async def _upgrade(target: SioTarget, sid: str) -> tuple[WebSocketClient, list[Message]] | None:
+    """The Engine.IO 3 upgrade of session `sid`: the WebSocket (and any message read after
+    the probe's answer), or None if it failed."""
     sid_param = f"sid={quote(sid, safe='')}"
     query = f"{target.query}&{sid_param}" if target.query else sid_param
-    ws: ClientConnection | None = None
+    ws: WebSocketClient | None = None
     try:
         async with asyncio.timeout(target.connect_timeout):
             ws = await wire.dial(replace(target, query=query), 3)
-            await ws.send(codec.encode_ping(probe=True))
-            answer = await ws.recv()
+            wire.send(ws, codec.encode_ping(probe=True))
+            answer, *rest = await ws.recv_batch()
             if answer != codec.encode_pong("probe"):
                 raise HandshakeFailed("the server did not answer the probe")
-            await ws.send(codec.encode_packet(codec.Upgrade()))
-            return ws
+            wire.send(ws, codec.encode_packet(codec.Upgrade()))
+            return ws, rest
     except (HandshakeFailed, Refused, TimeoutError, ConnectionClosed, OSError) as exc:
         log.debug("upgrade to WebSocket failed, staying on long-polling: %s", exc)
         await wire.abort(ws)
@@ -249,8 +254,12 @@ class Eio3PollingSession:
         if isinstance(opened, codec.Open) and opened.sid:
             await self._http.close_eio4(opened.sid)
 
-    async def frames(self) -> AsyncIterator[Frame]:
-        """Events of the namespace and bad-frame reports; ends by raising SessionDropped."""
+    def batches(self) -> AsyncIterator[list[Frame]]:
+        """Events of the namespace and bad-frame reports, one at a time; ends by raising
+        SessionDropped."""
+        return one_by_one(self._frames())
+
+    async def _frames(self) -> AsyncIterator[Frame]:
         loop, sio, limit = self._loop, self.sio, self._limit
         self._heartbeat.start()
         packets, self._pending = self._pending, []
@@ -349,14 +358,21 @@ class _UpgradedSession:
         self._polled = polled
         self._ws = ws
 
-    async def frames(self) -> AsyncIterator[Frame]:
+    async def batches(self) -> AsyncIterator[list[Frame]]:
         """What came with the namespace ack over polling, then the WebSocket's frames."""
         polled, self._polled._pending = self._polled._pending, []
         sio = self._polled.sio
-        for frame in _deliver(sio, self._polled._as_bytes, polled, self._polled._limit):
-            yield frame
-        async for frame in self._ws.frames():
-            yield frame
+        frames: list[Frame] = []
+        try:
+            frames.extend(_deliver(sio, self._polled._as_bytes, polled, self._polled._limit))
+        except SessionDropped:
+            if frames:
+                yield frames
+            raise
+        if frames:
+            yield frames
+        async for batch in self._ws.batches():
+            yield batch
 
     async def close(self) -> None:
         """Close the WebSocket (idempotent)."""

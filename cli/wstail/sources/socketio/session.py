@@ -101,8 +101,9 @@ class SioSession(Protocol):
     protocol: str  # "eio3" | "eio4"
     transport: str  # "websocket" | "polling"
 
-    def frames(self) -> AsyncIterator[Frame]:
-        """Frames as they arrive; ends by raising SessionDropped."""
+    def batches(self) -> AsyncIterator[list[Frame]]:
+        """Frames as they arrive, those that came together in one list; ends by raising
+        SessionDropped."""
         ...
 
     async def close(self) -> None:
@@ -131,3 +132,9 @@ def parse_target_url(url: str, path: str) -> tuple[str, str, str, str]:
     own_path = parts.path.rstrip("/")
     socketio_path = own_path if own_path else "/" + path.strip("/")
     return _SCHEMES[parts.scheme.lower()], parts.netloc, parts.query, socketio_path
+
+
+async def one_by_one(frames: AsyncIterator[Frame]) -> AsyncIterator[list[Frame]]:
+    """A session's frames as batches of one (the long-polling sessions)."""
+    async for frame in frames:
+        yield [frame]

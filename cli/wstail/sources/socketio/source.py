@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 from wstail.envelope import now_us
@@ -146,10 +146,18 @@ class SocketIOSource:
         """The protocol in use ("eio3", "eio4"), or None while `auto` has not decided."""
         return self._protocol
 
-    def __aiter__(self) -> AsyncIterator[Frame]:
-        return self._frames()
+    async def __aiter__(self) -> AsyncIterator[Frame]:
+        """The frames one by one (`batches()` is what the pump reads)."""
+        batches = self.batches()
+        try:
+            async for batch in batches:
+                for frame in batch:
+                    yield frame
+        finally:
+            await batches.aclose()
 
-    async def _frames(self) -> AsyncIterator[Frame]:
+    async def batches(self) -> AsyncGenerator[list[Frame], None]:
+        """A fresh run: the frames of each read together, lifecycle frames alone."""
         delays: Iterator[float] = backoff()
         attempt = 0
         reached = False
@@ -168,7 +176,7 @@ class SocketIOSource:
                 loop = asyncio.get_running_loop()
                 connected_at, delivered = loop.time(), False
                 try:
-                    yield meta_frame(
+                    connected = meta_frame(
                         now_us(),
                         "meta.connected",
                         url=self.display_url,
@@ -176,17 +184,19 @@ class SocketIOSource:
                         namespace=self.namespace,
                         transport=session.transport,
                     )
-                    async for frame in session.frames():
-                        delivered = delivered or frame.kind == "sio"
-                        yield frame
-                    reason = "the session ended"  # pragma: no cover - frames() never returns
+                    yield [connected]
+                    async for batch in session.batches():
+                        if not delivered:
+                            delivered = any(frame.kind == "sio" for frame in batch)
+                        yield batch
+                    reason = "the session ended"  # pragma: no cover - batches() never returns
                 except SessionDropped as exc:
                     reason = str(exc)
                 finally:
                     await session.close()
                 if is_stable(delivered, loop.time() - connected_at):
                     attempt, delays = 0, backoff()
-                yield meta_frame(now_us(), "meta.disconnected", reason=reason)
+                yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
             attempt += 1
             if not attempts_left(attempt, self.retries, reached):
                 raise ConnectError(gave_up(self.display_url, self.retries, reason))
@@ -194,7 +204,7 @@ class SocketIOSource:
             details: dict[str, Any] = {"attempt": attempt, "delay": round(delay, 3)}
             if session is None:  # say why an attempt that never connected failed
                 details["reason"] = reason
-            yield meta_frame(now_us(), "meta.reconnecting", **details)
+            yield [meta_frame(now_us(), "meta.reconnecting", **details)]
             await asyncio.sleep(delay)
 
     async def _open(self) -> SioSession:

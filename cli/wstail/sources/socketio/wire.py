@@ -1,19 +1,18 @@
-"""The WebSocket edge of the Socket.IO client: dial, close, and why a connection ended.
+"""The WebSocket edge of the Socket.IO client: dial, send, close, and why a connection ended.
 
 `driver.py` dials here and feeds what it reads to the sans-I/O protocol.
-Every failure comes out as one of the `session` exceptions, with a reason
-that holds no secret.
+The connection is our `WebSocketClient` (websockets' sans-I/O protocol, whole
+data frames cut out in bulk, messages taken a socket read at a time), as for
+the node feed. Every failure comes out as one of the `session` exceptions,
+with a reason that holds no secret.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
-from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from wstail.sources.node import is_loopback
@@ -26,31 +25,40 @@ from wstail.sources.socketio.session import (
     UpgradeRejected,
     silent_logger,
 )
+from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsconnect import connect
 
-__all__ = ["CLOSE_TIMEOUT", "abort", "closed_reason", "dial", "error_reason"]
+__all__ = ["CLOSE_TIMEOUT", "abort", "closed_reason", "dial", "error_reason", "send"]
 
 log = logging.getLogger(__name__)
 # websockets logs every frame at DEBUG, `channel` emits (secrets) included.
 _ws_log = silent_logger("wstail.sources.socketio.wire.websockets")
 
 CLOSE_TIMEOUT = 2.0
+# Messages held for a consumer busy elsewhere before reading pauses (TCP then
+# pushes back on the server), as for the node feed.
+_MAX_QUEUE = (4096, 1024)
 
 
-async def dial(target: SioTarget, eio: int) -> ClientConnection:
-    """The WebSocket upgrade at the Engine.IO URL, with the target's headers and TLS settings."""
+async def dial(target: SioTarget, eio: int) -> WebSocketClient:
+    """The WebSocket upgrade at the Engine.IO URL, with the target's headers and TLS settings.
+
+    Text messages that are not UTF-8 come as `BadText` (the protocol makes a
+    meta.bad_frame of them); a message over --max-frame-size as `Oversized`.
+    """
     url = target.websocket_url(eio)
-    # websockets follows $http_proxy by default; a loopback server is never behind one.
-    proxy: dict[str, Any] = {"proxy": None} if is_loopback(urlsplit(url).hostname or "") else {}
     try:
         return await connect(
             url,
-            **proxy,
-            additional_headers=list(target.headers),
+            headers=list(target.headers),
+            # the environment's proxy, if any; a loopback server is never behind one
+            proxy=not is_loopback(urlsplit(url).hostname or ""),
             ssl=target.ssl_context(),
-            open_timeout=None,  # the caller bounds the whole handshake
-            # Control frames (up to 125 bytes) always get through, whatever the limit.
-            max_size=max(target.max_frame_size, 125) if target.max_frame_size else None,
+            open_timeout=target.connect_timeout,  # the caller bounds the whole handshake too
             close_timeout=CLOSE_TIMEOUT,
+            max_queue=_MAX_QUEUE,
+            max_size=target.max_frame_size or None,
+            strict_text=False,
             logger=_ws_log,
         )
     except InvalidStatus as exc:
@@ -72,30 +80,23 @@ async def dial(target: SioTarget, eio: int) -> ClientConnection:
         raise HandshakeFailed(error_reason(exc)) from None
 
 
-async def abort(ws: ClientConnection | None) -> None:
-    """Close the WebSocket, waiting at most CLOSE_TIMEOUT for the server (idempotent)."""
+async def abort(ws: WebSocketClient | None) -> None:
+    """Close the WebSocket, waiting at most CLOSE_TIMEOUT for the server (idempotent).
+
+    Reading resumes while closing: the server's close frame may wait behind
+    messages nobody reads any more (dropped).
+    """
     if ws is None:
         return
-    # Messages nobody reads any more are read and dropped while closing: a
-    # server streaming fast has filled websockets' queue, which stops reading
-    # the socket, and its close frame waits behind them (-n ended a run in
-    # CLOSE_TIMEOUT instead of at once).
-    draining = asyncio.ensure_future(_drop_messages(ws))
     try:
-        async with asyncio.timeout(CLOSE_TIMEOUT):
-            await ws.close()
-    except (TimeoutError, OSError, WebSocketException) as exc:
+        await ws.close()
+    except (OSError, WebSocketException) as exc:
         log.debug("closing the WebSocket: %s", error_reason(exc))
-    finally:
-        draining.cancel()
 
 
-async def _drop_messages(ws: ClientConnection) -> None:
-    try:
-        while True:
-            await ws.recv(decode=False)
-    except (OSError, WebSocketException):  # closed (the goal), or a recv() still running
-        pass
+def send(ws: WebSocketClient, text: str) -> None:
+    """Send one packet; raises websockets' ConnectionClosed once the connection is not open."""
+    ws.send_text(text)
 
 
 def closed_reason(exc: ConnectionClosed) -> str:
