@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wstail.frames import Frame
-from wstail.sources.socketio.codec import Open
+from wstail.sources.socketio.codec import Event, Open, decode_packet
 from wstail.sources.socketio.protocol import SioProtocol, eio3_ping_interval, patience
 from wstail.sources.socketio.session import (
     HandshakeFailed,
@@ -142,6 +144,48 @@ def test_events_of_the_namespace_become_frames() -> None:
     assert protocol.receive(b'42/user,["x"]', 1.0, 1) is None  # another namespace
     assert protocol.receive(b"6", 1.0, 1) is None
     assert protocol.outgoing == []
+
+
+_HEADS = ["42/public,", "42/public,7", "42/user,", "42", "43/public,", "42/public?x=1,", "4"]
+_BODIES = st.one_of(
+    st.sampled_from(
+        [
+            '["stream",{"price":1.50}]',
+            '["stream",{"n":123456789012345678901234567890}]',
+            '["x"]',
+            "[1]",
+            "[]",
+            "{}",
+            "[oops",
+            "[" * 2000 + "]" * 2000,
+            '["stream",' + "[" * 1100 + "]" * 1100 + "]",
+            '["caf\u00e9","\ud800"]',
+            '["stream"] trailing',
+        ]
+    ),
+    st.from_regex(r"\[\"[a-z]{0,3}\"(,[0-9\[\]{}\":a-z]{0,12})?\]", fullmatch=True),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=st.sampled_from(_HEADS), body=_BODIES, dialect=st.sampled_from(["eio3", "eio4"]))
+def test_an_event_is_read_as_the_codec_reads_it(head: str, body: str, dialect: str) -> None:
+    """The protocol's short way for `42/public,[...]` gives what the codec's packet says."""
+    handshake = (
+        (EIO3_OPEN, "40/public") if dialect == "eio3" else (EIO4_OPEN, '40/public,{"sid":"x"}')
+    )
+    data = head + body
+    packet = decode_packet(data)
+    try:
+        frame = opened(dialect, *handshake).receive(data, 1.0, 7)
+    except SessionDropped:
+        assert type(packet) is not Event
+        return
+    if type(packet) is Event and packet.namespace == "/public":
+        assert frame == Frame(recv_us=7, kind="sio", channel="/public", payload=packet.payload)
+    else:
+        assert frame is None or frame.kind == "meta"
 
 
 @pytest.mark.parametrize(
