@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +36,16 @@ class Frame:
     payload: str | bytes
     channel: str = ""
     data: dict[str, Any] | None = field(default=None)
+
+
+async def frames_of(batches: AsyncGenerator[list[Frame], None]) -> AsyncGenerator[Frame, None]:
+    """A batched source's frames one at a time (closing the batches when closed)."""
+    try:
+        async for batch in batches:
+            for frame in batch:
+                yield frame
+    finally:
+        await batches.aclose()
 
 
 def raw_payload(frame: Frame) -> str | bytes:

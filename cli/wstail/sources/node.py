@@ -33,6 +33,7 @@ from wstail.exitcodes import ConnectError, UsageError
 from wstail.frames import (
     DEFAULT_MAX_FRAME_SIZE,
     Frame,
+    frames_of,
     meta_frame,
     oversized_frame,
     too_big_frame,
@@ -220,16 +221,7 @@ class NodeSource:
 
     def __aiter__(self) -> AsyncGenerator[Frame, None]:
         """A fresh run of the source; `aclose()` it to close the connection promptly."""
-        return self._frames()
-
-    async def _frames(self) -> AsyncGenerator[Frame, None]:
-        batches = self.batches()
-        try:
-            async for batch in batches:
-                for frame in batch:
-                    yield frame
-        finally:
-            await batches.aclose()
+        return frames_of(self.batches())
 
     async def batches(self) -> AsyncGenerator[list[Frame], None]:
         """A fresh run, in batches: every frame received since the last one, in order.

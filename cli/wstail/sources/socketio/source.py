@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from typing import Any
 
 from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
-from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame, meta_frame
+from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame, frames_of, meta_frame
 from wstail.sources.retry import attempts_left, backoff, gave_up
 from wstail.sources.socketio.driver import open_session
 from wstail.sources.socketio.session import (
@@ -146,15 +146,9 @@ class SocketIOSource:
         """The protocol in use ("eio3", "eio4"), or None while `auto` has not decided."""
         return self._protocol
 
-    async def __aiter__(self) -> AsyncIterator[Frame]:
+    def __aiter__(self) -> AsyncGenerator[Frame, None]:
         """The frames one by one (`batches()` is what the pump reads)."""
-        batches = self.batches()
-        try:
-            async for batch in batches:
-                for frame in batch:
-                    yield frame
-        finally:
-            await batches.aclose()
+        return frames_of(self.batches())
 
     async def batches(self) -> AsyncGenerator[list[Frame], None]:
         """A fresh run: the frames of each read together, lifecycle frames alone."""
