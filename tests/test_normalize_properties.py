@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from wstail.envelope import make_envelope, serialize
@@ -404,6 +404,37 @@ def test_paymium_fast_way_equals_the_general_way(text: str, channel: str) -> Non
         return dumps([list(item) for item in items])
 
     assert written(normalize_paymium_event(text, channel)) == written(
+        normalize_paymium_event_exactly(text, channel)
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(paymium_texts(), st.sampled_from(["/public", "/user"]))
+@example('["stream", {"ticker": {"price": 0.1000000000000000055511151231257827}}]', "/public")
+@example('["stream", {"ticker": {"price": "76000.00", "at": 1795428000}}]', "/public")
+def test_paymium_events_read_live_equal_the_general_way(text: str, channel: str) -> None:
+    """An event as the Socket.IO protocol reads it live (its short way for our namespace's
+    events), then normalized, gives exactly the items of decode_json's exact decoding."""
+    from wstail.normalize import normalize_paymium_frame
+    from wstail.normalize.paymium import normalize_paymium_event_exactly
+    from wstail.sources.socketio.protocol import SioProtocol
+    from wstail.sources.socketio.session import SioTarget
+
+    where = {"scheme": "http", "netloc": "127.0.0.1:1", "query": "", "path": "/socket.io"}
+    target = SioTarget(**where, namespace=channel, display_url="http://127.0.0.1:1")
+    protocol = SioProtocol(target, "eio3")
+    opened = '0{"sid":"s3","upgrades":[],"pingInterval":25000,"pingTimeout":60000}'
+    for message in (opened, "40" + channel):
+        protocol.receive_handshake(message)
+    frame = protocol.receive(f"42{channel},{text}", 1.0, 1)
+    assert frame is not None
+    assume(frame.kind == "sio")  # not an event array (a number for the name): a bad frame
+    assert frame.payload == text
+
+    def written(items: list[Any]) -> bytes:
+        return dumps([list(item) for item in items])
+
+    assert written(normalize_paymium_frame(frame, "paymium")) == written(
         normalize_paymium_event_exactly(text, channel)
     )
 
