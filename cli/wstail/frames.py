@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +46,18 @@ async def frames_of(batches: AsyncGenerator[list[Frame], None]) -> AsyncGenerato
                 yield frame
     finally:
         await batches.aclose()
+
+
+async def batches_of_one(frames: AsyncIterable[Frame]) -> AsyncGenerator[list[Frame], None]:
+    """A source of single frames as batches of one (closing it when closed)."""
+    iterator = aiter(frames)
+    try:
+        async for frame in iterator:
+            yield [frame]
+    finally:
+        closer = getattr(iterator, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 def raw_payload(frame: Frame) -> str | bytes:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from wstail.exitcodes import IdleTimeout, Interrupted
-from wstail.frames import Frame, raw_payload
+from wstail.frames import Frame, batches_of_one, raw_payload
 from wstail.normalize import Normalizer
 from wstail.pipeline import FrameItems, Stream, StreamDone
 from wstail.recorder import Recorder
@@ -64,7 +64,7 @@ async def pump(
     """
     options = stream.options
     deadline = None if options.duration is None else time.monotonic() + options.duration
-    batches = frames.batches() if isinstance(frames, BatchedFrames) else _one_by_one(frames)
+    batches = frames.batches() if isinstance(frames, BatchedFrames) else batches_of_one(frames)
     loop = asyncio.get_running_loop()
     feed = stream.feed_frames
     hand_over = _HandOver(stream, loop)
@@ -136,18 +136,19 @@ class _HandOver:
     def fed(self, frames: int) -> None:
         self._frames += frames
         if self._frames >= _OUTPUT_BATCH:
-            self._frames = 0
-            self._stream.end_batch()
+            self._hand()
         elif self._handle is None:
             self._handle = self._loop.call_soon(self._run)
 
+    def _hand(self) -> None:
+        if self._frames:
+            self._frames = 0
+            self._stream.end_batch()
+
     def _run(self) -> None:
         self._handle = None
-        if not self._frames:
-            return
-        self._frames = 0
         try:
-            self._stream.end_batch()
+            self._hand()
         except BaseException as exc:  # noqa: BLE001 - raised in the pump, which owns the run
             self._failure = exc
             if self._task is not None:
@@ -162,9 +163,7 @@ class _HandOver:
     def finish(self) -> None:
         """The source ended: what is held goes to the writer now."""
         self.cancel()
-        if self._frames:
-            self._frames = 0
-            self._stream.end_batch()
+        self._hand()
 
     def cancel(self) -> None:
         """The pump ends: no late hand-over (Stream.close writes what is held)."""
@@ -180,18 +179,6 @@ def _recorded(
     for frame in frames:
         recorder.write(frame, stream.next_seq)
         yield normalize(frame, source), frame.recv_us, raw_payload(frame)
-
-
-async def _one_by_one(frames: AsyncIterable[Frame]) -> AsyncIterator[Sequence[Frame]]:
-    """A source of single frames as batches of one (closing it when closed)."""
-    iterator = aiter(frames)
-    try:
-        async for frame in iterator:
-            yield (frame,)
-    finally:
-        closer = getattr(iterator, "aclose", None)
-        if closer is not None:
-            await closer()
 
 
 # Frames whose envelopes go to the output in one hand-over, at most: bounds

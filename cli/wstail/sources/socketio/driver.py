@@ -125,7 +125,7 @@ def _handshake_message(message: Message) -> str | bytes:
 def _send(ws: WebSocketClient, text: str) -> None:
     """Send one packet during the handshake; a closed connection is a HandshakeFailed."""
     try:
-        wire.send(ws, text)
+        ws.send_text(text)
     except ConnectionClosed as exc:
         raise HandshakeFailed(wire.closed_reason(exc)) from None
 
@@ -150,7 +150,7 @@ class WebSocketSession:
         self._loop = asyncio.get_running_loop()
         self._waiting_since: float | None = None  # None while the consumer has the frames
         self._reason: str | None = None  # why the heartbeat cut the connection
-        self._heartbeat = Heartbeat(protocol, self._ping, self._cut, lambda: self._waiting_since)
+        self._heartbeat = Heartbeat(protocol, self._send, self._cut, lambda: self._waiting_since)
 
     def __repr__(self) -> str:
         return f"<WebSocketSession {self._sio!r}>"
@@ -224,14 +224,11 @@ class WebSocketSession:
         self._reason = reason
         self._ws.abort()
 
-    def _ping(self, texts: list[str]) -> None:
-        self._send(texts)
-
     def _send(self, texts: list[str]) -> None:
         """Send packets; a closed connection is left for the reader to find."""
         try:
             for text in texts:
-                wire.send(self._ws, text)
+                self._ws.send_text(text)
         except ConnectionClosed:
             pass  # the reader's recv_batch() raises it, with the server's reason
 

@@ -41,7 +41,7 @@ import socketio.exceptions
 import socketio.packet
 
 from wstail.envelope import now_us
-from wstail.frames import Frame, meta_frame, oversized_frame, truncate_frame
+from wstail.frames import Frame, batches_of_one, meta_frame, oversized_frame, truncate_frame
 from wstail.jsonexact import ExactNumber, dumps
 from wstail.placeholders import without_bytes
 from wstail.sources.socketio.session import (
@@ -50,7 +50,6 @@ from wstail.sources.socketio.session import (
     Refused,
     SessionDropped,
     SioTarget,
-    one_by_one,
     silent_logger,
 )
 
@@ -244,7 +243,7 @@ class PollingSession:
     def batches(self) -> AsyncIterator[list[Frame]]:
         """Events of the namespace and bad-frame reports, one at a time; ends by raising
         SessionDropped."""
-        return one_by_one(self._frames())
+        return batches_of_one(self._frames())
 
     async def _frames(self) -> AsyncIterator[Frame]:
         while True:

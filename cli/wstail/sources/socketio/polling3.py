@@ -39,7 +39,7 @@ from urllib.parse import quote
 from websockets.exceptions import ConnectionClosed
 
 from wstail.envelope import now_us
-from wstail.frames import Frame, meta_frame, oversized_frame, truncate_frame
+from wstail.frames import Frame, batches_of_one, meta_frame, oversized_frame, truncate_frame
 from wstail.sources.socketio import codec, wire
 from wstail.sources.socketio.driver import WebSocketSession
 from wstail.sources.socketio.heartbeat import Heartbeat
@@ -58,7 +58,6 @@ from wstail.sources.socketio.session import (
     SessionDropped,
     SioSession,
     SioTarget,
-    one_by_one,
 )
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsframes import Message
@@ -123,11 +122,11 @@ async def _upgrade(target: SioTarget, sid: str) -> tuple[WebSocketClient, list[M
     try:
         async with asyncio.timeout(target.connect_timeout):
             ws = await wire.dial(replace(target, query=query), 3)
-            wire.send(ws, codec.encode_ping(probe=True))
+            ws.send_text(codec.encode_ping(probe=True))
             answer, *rest = await ws.recv_batch()
             if answer != codec.encode_pong("probe"):
                 raise HandshakeFailed("the server did not answer the probe")
-            wire.send(ws, codec.encode_packet(codec.Upgrade()))
+            ws.send_text(codec.encode_packet(codec.Upgrade()))
             return ws, rest
     except (HandshakeFailed, Refused, TimeoutError, ConnectionClosed, OSError) as exc:
         log.debug("upgrade to WebSocket failed, staying on long-polling: %s", exc)
@@ -257,7 +256,7 @@ class Eio3PollingSession:
     def batches(self) -> AsyncIterator[list[Frame]]:
         """Events of the namespace and bad-frame reports, one at a time; ends by raising
         SessionDropped."""
-        return one_by_one(self._frames())
+        return batches_of_one(self._frames())
 
     async def _frames(self) -> AsyncIterator[Frame]:
         loop, sio, limit = self._loop, self.sio, self._limit

@@ -132,9 +132,3 @@ def parse_target_url(url: str, path: str) -> tuple[str, str, str, str]:
     own_path = parts.path.rstrip("/")
     socketio_path = own_path if own_path else "/" + path.strip("/")
     return _SCHEMES[parts.scheme.lower()], parts.netloc, parts.query, socketio_path
-
-
-async def one_by_one(frames: AsyncIterator[Frame]) -> AsyncIterator[list[Frame]]:
-    """A session's frames as batches of one (the long-polling sessions)."""
-    async for frame in frames:
-        yield [frame]

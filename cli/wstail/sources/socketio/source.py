@@ -4,7 +4,7 @@ Two protocols sit behind one reconnect loop, so the lifecycle (`meta.*`
 frames, retries, exit codes) is the same whatever the server speaks:
 - `eio3`: Engine.IO 3 (socket.io 1.x/2.x, the live Paymium server), our own
   sans-I/O protocol (`protocol.py`, on the `codec.py` packets) driven over
-  `websockets` (`driver.py`);
+  our WebSocket client (`driver.py`, `wire.py`);
 - `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), the same
   protocol and driver.
 A server that refuses the WebSocket upgrade with HTTP 400 (polling only, or

@@ -28,7 +28,7 @@ from wstail.sources.socketio.session import (
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsconnect import connect
 
-__all__ = ["CLOSE_TIMEOUT", "abort", "closed_reason", "dial", "error_reason", "send"]
+__all__ = ["CLOSE_TIMEOUT", "abort", "closed_reason", "dial", "error_reason"]
 
 log = logging.getLogger(__name__)
 # websockets logs every frame at DEBUG, `channel` emits (secrets) included.
@@ -92,11 +92,6 @@ async def abort(ws: WebSocketClient | None) -> None:
         await ws.close()
     except (OSError, WebSocketException) as exc:
         log.debug("closing the WebSocket: %s", error_reason(exc))
-
-
-def send(ws: WebSocketClient, text: str) -> None:
-    """Send one packet; raises websockets' ConnectionClosed once the connection is not open."""
-    ws.send_text(text)
 
 
 def closed_reason(exc: ConnectionClosed) -> str:
