@@ -669,7 +669,13 @@ class Server:
     """A bench/servers.js server (node, eio3 or eio4) on a free loopback port."""
 
     def __init__(
-        self, mode: str, capture: Path, count: int, rate: int = 0, ping_ms: int = 25_000
+        self,
+        mode: str,
+        capture: Path,
+        count: int,
+        rate: int = 0,
+        ping_ms: int = 25_000,
+        deflate: bool = False,
     ) -> None:
         self.mode = mode
         cmd = [
@@ -685,6 +691,8 @@ class Server:
             str(rate),
             "--ping",
             str(ping_ms),
+            "--deflate",
+            "1" if deflate else "0",
         ]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -938,6 +946,51 @@ def live_public(runs: int, work: Path, expected: tuple[int, str]) -> list[Figure
             )
         )
     return figures
+
+
+def live_deflate(runs: int, work: Path, expected: tuple[int, str]) -> list[Figure]:
+    """tail public against the EIO3 server with permessage-deflate, as socket.io 1.x serves."""
+    want_lines, want_digest = expected
+    server = Server("eio3", LIVE_PUBLIC, LIVE_FRAMES, deflate=True)
+    cmd = [WSTAIL, "tail", "public", "--url", f"http://127.0.0.1:{server.port}", "--eio", "3"]
+    cmd += ["-n", str(want_lines), "--compact", "--retries", "0"]
+    rates, walls, checks = [], [], []
+    try:
+        for index in range(runs):
+            log(f"live-eio3-deflate: run {index + 1}/{runs}")
+            out = work / "live-eio3-deflate.out"
+            run = run_timed(cmd, out, timeout=180, ok=(0, 1, 3, 124))
+            stats = server.connection()
+            lines, digest = envelope_digest(out)
+            out.unlink()
+            exact = run.rc == 0 and lines == want_lines and digest == want_digest
+            rates.append(lines / _window_s(stats))
+            walls.append(run.wall)
+            checks.append({"rc": run.rc, "lines": lines, "same_envelopes": exact})
+    finally:
+        server.close()
+    med = statistics.median(rates)
+    lossless = all(c["same_envelopes"] for c in checks)
+    return [
+        Figure(
+            "live-eio3-deflate",
+            "tail public (EIO3, permessage-deflate)",
+            med,
+            "env/s",
+            None,
+            wstail=f"{med:,.0f} env/s" + (", exact" if lossless else " (LOSSY)"),
+            baseline="-",
+            invalid="" if lossless else "envelopes were lost: the rate does not count",
+            details={
+                "server": "bench/servers.js --mode eio3 --deflate 1 (compresses messages of "
+                "1024 bytes or more, as socket.io 1.x does)",
+                "envelopes_per_s_runs": rates,
+                "wall_s": walls,
+                "checks": checks,
+                "timing": "envelopes / (server: connection open -> client gone)",
+            },
+        )
+    ]
 
 
 def live_serve(work: Path, expected: tuple[int, str]) -> list[Figure]:
@@ -1399,6 +1452,7 @@ def main(argv: list[str] | None = None) -> int:
                 expected = expected_public(work)
                 if "live" in sections:
                     figures += live_public(live_runs, work, expected)
+                    figures += live_deflate(live_runs, work, expected)
                     figures += live_node(node_runs, work)
                 if "serve" in sections:
                     figures += live_serve(work, expected)

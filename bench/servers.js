@@ -2,6 +2,7 @@
 // fast as the client reads them (or at a fixed rate), with backpressure.
 //
 //   node bench/servers.js --mode node|eio3|eio4 --capture FILE --count N [--rate R] [--ping MS]
+//                         [--deflate 1]
 //
 // - node: a plain WebSocket (any path), like an OpenBazaar node: the capture's
 //   `text` frames, verbatim. Closes the connection (1000) after N frames.
@@ -11,6 +12,9 @@
 // - eio4: Socket.IO 4 over Engine.IO 4: open packet with maxPayload, on
 //   `40/public,` the ack with a sid, then N events. Never pings during a run.
 // The capture's `sio` frames are the events (their recorded text, verbatim).
+// --deflate 1: offer permessage-deflate and compress as engine.io does
+// (socket.io 1.x, Paymium's generation, enables it by default): only
+// messages of 1024 bytes or more.
 // Frames are sent in order, cycling through the capture when N is larger.
 //
 // Prints `{"port": P}` once listening, then one JSON line per connection:
@@ -24,7 +28,7 @@ const { performance } = require('perf_hooks');
 const { WebSocketServer } = require(path.join(__dirname, 'node_modules', 'ws'));
 
 function parseArgs(argv) {
-  const args = { mode: 'node', capture: '', count: 0, rate: 0, host: '127.0.0.1', port: 0, ping: 25000 };
+  const args = { mode: 'node', capture: '', count: 0, rate: 0, host: '127.0.0.1', port: 0, ping: 25000, deflate: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, '');
     if (!(key in args)) throw new Error(`unknown option ${argv[i]}`);
@@ -50,6 +54,7 @@ function loadFrames(file, mode) {
 const args = parseArgs(process.argv.slice(2));
 const frames = loadFrames(args.capture, args.mode);
 const HIGH_WATER = 1 << 20; // bytes queued in the socket before waiting for 'drain'
+const THRESHOLD = 1024; // engine.io's perMessageDeflate threshold
 let connections = 0;
 
 function report(obj) {
@@ -66,11 +71,13 @@ function stream(ws, stats, onDone) {
     if (args.rate > 0) allowed = Math.min(count, Math.floor(((performance.now() - started) / 1000) * args.rate));
     while (sent < allowed) {
       if (ws.bufferedAmount > HIGH_WATER) {
-        ws._socket.once('drain', pump);
+        // with deflate, bytes may wait in the compressor with none in the socket: look again
+        if (ws._socket.writableLength > 0) ws._socket.once('drain', pump);
+        else setTimeout(pump, 1);
         return;
       }
       const frame = frames[sent % frames.length];
-      ws.send(frame);
+      ws.send(frame, { compress: args.deflate > 0 && Buffer.byteLength(frame) >= THRESHOLD });
       stats.bytes += frame.length;
       sent++;
       stats.sent = sent;
@@ -85,7 +92,7 @@ function stream(ws, stats, onDone) {
   pump();
 }
 
-const wss = new WebSocketServer({ host: args.host, port: args.port, perMessageDeflate: false, maxPayload: 1 << 20 });
+const wss = new WebSocketServer({ host: args.host, port: args.port, perMessageDeflate: args.deflate > 0 ? { threshold: THRESHOLD } : false, maxPayload: 1 << 20 });
 
 wss.on('listening', () => report({ port: wss.address().port, frames: frames.length }));
 

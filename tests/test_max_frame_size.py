@@ -13,7 +13,18 @@ from websockets.asyncio.server import serve
 from helpers.live import run_wstail, wstail_env
 from helpers.node_peers import NodePeer, Tail, run, scaled
 from helpers.sio_peers import collect, ensure_node_modules, start_peer
-from test_wsclient import BINARY, CONT, TEXT, frame, open_client, raw_peer, take, text
+from test_wsclient import (
+    BINARY,
+    CONT,
+    TEXT,
+    Deflater,
+    drain,
+    frame,
+    open_client,
+    raw_peer,
+    take,
+    text,
+)
 from wstail.frames import Frame
 from wstail.sources.node import NodeSource
 from wstail.sources.retry import backoff
@@ -70,6 +81,43 @@ def test_client_drops_oversized_frames_and_fragmented_messages(how: str) -> None
             assert client.fast_path
             assert client.close_code is None
             await client.close()
+
+    run(body, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("compressed", "why"),
+    [
+        (os.urandom(LIMIT * 2), "its compressed frame over the limit"),
+        (b"w" * (LIMIT * 20), "inflated over the limit"),
+    ],
+    ids=["frame", "inflated"],
+)
+def test_client_with_deflate_marks_plain_frames_and_lets_websockets_judge_compressed(
+    compressed: bytes, why: str
+) -> None:
+    """permessage-deflate: a plain frame over the limit is a marker (the connection stays);
+    a compressed one is websockets' to judge (1009), whatever makes it too big."""
+    big = os.urandom(LIMIT + 1)
+    deflater = Deflater()
+    wire = text("a") + frame(BINARY, big) + deflater.frame(TEXT, b"small") + text("b")
+
+    async def body() -> None:
+        async with raw_peer(deflate=True) as peer:
+            client = await open_client(peer.url, max_size=LIMIT)
+            server = await peer.accepted()
+            await server.write(wire)
+            got = await take(client, 4)
+            assert got == ["a", Oversized(LIMIT + 1, big[:800]), "small", "b"]
+            assert client.fast_path
+            await server.write(deflater.frame(BINARY, compressed) + text("never"))
+            messages, reason = await drain(client)
+            assert messages == [], why
+            assert re.fullmatch(
+                r"closed the connection: 1009 \(message too big\) frame (with \d+ bytes )?"
+                rf"exceeds limit of {LIMIT} bytes",
+                reason,
+            ), why
 
     run(body, timeout=60)
 

@@ -17,8 +17,10 @@ import itertools
 import json
 import logging
 import os
+import random
 import shutil
 import termios
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,15 +30,16 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConcurrencyError, ConnectionClosed, InvalidStatus
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.frames import PING, PONG, Close, Frame
 from websockets.server import ServerProtocol
 
 from helpers.node_peers import run, scaled
-from helpers.sio_peers import ensure_node_modules
+from helpers.sio_peers import NodeSioPeer, ensure_node_modules
 from wstail.sources.node import describe_close
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsconnect import connect
-from wstail.sources.wsframes import BadText
+from wstail.sources.wsframes import BadText, frame_end
 
 TEXT, BINARY, CONT, CLOSE = 0x1, 0x2, 0x0, 0x8
 TESTS_DIR = Path(__file__).parent
@@ -160,10 +163,12 @@ class RawPeer:
         greeting: bytes = b"",
         cuts: Sequence[int] = (),
         read: Callable[[], Awaitable[Any]] | None = None,
+        deflate: bool = False,
     ) -> None:
         self.greeting = greeting
         self.cuts = cuts
         self.read = read
+        self.deflate = deflate
         self.port = 0
         self._accepted: asyncio.Queue[RawConnection] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -199,7 +204,8 @@ class RawPeer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        protocol = ServerProtocol(max_size=None)
+        extensions = [ServerPerMessageDeflateFactory()] if self.deflate else None
+        protocol = ServerProtocol(extensions=extensions, max_size=None)
         events: list[Any] = []
         while not events:
             data = await reader.read(65536)
@@ -228,9 +234,10 @@ async def raw_peer(
     greeting: bytes = b"",
     cuts: Sequence[int] = (),
     read: Callable[[], Awaitable[Any]] | None = None,
+    deflate: bool = False,
 ) -> AsyncIterator[RawPeer]:
-    """A started RawPeer, stopped on exit."""
-    peer = await RawPeer(greeting, cuts, read).start()
+    """A started RawPeer, stopped on exit; with `deflate`, it accepts permessage-deflate."""
+    peer = await RawPeer(greeting, cuts, read, deflate).start()
     try:
         yield peer
     finally:
@@ -380,9 +387,11 @@ async def dribble(server: RawConnection, wire: bytes, client: Client) -> None:
     await server.write(wire[middle + len(BIG) - 100 :], step=1, client=client)
 
 
-async def outcome(kind: type[Client], wire: bytes, drop: bool, how: str) -> Outcome:
+async def outcome(
+    kind: type[Client], wire: bytes, drop: bool, how: str, deflate: bool = False
+) -> Outcome:
     """What a client of `kind` makes of `wire`: sent with the 101, at once, or byte by byte."""
-    async with raw_peer(wire if how == "with the 101" else b"") as peer:
+    async with raw_peer(wire if how == "with the 101" else b"", deflate=deflate) as peer:
         client = await open_client(peer.url, kind)
         server = await peer.accepted()
         consumer = asyncio.create_task(drain(client))
@@ -437,6 +446,171 @@ def test_many_frames_split_at_every_byte_boundary() -> None:
             assert client.fast_path
             # The ping between fragments was answered.
             await server.until(lambda got: any(f.opcode is PONG for f in got))
+            await client.close()
+
+    run(body, timeout=60)
+
+
+# -- permessage-deflate: uncompressed frames are still cut out here -------------
+
+
+class Deflater:
+    """A server's permessage-deflate compressor, one per connection (context takeover)."""
+
+    def __init__(self) -> None:
+        self._zlib = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+
+    def frame(self, opcode: int, payload: bytes, pieces: int = 1) -> bytes:
+        """A compressed message (RSV1 on its first frame), in `pieces` frames."""
+        data = self._zlib.compress(payload) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
+        assert data.endswith(b"\x00\x00\xff\xff")
+        data = data[:-4]
+        step = -(-len(data) // pieces)
+        parts = [data[i : i + step] for i in range(0, len(data), step)] or [b""]
+        parts += [b""] * (pieces - len(parts))
+        wire = frame(opcode, parts[0], fin=pieces == 1, rsv=4)
+        for number, part in enumerate(parts[1:], 2):
+            wire += frame(CONT, part, fin=number == pieces)
+        return wire
+
+
+def deflated_wire() -> tuple[bytes, list[str | bytes]]:
+    """Plain and compressed frames, pings and fragments in between; the messages they make."""
+    deflater = Deflater()
+    noise = random.Random(7).randbytes(3000)  # the same each call
+    wire = (
+        text("plain")
+        + deflater.frame(TEXT, ("é" * 1000).encode())
+        + frame(BINARY, b"\x00 plain binary")
+        + deflater.frame(BINARY, noise)
+        + deflater.frame(TEXT, b"")
+        + frame(PING.value, b"between")
+        + deflater.frame(TEXT, ("é" * 1000 + " again").encode())  # the window is still there
+        + text("x" * 70_000)  # a 64-bit length, plain
+        + deflater.frame(TEXT, b"y" * 70_000)
+        + text("frag", fin=False)
+        + frame(CONT, b"mented")
+        + text("plain " * 50)
+        + deflater.frame(TEXT, b"last")
+    )
+    messages: list[str | bytes] = [
+        "plain",
+        "é" * 1000,
+        b"\x00 plain binary",
+        noise,
+        "",
+        "é" * 1000 + " again",
+        "x" * 70_000,
+        "y" * 70_000,
+        "fragmented",
+        "plain " * 50,
+        "last",
+    ]
+    return wire, messages
+
+
+def deflate_scenarios() -> dict[str, tuple[bytes, bool, str | None]]:
+    """What a permessage-deflate server may write (each its own compressor), as SCENARIOS."""
+    mixed, _ = deflated_wire()
+    one, two, three = Deflater(), Deflater(), Deflater()
+    return {
+        "mixed, close 1000": (
+            mixed + close(1000, "bye"),
+            False,
+            "server closed the connection: 1000 (OK) bye",
+        ),
+        "compressed message in fragments": (
+            text("a")
+            + one.frame(TEXT, ("ü" * 500).encode(), pieces=3)
+            + text("b")
+            + one.frame(TEXT, b"c" * 100)
+            + close(1000),
+            False,
+            "server closed the connection: 1000 (OK)",
+        ),
+        "corrupt compressed data": (
+            text("a") + frame(TEXT, b"\xff\xff\xff\xff", rsv=4) + text("never"),
+            False,
+            None,
+        ),
+        "compressed text that is not utf-8": (
+            text("a") + two.frame(TEXT, b"ok \xff\xfe") + text("never"),
+            False,
+            None,
+        ),
+        "plain text that is not utf-8": (
+            text("a") + frame(TEXT, b"\xff") + text("no"),
+            False,
+            None,
+        ),
+        "rsv1 on a ping": (text("a") + frame(PING.value, b"", rsv=4), False, None),
+        "rsv1 on a continuation": (
+            text("a", fin=False) + frame(CONT, b"x", rsv=4),
+            False,
+            None,
+        ),
+        "rsv2 bit": (text("a") + frame(TEXT, b"x", rsv=2), False, None),
+        "compressed frame cut short then EOF": (
+            text("a") + three.frame(TEXT, b"z" * 5000)[:-10],
+            True,
+            None,
+        ),
+    }
+
+
+DEFLATE_SCENARIOS = deflate_scenarios()
+
+
+@pytest.mark.parametrize("how", ["with the 101", "at once", "byte by byte"])
+@pytest.mark.parametrize("name", list(DEFLATE_SCENARIOS))
+def test_same_outcome_as_websockets_client_with_deflate(name: str, how: str) -> None:
+    """permessage-deflate negotiated: messages and close reason equal websockets' client's."""
+    wire, drop, expected = DEFLATE_SCENARIOS[name]
+
+    async def body() -> tuple[Outcome, Outcome]:
+        fast = await outcome(WebSocketClient, wire, drop, how, deflate=True)
+        plain = await outcome(ClientConnection, wire, drop, how, deflate=True)
+        return fast, plain
+
+    fast, plain = run(body, timeout=60)
+    assert fast == plain
+    if expected is not None:
+        assert fast[1] == expected
+    if name == "mixed, close 1000":
+        assert fast[0] == deflated_wire()[1]
+
+
+@pytest.mark.parametrize("how", ["at once", "byte by byte"])
+def test_deflate_keeps_the_fast_path_for_plain_frames(how: str) -> None:
+    """Whole compressed frames go to websockets one by one: the fast path stays on.
+
+    A compressed message in fragments hands everything to websockets from there on.
+    """
+    wire, messages = deflated_wire()
+    deflater = Deflater()
+    fragmented = deflater.frame(TEXT, b"in pieces", pieces=2)
+
+    class Counting(WebSocketClient):
+        reads = 0
+
+        def data_received(self, data: bytes) -> None:
+            self.reads += 1
+            super().data_received(data)
+
+    async def body() -> None:
+        async with raw_peer(deflate=True) as peer:
+            client = await open_client(peer.url, Counting)
+            server = await peer.accepted()
+            assert client.protocol.extensions  # deflate negotiated
+            step = {"step": 1, "client": client} if how == "byte by byte" else {}
+            await server.write(wire[:5000], **step)
+            await server.write(wire[5000:])
+            assert await take(client, len(messages)) == messages
+            assert client.fast_path
+            await server.until(lambda got: any(f.opcode is PONG for f in got))
+            await server.write(fragmented + text("after"))
+            assert await take(client, 2) == ["in pieces", "after"]
+            assert not client.fast_path
             await client.close()
 
     run(body, timeout=60)
@@ -721,6 +895,86 @@ def test_debug_logging_leaves_parsing_to_websockets(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.DEBUG, logger="test.wsclient"):
         run(body)
     assert any("< TEXT 'logged'" in record.getMessage() for record in caplog.records)
+
+
+def test_no_message_after_a_failure_where_websockets_parses() -> None:
+    """Frames parsed in the same read as a text that is not UTF-8 are dropped, as websockets does.
+
+    (websockets parses every frame of a read before the bad one is judged.)
+    """
+    wire = text("a") + frame(TEXT, b"ok \xff\xfe") + text("never") + text("nor this")
+
+    async def body() -> Outcome:
+        async with raw_peer() as peer:
+            logger = logging.getLogger("test.wsclient.failure")
+            logger.setLevel(logging.DEBUG)  # websockets parses everything
+            client = await open_client(peer.url, logger=logger)
+            server = await peer.accepted()
+            await server.write(wire)
+            got = await drain(client)
+            assert not client.fast_path
+            return got
+
+    assert run(body) == (
+        ["a"],
+        "closed the connection: 1007 (invalid frame payload data) invalid start byte at position 3",
+    )
+
+
+# -- socket.io 1.x: permessage-deflate, only messages of 1 KiB and more compressed --
+
+
+def test_socketio_1x_server_compresses_big_events_only_and_the_fast_path_stays() -> None:
+    """The official socket.io 1.7.4 (Paymium's generation) negotiates permessage-deflate and
+    compresses a message only from 1024 bytes on: small events are still cut out here."""
+    ensure_node_modules()
+    big = "b" * 3000
+    steps = [
+        *({"ns": "/public", "data": f"small {i}"} for i in range(50)),
+        {"ns": "/public", "data": big},
+        *({"ns": "/public", "data": f"after {i}"} for i in range(50)),
+    ]
+    expected = [
+        *(f'42/public,["stream","small {i}"]' for i in range(50)),
+        f'42/public,["stream","{big}"]',
+        *(f'42/public,["stream","after {i}"]' for i in range(50)),
+    ]
+
+    class Heads(WebSocketClient):
+        """Records the first byte of every frame after the handshake."""
+
+        heads: list[int]
+        _wire = b""
+
+        def data_received(self, data: bytes) -> None:
+            if self.fast_path:
+                self._wire += data
+            super().data_received(data)
+
+        def frame_heads(self) -> list[int]:
+            heads, pos = [], 0
+            while pos < len(self._wire):
+                heads.append(self._wire[pos])
+                pos = frame_end(self._wire, pos)
+            return heads
+
+    async def body() -> None:
+        async with NodeSioPeer("sio1", steps) as peer:
+            url = f"ws://127.0.0.1:{peer.port}/ws/socket.io/?EIO=3&transport=websocket"
+            client = await open_client(url, Heads)
+            assert client.protocol.extensions  # permessage-deflate negotiated
+            client.send_text("40/public")
+            got: list[str | bytes] = []
+            while len([m for m in got if str(m).startswith("42")]) < len(expected):
+                got += await client.recv_batch()
+            assert [m for m in got if str(m).startswith("42")] == expected
+            assert client.fast_path
+            heads = client.frame_heads()
+            assert heads.count(0xC1) == 1  # the big event, compressed
+            assert heads.count(0x81) >= 100  # the small ones, plain
+            await client.close()
+
+    run(body, timeout=30)
 
 
 # -- the Node.js `ws` server (what bench/servers.js runs) ----------------------

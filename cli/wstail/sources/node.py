@@ -255,7 +255,7 @@ class NodeSource:
                         except ConnectionClosed as closed:
                             reason = describe_close(closed, self.ping_timeout)
                             if closed.sent is not None and closed.sent.code == 1009:
-                                # websockets parsed (deflate, DEBUG): its limit closed it
+                                # websockets parsed (compressed, DEBUG): its limit closed it
                                 yield [
                                     too_big_frame(now_us(), closed.sent.reason, self.max_frame_size)
                                 ]

@@ -15,16 +15,21 @@ and its view of the stream, the frames a whole data frame cannot change,
 stays true.
 
 Frames websockets sees: control frames, fragments (and every frame while a
-fragmented message is open), frames with RSV or mask bits or a reserved
-opcode, everything once the connection leaves OPEN, and everything when an
-extension (permessage-deflate) was negotiated or the logger is at DEBUG.
+fragmented message is open), compressed frames, frames with other RSV bits,
+mask bits or a reserved opcode, everything once the connection leaves OPEN or
+once a compressed message comes fragmented, and everything when the logger is
+at DEBUG. With permessage-deflate negotiated, uncompressed frames (a server
+compresses only messages over a threshold: 1 KiB in socket.io 1.x-2.x's
+`ws`) are still cut out here: they never touch the inflater's window
+(RFC 7692), which sees every compressed frame, whole and in order.
 
 A data frame over `max_size` bytes (or a fragmented message growing over it)
 is never held: on the fast path its length is known from its header, an
 `Oversized` marker takes the message's place, websockets sees the same frame
 with an empty payload (so its view of the stream stays true) and the body is
-discarded as it arrives. Where websockets parses, its own `max_size` closes
-the connection with 1009.
+discarded as it arrives. Where websockets parses, and for every compressed
+message (its inflated size is websockets' to judge), its own `max_size`
+closes the connection with 1009.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConcurrencyError, ConnectionClosedError
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import CLOSED, OPEN
@@ -96,6 +102,7 @@ class WebSocketClient(asyncio.Protocol):
         self._paused = False
         self._head: bytes | None = b""  # the response head so far (None once it ended)
         self._fast = False
+        self._inflating = False  # permessage-deflate negotiated
         # The start of an incomplete frame, in pieces (joined once: no copy per read),
         # their size, and the size that frame needs to be judged.
         self._partial: list[bytes] = []
@@ -107,6 +114,7 @@ class WebSocketClient(asyncio.Protocol):
         self._skip = 0  # body bytes of an oversized frame still to discard
         self._dropping = False  # the rest of an oversized fragmented message goes too
         self._muted = False  # websockets is shown a dropped frame: no message from it
+        self._failed = False  # we failed the connection: no message after that
         self._pong: asyncio.Future[None] | None = None
         self._closer: asyncio.TimerHandle | None = None
         self._keepalive: asyncio.Task[None] | None = None
@@ -265,7 +273,12 @@ class WebSocketClient(asyncio.Protocol):
         cut = end + len(_END_OF_HEAD) - (len(seen) - len(data))
         self._to_websockets(data[:cut])
         protocol = self.protocol
-        self._fast = protocol.state is OPEN and not protocol.extensions and not protocol.debug
+        self._inflating = any(isinstance(ext, PerMessageDeflate) for ext in protocol.extensions)
+        self._fast = (
+            protocol.state is OPEN
+            and all(isinstance(ext, PerMessageDeflate) for ext in protocol.extensions)
+            and not protocol.debug
+        )
         if self._fast:
             self._read_frames(data[cut:])
         elif cut < len(data):
@@ -308,14 +321,16 @@ class WebSocketClient(asyncio.Protocol):
                 if needed:
                     self._keep(data[pos:], needed)
                     return
-            if not judged_by_websockets(data[pos]):
-                # A frame websockets refuses: no need to wait for all of it.
+            if not judged_by_websockets(data[pos], self._inflating):
+                # A frame websockets refuses, or the start of a compressed message in
+                # fragments (websockets inflates them all): websockets takes it all from here.
                 self._fast = False
                 self._to_websockets(data[pos:])
                 return
             span = payload_span(data, pos)
             if span is not None and self._over_limit(data[pos], span[1]):
-                if data[pos + 1] & 0x80:  # masked: websockets fails it at its header
+                # masked: websockets fails it at its header; compressed: its limit says 1009
+                if data[pos + 1] & 0x80 or data[pos] & 0x40:
                     self._fast = False
                     self._to_websockets(data[pos:])
                     return
@@ -399,7 +414,7 @@ class WebSocketClient(asyncio.Protocol):
 
     def _data_frame(self, frame: Frame) -> None:
         """Queue the message a frame completes (or keep its fragment)."""
-        if self._muted:
+        if self._muted or self._failed:  # failed: frames parsed with the bad one are dropped
             return
         if frame.opcode is not Opcode.CONT:
             if frame.fin:
@@ -436,6 +451,7 @@ class WebSocketClient(asyncio.Protocol):
     def _fail(self, code: int, reason: str) -> None:
         """A message websockets' client would refuse: fail the connection as it does."""
         self._fast = False
+        self._failed = True
         self.protocol.fail(code, reason)
         self._flush()
 

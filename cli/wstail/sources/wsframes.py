@@ -1,8 +1,8 @@
 """WebSocket frames as a server writes them, cut out of received bytes: pure, no I/O.
 
-The fast half of `wsclient`: whole unmasked FIN text and binary frames
-become messages here; every other frame is only delimited, for websockets'
-sans-I/O parser to judge.
+The fast half of `wsclient`: whole unmasked uncompressed FIN text and binary
+frames become messages here; every other frame is only delimited, for
+websockets' sans-I/O parser to judge (and, compressed, to inflate).
 """
 
 from __future__ import annotations
@@ -132,6 +132,16 @@ def payload_span(data: bytes, pos: int) -> tuple[int, int] | None:
     return begin, length
 
 
-def judged_by_websockets(head: int) -> bool:
-    """Data and control frames with no RSV bit: whole ones go to websockets one by one."""
+_FIN_DEFLATED = (0xC1, 0xC2)  # FIN, RSV1, text or binary: a whole compressed message
+
+
+def judged_by_websockets(head: int, inflating: bool = False) -> bool:
+    """Frames websockets gets whole, one by one (any other: websockets takes all from there).
+
+    Data and control frames with no RSV bit; with permessage-deflate, also a
+    compressed message in one frame (RSV1 and FIN): uncompressed frames do not
+    touch the inflater's window (RFC 7692), so only compressed ones must reach it.
+    """
+    if inflating and head in _FIN_DEFLATED:
+        return True
     return head & 0x70 == 0 and head & 0x0F in (0x0, 0x1, 0x2, 0x8, 0x9, 0xA)

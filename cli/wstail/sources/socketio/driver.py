@@ -170,7 +170,7 @@ class WebSocketSession:
                     except ConnectionClosed as exc:
                         limit = self.max_frame_size
                         if exc.sent is not None and exc.sent.code == 1009 and limit:
-                            # where websockets parses (permessage-deflate): its max_size
+                            # a compressed message, judged by websockets: its max_size
                             yield [too_big_frame(now_us(), exc.sent.reason, limit)]
                             raise SessionDropped(f"frame over the limit of {limit} bytes") from None
                         raise SessionDropped(self._reason or wire.closed_reason(exc)) from None
