@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -919,6 +921,66 @@ def test_no_message_after_a_failure_where_websockets_parses() -> None:
         ["a"],
         "closed the connection: 1007 (invalid frame payload data) invalid start byte at position 3",
     )
+
+
+# A message: (text?, payload, compressed?, frames it comes in, a ping before it?)
+_DeflateMessage = tuple[bool, bytes, bool, int, bool]
+_DEFLATE_MESSAGES = st.lists(
+    st.tuples(
+        st.booleans(),
+        st.one_of(
+            st.binary(max_size=300),
+            st.builds(lambda n, b: b * n, st.integers(0, 5000), st.binary(min_size=1, max_size=3)),
+        ),
+        st.booleans(),
+        st.integers(1, 3),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sent=_DEFLATE_MESSAGES, step=st.one_of(st.none(), st.integers(7, 2000)))
+def test_any_mix_of_plain_and_compressed_frames_gives_the_messages(
+    sent: list[_DeflateMessage], step: int | None
+) -> None:
+    """Plain and compressed messages, whole or in fragments, pings between, in any read sizes:
+    every message comes out, in order; the fast path stays on until a compressed message
+    comes in fragments."""
+    deflater = Deflater()
+    wire = b""
+    expected: list[str | bytes] = []
+    for is_text, payload, compressed, pieces, ping in sent:
+        if is_text:
+            payload = payload.decode("latin-1").encode()  # any bytes, as UTF-8 text
+        opcode = TEXT if is_text else BINARY
+        if ping:
+            wire += frame(PING.value, b"p")
+        if compressed:
+            wire += deflater.frame(opcode, payload, pieces)
+        else:
+            step_size = -(-len(payload) // pieces) or 1
+            parts = [payload[i : i + step_size] for i in range(0, len(payload), step_size)]
+            parts = (parts or [b""]) + [b""] * (pieces - len(parts or [b""]))
+            wire += frame(opcode, parts[0], fin=pieces == 1)
+            for number, part in enumerate(parts[1:], 2):
+                wire += frame(CONT, part, fin=number == pieces)
+        expected.append(payload.decode() if is_text else payload)
+    handed_over = any(compressed and pieces > 1 for _, _, compressed, pieces, _ in sent)
+
+    async def body() -> None:
+        async with raw_peer(deflate=True) as peer:
+            client = await open_client(peer.url)
+            server = await peer.accepted()
+            await server.write(wire, **({"step": step, "client": client} if step else {}))
+            assert await take(client, len(expected)) == expected
+            assert client.fast_path is not handed_over
+            await client.close()
+            assert client.close_code == 1000
+
+    run(body, timeout=60)
 
 
 # -- socket.io 1.x: permessage-deflate, only messages of 1 KiB and more compressed --

@@ -70,3 +70,15 @@ def test_which_heads_websockets_judges_one_frame_at_a_time() -> None:
     """Data and control opcodes without RSV bits; anything else fails at once."""
     assert all(judged_by_websockets(h) for h in (0x00, 0x01, 0x81, 0x82, 0x88, 0x89, 0x8A))
     assert not any(judged_by_websockets(h) for h in (0x83, 0x8B, 0xC1, 0x91, 0xA2))
+
+
+def test_with_deflate_websockets_also_takes_whole_compressed_messages() -> None:
+    """permessage-deflate: a compressed message in one frame (FIN, RSV1, text or binary) too;
+    a compressed first fragment, RSV1 on a control frame, RSV2/RSV3 still hand everything over."""
+    assert judged_by_websockets(0xC1, inflating=True)
+    assert judged_by_websockets(0xC2, inflating=True)
+    assert all(judged_by_websockets(h, inflating=True) for h in (0x00, 0x01, 0x81, 0x82, 0x89))
+    assert not any(
+        judged_by_websockets(h, inflating=True) for h in (0x41, 0x42, 0xC0, 0xC9, 0xA1, 0x91, 0xE1)
+    )
+    assert not judged_by_websockets(0xC1)  # without deflate an RSV1 bit is an error
