@@ -649,16 +649,11 @@ def test_served_capture_with_deep_frames_keeps_serving(eio: str, tmp_path: Path)
     names = events(lines)
     assert names[:2] == ["meta.connected", "ticker"] and names[-1] == "ticker"
     deep = lines[2:-1]
-    if eio == "3":  # the frames go out as recorded
-        assert len(deep) == len(DEPTHS)
-        for depth, line in zip(DEPTHS, deep, strict=True):
-            expect_deep(depth, deep_outcome(line, nested(depth)))
-    else:  # python-socketio re-encodes each event: what it cannot read is skipped, and said
-        expect_deep(DEPTHS[0], deep_outcome(deep[0], nested(DEPTHS[0])))
-        if len(deep) < len(DEPTHS):
-            assert len(after) == 2 and after[0].startswith("wstail: skipping recorded"), after
+    assert len(deep) == len(DEPTHS)  # both dialects send the frames as recorded
+    for depth, line in zip(DEPTHS, deep, strict=True):
+        expect_deep(depth, deep_outcome(line, nested(depth)))
     assert code == 130
-    assert after[-1] == "wstail: interrupted"
+    assert after == ["wstail: interrupted"]
     assert not any("Traceback" in line for line in after)
 
 

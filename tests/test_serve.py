@@ -8,13 +8,17 @@ aiohttp clients for what they cannot show.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from websockets.asyncio.client import connect
 
 from helpers.serve import (
@@ -35,7 +39,14 @@ from wstail.frames import Frame
 from wstail.jsonexact import loads_exact
 from wstail.pacing import Pacer, cap_gaps, scale_speed
 from wstail.serve import serve_capture
-from wstail.serve.eio3_polling import decode_payload, encode_payload
+from wstail.serve.paymium_sio import EIO3, EIO4, PaymiumSocketIOServer
+from wstail.serve.playback import Playback, Replays
+from wstail.serve.sio_polling import (
+    decode_payload,
+    decode_payload4,
+    encode_payload,
+    encode_payload4,
+)
 from wstail.sources.node import NodeSource
 from wstail.sources.socketio import SocketIOSource
 from wstail.sources.socketio import codec as eio3
@@ -354,6 +365,50 @@ def test_eio3_user_frames_come_after_channel_only(tmp_path: Path) -> None:
     assert run(body) == [f"42/user,{p}" for p in USER]
 
 
+def test_eio4_handshake_acks_refusals_and_version(tmp_path: Path) -> None:
+    """EIO4 on one socket: maxPayload in the open packet, joins acked with a socket id, an
+    unknown namespace refused with a message object; another EIO version refused (HTTP 400)."""
+    path = paymium_capture(tmp_path)
+
+    async def body() -> tuple[list[str], int, Any]:
+        async with Served(capture_opener(path), "paymium.user", eio="4", speed=None) as served:
+            base = f"127.0.0.1:{served.port}/ws/socket.io/"
+            async with connect(f"ws://{base}?EIO=4&transport=websocket") as ws:
+                opened = eio3.decode_packet(await ws.recv())
+                assert isinstance(opened, eio3.Open)
+                assert opened.max_payload == 1_000_000 and opened.upgrades == ()
+                assert (opened.ping_interval_ms, opened.ping_timeout_ms) == (25_000, 20_000)
+                await ws.send("40")
+                root = eio3.decode_packet(await ws.recv())
+                assert isinstance(root, eio3.Connect) and root.namespace == "/" and root.sid
+                await ws.send("40/user,")
+                ack = eio3.decode_packet(await ws.recv())
+                assert isinstance(ack, eio3.Connect) and ack.namespace == "/user" and ack.sid
+                await ws.send("40/nope,")
+                refused = await ws.recv()
+                await ws.send(eio3.encode_event("/user", "channel", "chan-1"))
+                events = [str(await ws.recv()) for _ in USER]
+            async with aiohttp.ClientSession() as http:
+                url = f"http://{base}?EIO=3&transport=polling"
+                async with http.get(url) as response:
+                    return [str(refused), *events], response.status, await response.json()
+
+    texts, status, body_json = run(body)
+    assert texts[0] == '44/nope,{"message":"Invalid namespace"}'
+    assert texts[1:] == [f"42/user,{p}" for p in USER]
+    assert (status, body_json) == (400, {"code": 5, "message": "Unsupported protocol version"})
+
+
+def test_eio4_payload_round_trip() -> None:
+    """EIO4 long-polling payloads: packets joined by \\x1e, binary ones as b<base64>."""
+    packets: list[str | bytes] = ["0{}", '42/public,["a"]', b"\x00\xff", "6"]
+    payload = encode_payload4(packets)
+    assert payload == '0{}\x1e42/public,["a"]\x1ebAP8=\x1e6'
+    assert decode_payload4("3\x1e42/user,[]") == ["3", "42/user,[]"]
+    with pytest.raises(ValueError):
+        decode_payload4("")
+
+
 # Node
 
 
@@ -660,3 +715,56 @@ def test_eio3_polling_cors_for_credentialed_requests(tmp_path: Path) -> None:
     assert "POST" in pre_headers["Access-Control-Allow-Methods"]
     assert pre_headers["Access-Control-Allow-Headers"] == "content-type"
     assert anonymous["Access-Control-Allow-Origin"] == "*"
+
+
+# -- the heartbeat of the Socket.IO server, both dialects ------------------------
+
+
+@contextlib.asynccontextmanager
+async def quick_heartbeat_server(
+    frames: list[Frame], dialect: Any
+) -> AsyncIterator[tuple[str, PaymiumSocketIOServer]]:
+    """The Paymium endpoint with a heartbeat of a fraction of a second (engine.io: 25 s)."""
+    interval_ms = round(scaled(0.4) * 1000)
+    quick = dataclasses.replace(dialect, ping_interval_ms=interval_ms, ping_timeout_ms=interval_ms)
+    replays = Replays()
+    server = PaymiumSocketIOServer("/ws/socket.io", Playback(lambda: iter(frames)), replays, quick)
+    app = web.Application()
+    server.add_routes(app)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"127.0.0.1:{runner.addresses[0][1]}", server
+    finally:
+        await replays.close()
+        await server.close()
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("dialect", [EIO3, EIO4], ids=["eio3", "eio4"])
+def test_heartbeat_keeps_a_live_client_and_drops_a_silent_one(dialect: Any) -> None:
+    """A client that keeps the heartbeat (EIO3: it pings; EIO4: it answers the server's pings)
+    stays for many intervals; a WebSocket that never does is closed after interval + timeout."""
+    frames = [sio(0.15 * i, "/public", f'["stream",{{"n":{i}}}]') for i in range(20)]
+    eio = dialect.name[-1]
+
+    async def body() -> None:
+        async with quick_heartbeat_server(frames, dialect) as (address, _):
+            source = SocketIOSource(f"http://{address}", "/public", eio=eio, retries=0)
+            got = await collect(source, count_sio(len(frames)), timeout=20)
+            assert [f.payload for f in got if f.kind == "sio"] == sio_payloads(frames, "/public")
+            assert "meta.disconnected" not in [f.payload for f in got if f.kind == "meta"]
+
+            url = f"ws://{address}/ws/socket.io/?EIO={eio}&transport=websocket"
+            started = time.monotonic()
+            async with connect(url) as silent:
+                await silent.send("40/public" + ("," if eio == "4" else ""))
+                received = [message async for message in silent]  # until the server closes
+            lasted = time.monotonic() - started
+        silence = 2 * scaled(0.4)  # interval + timeout
+        assert silence * 0.9 <= lasted <= silence + scaled(5)
+        assert received[0].startswith("0{")
+        assert ("2" in received) is (eio == "4")  # EIO4: the server pinged, in vain
+
+    run(body, timeout=60)

@@ -261,3 +261,49 @@ def test_readme_demo_prints_20_envelopes_offline(env: dict[str, str], tmp_path: 
     assert not any(e["event"].startswith("meta.") for e in printed)
     assert {"trade", "ticker", "depth", "prices", "announcement"} <= {e["event"] for e in printed}
     assert done.stderr.decode().startswith("wstail: demo: serving the bundled public sample at ")
+
+
+SERVE_AND_LIST_IMPORTS = r"""
+import asyncio, json, sys
+import websockets.asyncio.client
+from wstail.serve import serve_capture
+from wstail.serve.capture_file import frames_of, read_capture_header
+
+async def main(path):
+    _, start_us = read_capture_header(path)
+    stop, port = asyncio.Event(), asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve_capture(
+        lambda: frames_of(path, start_us, print), "paymium.public", eio="4", speed=None, stop=stop,
+        on_listening=lambda host, bound: port.set_result(bound)))
+    url = f"ws://127.0.0.1:{await port}/ws/socket.io/?EIO=4&transport=websocket"
+    async with websockets.asyncio.client.connect(url) as ws:
+        await ws.recv()
+        await ws.send("40/public,")
+        got = [await ws.recv() for _ in range(2)]
+    stop.set()
+    await task
+    loaded = sorted({m.split(".")[0] for m in sys.modules} & {"socketio", "engineio"})
+    print(json.dumps({"got": got, "loaded": loaded}))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_serve_eio4_loads_no_python_socketio(tmp_path: Path) -> None:
+    """`replay --serve --eio 4` is wstail's own server: socketio and engineio are never imported."""
+    capture = tmp_path / "one.jsonl"
+    header = {"wstail_capture": 1, "source": "paymium.public", "url": "", "protocol": "eio3"}
+    header |= {"tool": "test", "start": "2026-11-23T17:00:32.029109Z", "first_seq": 1}
+    frame = [0.5, "sio", "/public", '["stream",{"n":1}]']
+    capture.write_text(json.dumps(header) + "\n" + json.dumps(frame) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_LIST_IMPORTS, str(capture)],
+        capture_output=True,
+        timeout=scaled(30),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    result = json.loads(done.stdout)
+    assert result["got"][1] == '42/public,["stream",{"n":1}]'
+    assert result["got"][0].startswith("40/public,{")
+    assert result["loaded"] == []

@@ -5,15 +5,15 @@
 
 - Paymium captures (`paymium.public`, `paymium.user`): Socket.IO at
   `/ws/socket.io`, namespaces /public and /user (`paymium`), in Engine.IO 4
-  (`paymium_eio4`, python-socketio) or Engine.IO 3 (`paymium_eio3`, like the
-  live server).
+  or Engine.IO 3 (like the live server), one server for both
+  (`paymium_sio`, with long-polling in `sio_polling`).
 - node captures: a WebSocket at `/ws` (`node`).
 
 The endpoint of each feed comes from the feed registry (`wstail.feeds`).
 `app` runs the aiohttp server, `playback` paces one pass of the capture per
 client, `capture_file` reads a capture file for it, `run` serves a file until
-interrupted. The server stack (aiohttp, python-socketio) is imported only
-when a capture is served.
+interrupted. The server stack (aiohttp) is imported only when a capture is
+served; python-socketio never is.
 """
 
 from __future__ import annotations

@@ -41,13 +41,10 @@ def _endpoint(source: str, eio: str, playback: Playback, replays: Replays) -> _E
         from wstail.serve.node import NodeServer
 
         return NodeServer(feed.endpoint, playback, replays)
-    if eio == "3":
-        from wstail.serve.paymium_eio3 import PaymiumEio3Server
+    from wstail.serve.paymium_sio import EIO3, EIO4, PaymiumSocketIOServer
 
-        return PaymiumEio3Server(feed.endpoint, playback, replays)
-    from wstail.serve.paymium_eio4 import PaymiumEio4Server
-
-    return PaymiumEio4Server(feed.endpoint, playback, replays)
+    dialect = EIO3 if eio == "3" else EIO4
+    return PaymiumSocketIOServer(feed.endpoint, playback, replays, dialect)
 
 
 async def serve_capture(

@@ -1,17 +1,21 @@
-"""Engine.IO 3 long-polling for `--serve --eio 3`: the payload framing, CORS, one session.
+"""Engine.IO long-polling for `--serve`: the payload framing of both dialects, CORS, a session.
 
-socket.io-client 1.x/2.x start with long-polling by default (as browsers
-do) and upgrade to a WebSocket: GET waits for the packets queued for the
-client, POST carries the client's packets. A payload is `len:packet` per
-packet, `len` counted in UTF-16 code units as JavaScript counts a string
-length (`sources/socketio/payload.py`, the client's codec, decodes them). A
-binary packet (a binary event's attachment, held as the bytes an EIO3
-WebSocket binary frame carries: the packet type byte 4, then the
-attachment) goes to clients that asked `b64=1` at the handshake (Node.js
-socket.io-client 2.x) as the text packet `b4<base64>`; to the others
-(browsers with XHR2) a payload holding one is sent in engine.io-parser 2's
-binary framing: per packet, 0 (text) or 1 (binary), the length's decimal
-digits as bytes, 255, then the packet (text as UTF-8).
+socket.io-client starts with long-polling by default (as browsers do) and
+upgrades to a WebSocket: GET waits for the packets queued for the client,
+POST carries the client's packets.
+
+- Engine.IO 3 (socket.io 1.x/2.x): a payload is `len:packet` per packet,
+  `len` counted in UTF-16 code units as JavaScript counts a string length
+  (`sources/socketio/payload.py`, the client's codec, decodes them). A
+  binary packet (a binary event's attachment, held as the bytes an EIO3
+  WebSocket binary frame carries: the packet type byte 4, then the
+  attachment) goes to clients that asked `b64=1` at the handshake (Node.js
+  socket.io-client 2.x) as the text packet `b4<base64>`; to the others
+  (browsers with XHR2) a payload holding one is sent in engine.io-parser 2's
+  binary framing: per packet, 0 (text) or 1 (binary), the length's decimal
+  digits as bytes, 255, then the packet (text as UTF-8).
+- Engine.IO 4 (socket.io 3+): packets joined by the record separator
+  `\\x1e`, a binary packet (the attachment's bytes alone) as `b<base64>`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ __all__ = [
     "PollingSession",
     "cors_headers",
     "decode_payload",
+    "decode_payload4",
     "encode_payload",
+    "encode_payload4",
     "preflight_headers",
 ]
 
@@ -40,11 +46,14 @@ _HIGH_WATER = 256
 
 
 Packet = str | bytes
-"""A text packet, or a binary one (its Engine.IO type byte, then its bytes)."""
+"""A text packet, or a binary one (EIO3: its type byte 4, then its bytes; EIO4: its bytes)."""
+
+
+_SEPARATOR = "\x1e"  # Engine.IO 4's packet separator in a payload
 
 
 def _as_text(packet: Packet) -> str:
-    """A packet as text: a binary one base64 (`b4<base64>`)."""
+    """An EIO3 packet as text: a binary one base64 (`b4<base64>`)."""
     if isinstance(packet, str):
         return packet
     return f"b{packet[0]}" + base64.b64encode(packet[1:]).decode("ascii")
@@ -60,6 +69,21 @@ def encode_payload(packets: Sequence[Packet], *, binary: bool = False) -> str | 
         return _binary_payload(packets)
     texts = [_as_text(packet) for packet in packets]
     return "".join(f"{js_length(text)}:{text}" for text in texts)
+
+
+def encode_payload4(packets: Sequence[Packet]) -> str:
+    """The EIO4 payload of `packets`: joined by `\\x1e`, a binary one as `b<base64>`."""
+    return _SEPARATOR.join(
+        packet if isinstance(packet, str) else "b" + base64.b64encode(packet).decode("ascii")
+        for packet in packets
+    )
+
+
+def decode_payload4(payload: str) -> list[str]:
+    """The packets of an EIO4 payload a client POSTs (ValueError for an empty one)."""
+    if not payload:
+        raise ValueError("empty payload")
+    return payload.split(_SEPARATOR)
 
 
 def _binary_payload(packets: Sequence[Packet]) -> bytes:
@@ -93,11 +117,11 @@ def preflight_headers(request: web.Request) -> dict[str, str]:
 
 
 class PollingSession:
-    """One Engine.IO 3 client that came by long-polling: its queue, namespaces, upgrade."""
+    """One client that came by long-polling: its queue, namespaces, upgrade."""
 
     def __init__(self, number: int, *, b64: bool = False) -> None:
         self.number = number
-        self.b64 = b64  # the client asked for base64 binary packets: no binary payloads
+        self.b64 = b64  # EIO3: the client asked for base64 binary packets: no binary payloads
         self.sid = secrets.token_urlsafe(15)
         self.joined: set[str] = set()
         self.ws: web.WebSocketResponse | None = None  # once upgraded
@@ -168,7 +192,7 @@ class PollingSession:
 
 
 async def _write(ws: web.WebSocketResponse, packet: Packet) -> None:
-    """One packet on a WebSocket: a text frame, or a binary frame (type byte, bytes)."""
+    """One packet on a WebSocket: a text frame, or a binary frame."""
     if isinstance(packet, str):
         await ws.send_str(packet)
     else:
