@@ -406,25 +406,6 @@ async def outcome(
         return await consumer
 
 
-@pytest.mark.parametrize("how", ["with the 101", "at once", "byte by byte"])
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_same_outcome_as_websockets_client(name: str, how: str) -> None:
-    """Messages and the close reason equal websockets' own client's, however the bytes come."""
-    wire, drop, expected = SCENARIOS[name]
-
-    async def body() -> tuple[Outcome, Outcome]:
-        fast = await outcome(WebSocketClient, wire, drop, how)
-        plain = await outcome(ClientConnection, wire, drop, how)
-        return fast, plain
-
-    fast, plain = run(body, timeout=30)
-    assert fast == plain
-    if expected is not None:
-        assert fast[1] == expected
-    if name == "close 1000":
-        assert fast[0] == WIRE_MESSAGES
-
-
 def test_many_frames_split_at_every_byte_boundary() -> None:
     """Frames of every length form, fragments and pings between: each byte read on its own."""
     frames = [text(f"message {i} " + "x" * (i * 7 % 300)) for i in range(60)]
@@ -564,20 +545,27 @@ DEFLATE_SCENARIOS = deflate_scenarios()
 
 
 @pytest.mark.parametrize("how", ["with the 101", "at once", "byte by byte"])
-@pytest.mark.parametrize("name", list(DEFLATE_SCENARIOS))
-def test_same_outcome_as_websockets_client_with_deflate(name: str, how: str) -> None:
-    """permessage-deflate negotiated: messages and close reason equal websockets' client's."""
-    wire, drop, expected = DEFLATE_SCENARIOS[name]
+@pytest.mark.parametrize(
+    ("deflate", "name"),
+    [(False, name) for name in SCENARIOS] + [(True, name) for name in DEFLATE_SCENARIOS],
+    ids=lambda value: {False: "plain", True: "deflate"}.get(value, value),
+)
+def test_same_outcome_as_websockets_client(deflate: bool, name: str, how: str) -> None:
+    """Messages and the close reason equal websockets' own client's, however the bytes come,
+    with permessage-deflate negotiated or not."""
+    wire, drop, expected = (DEFLATE_SCENARIOS if deflate else SCENARIOS)[name]
 
     async def body() -> tuple[Outcome, Outcome]:
-        fast = await outcome(WebSocketClient, wire, drop, how, deflate=True)
-        plain = await outcome(ClientConnection, wire, drop, how, deflate=True)
+        fast = await outcome(WebSocketClient, wire, drop, how, deflate)
+        plain = await outcome(ClientConnection, wire, drop, how, deflate)
         return fast, plain
 
     fast, plain = run(body, timeout=60)
     assert fast == plain
     if expected is not None:
         assert fast[1] == expected
+    if name == "close 1000":
+        assert fast[0] == WIRE_MESSAGES
     if name == "mixed, close 1000":
         assert fast[0] == deflated_wire()[1]
 
@@ -592,16 +580,9 @@ def test_deflate_keeps_the_fast_path_for_plain_frames(how: str) -> None:
     deflater = Deflater()
     fragmented = deflater.frame(TEXT, b"in pieces", pieces=2)
 
-    class Counting(WebSocketClient):
-        reads = 0
-
-        def data_received(self, data: bytes) -> None:
-            self.reads += 1
-            super().data_received(data)
-
     async def body() -> None:
         async with raw_peer(deflate=True) as peer:
-            client = await open_client(peer.url, Counting)
+            client = await open_client(peer.url)
             server = await peer.accepted()
             assert client.protocol.extensions  # deflate negotiated
             step = {"step": 1, "client": client} if how == "byte by byte" else {}
