@@ -168,8 +168,12 @@ def _ticker(items: list[Item], source: str, key: str, value: Any) -> bool:
     return True
 
 
-def _each(event: str, time_of: Callable[[dict[str, Any]], int | None]) -> _Handler:
-    """A handler for a list key: one `event` item per object in the list."""
+def _each(event: str, time_of: Callable[[dict[str, Any]], int | None] | None = None) -> _Handler:
+    """A handler for a list key: one `event` item per object in the list.
+
+    No `time_of`: the object's `timestamp` (trades, depth levels), whole
+    seconds read inline (as event_time reads them), anything else by event_time.
+    """
 
     def handle(items: list[Item], source: str, key: str, value: Any) -> bool:
         if type(value) is not list or not value:
@@ -177,7 +181,15 @@ def _each(event: str, time_of: Callable[[dict[str, Any]], int | None]) -> _Handl
         for entry in value:
             if type(entry) is dict:
                 _convert(entry)
-                items.append((source, event, time_of(entry), entry))
+                if time_of is not None:
+                    us = time_of(entry)
+                else:
+                    at = entry.get("timestamp")
+                    if type(at) is int and 0 < at < 100_000_000_000:
+                        us = at * 1_000_000
+                    else:
+                        us = event_time(at)
+                items.append((source, event, us, entry))
             else:
                 items.append((source, UNKNOWN, None, {key: [entry]}))
         return True
@@ -224,9 +236,9 @@ def _balance_locked(items: list[Item], source: str, key: str, value: Any) -> boo
 
 _KEY_HANDLERS: dict[str, _Handler] = {
     "ticker": _ticker,
-    "trades": _each("trade", _timestamp),
-    "bids": _each("depth", _timestamp),
-    "asks": _each("depth", _timestamp),
+    "trades": _each("trade"),
+    "bids": _each("depth"),
+    "asks": _each("depth"),
     "prices": _prices,
     "orders": _each("order", _record_time),
 }

@@ -224,7 +224,8 @@ class SioProtocol:
                 except orjson.JSONDecodeError:  # big numbers, deep nesting: the codec's way
                     value = None
                 if type(value) is list and value and type(value[0]) is str:
-                    return Frame(recv_us=recv_us, kind="sio", channel=self.namespace, payload=body)
+                    # (recv_us, kind, payload, channel): positional, half the cost of keywords
+                    return Frame(recv_us, "sio", body, self.namespace)
         packet = codec.decode_packet(data)
         if self.attachments_due:
             cut = self._give_up_binary(recv_us)
