@@ -69,8 +69,7 @@ class _Dialect:
     ping_interval_ms: int
     ping_timeout_ms: int
     max_payload: int | None  # announced in the open packet (EIO4)
-    joins_root: bool  # EIO3: `40` right after the open packet
-    server_pings: bool  # EIO4: the server pings, the client answers
+    eio3: bool  # joins `/` by itself (`40` after the open packet), the client pings
     attachment_head: bytes  # in front of an attachment in its WebSocket frame
 
     @property
@@ -86,31 +85,31 @@ class _Dialect:
 
     def ack(self, namespace: str) -> str:
         """The answer to a namespace join."""
-        if self.joins_root:
+        if self.eio3:
             return codec.encode_connect(namespace)
         sid = orjson.dumps({"sid": secrets.token_urlsafe(15)}).decode()
         return codec.encode_packet(codec.Connect(namespace, data=sid))
 
     def refusal(self, namespace: str, message: str) -> str:
         """A namespace refused: `44/ns,"message"` (EIO3), `44/ns,{"message": …}` (EIO4)."""
-        if self.joins_root:
+        if self.eio3:
             return codec.encode_packet(codec.NamespaceError(namespace, message))
         return f"44{namespace},{orjson.dumps({'message': message}).decode()}"
 
     def payload(self, packets: Sequence[Packet], session: PollingSession) -> str | bytes:
         """The body of a GET's answer."""
-        if self.joins_root:
+        if self.eio3:
             return encode_payload(packets, binary=not session.b64)
         return encode_payload4(packets)
 
     def packets(self, payload: str) -> list[str]:
         """The packets of a POST's body; ValueError if its framing is broken."""
-        return decode_payload(payload) if self.joins_root else decode_payload4(payload)
+        return decode_payload(payload) if self.eio3 else decode_payload4(payload)
 
 
 # engine.io's defaults for each version.
-EIO3 = _Dialect("eio3", "Engine.IO 3", 25_000, 60_000, None, True, False, b"\x04")
-EIO4 = _Dialect("eio4", "Engine.IO 4", 25_000, 20_000, 1_000_000, False, True, b"")
+EIO3 = _Dialect("eio3", "Engine.IO 3", 25_000, 60_000, None, True, b"\x04")
+EIO4 = _Dialect("eio4", "Engine.IO 4", 25_000, 20_000, 1_000_000, False, b"")
 
 
 class _WebSocketClient:
@@ -193,7 +192,7 @@ class PaymiumSocketIOServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         transport = request.query.get("transport")
         sid = request.query.get("sid")
-        if not self._dialect.joins_root and request.query.get("EIO", "4") != "4":
+        if not self._dialect.eio3 and request.query.get("EIO", "4") != "4":
             return _refusal(request, 5, "Unsupported protocol version")
         if transport == "polling" and "j" not in request.query:  # no JSONP
             return await self._poll(request, sid)
@@ -223,7 +222,7 @@ class PaymiumSocketIOServer:
     async def _converse(self, client: _WebSocketClient) -> None:
         """Handshake, then answer the client's packets until it leaves or falls silent."""
         await client.send(self._dialect.open_packet(client.sid, ()))
-        if self._dialect.joins_root:
+        if self._dialect.eio3:
             await client.send(codec.encode_connect("/"))  # socket.io 1.x/2.x join "/" at once
         pinger = self._ping(client)
         try:
@@ -234,7 +233,7 @@ class PaymiumSocketIOServer:
 
     def _ping(self, client: _Peer) -> asyncio.Task[None] | None:
         """EIO4: ping the client every interval until it is gone (its pongs keep it alive)."""
-        if not self._dialect.server_pings:
+        if self._dialect.eio3:
             return None
         interval = self._dialect.ping_interval_ms / 1000
 
@@ -280,7 +279,7 @@ class PaymiumSocketIOServer:
                 "%s client %d connected from %s", dialect.label, session.number, request.remote
             )
             await session.send(dialect.open_packet(session.sid, ("websocket",)))
-            if dialect.joins_root:
+            if dialect.eio3:
                 await session.send(codec.encode_connect("/"))  # socket.io 1.x/2.x join "/"
             self._watch(session)
             self._ping(session)
@@ -372,14 +371,14 @@ class PaymiumSocketIOServer:
         """Act on one client packet; False when the client closed the session."""
         dialect = self._dialect
         match packet:
-            case codec.Ping(data=data) if not dialect.server_pings:
+            case codec.Ping(data=data) if dialect.eio3:
                 await client.send(codec.encode_pong(data))
             case codec.Connect(namespace=namespace) if namespace in NAMESPACES:
                 await client.send(dialect.ack(namespace))
                 client.joined.add(namespace)
                 if namespace == "/public":
                     self._start(client, namespace)
-            case codec.Connect(namespace=namespace) if not dialect.joins_root and namespace in (
+            case codec.Connect(namespace=namespace) if not dialect.eio3 and namespace in (
                 "",
                 "/",
             ):

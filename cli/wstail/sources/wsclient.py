@@ -19,8 +19,8 @@ fragmented message is open), compressed frames, frames with other RSV bits,
 mask bits or a reserved opcode, everything once the connection leaves OPEN or
 once a compressed message comes fragmented, and everything when the logger is
 at DEBUG. With permessage-deflate negotiated, uncompressed frames (a server
-compresses only messages over a threshold: 1 KiB in socket.io 1.x-2.x's
-`ws`) are still cut out here: they never touch the inflater's window
+compresses only messages over a threshold: 1 KiB in socket.io 1.x's
+engine.io) are still cut out here: they never touch the inflater's window
 (RFC 7692), which sees every compressed frame, whole and in order.
 
 A data frame over `max_size` bytes (or a fragmented message growing over it)
@@ -273,12 +273,10 @@ class WebSocketClient(asyncio.Protocol):
         cut = end + len(_END_OF_HEAD) - (len(seen) - len(data))
         self._to_websockets(data[:cut])
         protocol = self.protocol
-        self._inflating = any(isinstance(ext, PerMessageDeflate) for ext in protocol.extensions)
-        self._fast = (
-            protocol.state is OPEN
-            and all(isinstance(ext, PerMessageDeflate) for ext in protocol.extensions)
-            and not protocol.debug
-        )
+        # websockets' client offers no extension but permessage-deflate
+        deflate_only = all(isinstance(ext, PerMessageDeflate) for ext in protocol.extensions)
+        self._inflating = deflate_only and bool(protocol.extensions)
+        self._fast = protocol.state is OPEN and deflate_only and not protocol.debug
         if self._fast:
             self._read_frames(data[cut:])
         elif cut < len(data):

@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 _ws_log = silent_logger("wstail.sources.socketio.wire.websockets")
 
 CLOSE_TIMEOUT = 2.0
-# Messages held for a consumer busy elsewhere before reading pauses (TCP then
-# pushes back on the server), as for the node feed.
-_MAX_QUEUE = (4096, 1024)
 
 
 async def dial(target: SioTarget, eio: int) -> WebSocketClient:
@@ -56,7 +53,6 @@ async def dial(target: SioTarget, eio: int) -> WebSocketClient:
             ssl=target.ssl_context(),
             open_timeout=target.connect_timeout,  # the caller bounds the whole handshake too
             close_timeout=CLOSE_TIMEOUT,
-            max_queue=_MAX_QUEUE,
             max_size=target.max_frame_size or None,
             strict_text=False,
             logger=_ws_log,
