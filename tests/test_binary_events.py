@@ -93,7 +93,7 @@ def test_tail_with_a_forced_protocol_reads_binary_events(
 
 @pytest.mark.parametrize("kind", ["sio4", "python"])
 def test_polling_fallback_reads_binary_events_the_same(kind: str, tmp_path: Path) -> None:
-    """Over Engine.IO 4 long-polling (python-socketio's client) the envelopes are identical."""
+    """Over Engine.IO 4 long-polling (`b<base64>` attachments) the envelopes are identical."""
     scenario = {"steps": STEPS, "transports": ["polling"]}
     done = tail(kind, scenario, "-n", str(len(EXPECTED)), "--meta", tmp_path=tmp_path)
     assert done.code == 0, done.err

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from aiohttp import web
 
 from wstail.serve.playback import ClientGone
-from wstail.sources.socketio.payload import decode_payload, js_length
+from wstail.sources.socketio.payload import SEPARATOR, decode_payload, decode_payload4, js_length
 
 __all__ = [
     "Packet",
@@ -47,9 +47,6 @@ _HIGH_WATER = 256
 
 Packet = str | bytes
 """A text packet, or a binary one (EIO3: its type byte 4, then its bytes; EIO4: its bytes)."""
-
-
-_SEPARATOR = "\x1e"  # Engine.IO 4's packet separator in a payload
 
 
 def _as_text(packet: Packet) -> str:
@@ -73,17 +70,10 @@ def encode_payload(packets: Sequence[Packet], *, binary: bool = False) -> str | 
 
 def encode_payload4(packets: Sequence[Packet]) -> str:
     """The EIO4 payload of `packets`: joined by `\\x1e`, a binary one as `b<base64>`."""
-    return _SEPARATOR.join(
+    return SEPARATOR.join(
         packet if isinstance(packet, str) else "b" + base64.b64encode(packet).decode("ascii")
         for packet in packets
     )
-
-
-def decode_payload4(payload: str) -> list[str]:
-    """The packets of an EIO4 payload a client POSTs (ValueError for an empty one)."""
-    if not payload:
-        raise ValueError("empty payload")
-    return payload.split(_SEPARATOR)
 
 
 def _binary_payload(packets: Sequence[Packet]) -> bytes:

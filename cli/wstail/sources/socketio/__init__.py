@@ -7,10 +7,9 @@ The package, from the wire up:
 - `probe.py`: how `--eio auto` tells the two apart on one connection;
 - `wire.py`, `driver.py`: the `websockets` connection and the asyncio
   driver of the protocol;
-- `payload.py`, `polling3.py`, `pollwire.py`: our Engine.IO 3 long-polling
-  client (the same protocol over GET/POST, aiohttp imported only then);
-- `polling.py`: python-socketio's long-polling client, for Engine.IO 4
-  servers that refuse WebSocket (imported only then);
+- `payload.py`, `polling.py`, `pollwire.py`: the long-polling client, for
+  servers that refuse WebSocket (the same protocol over GET/POST, Engine.IO
+  3 and 4, aiohttp imported only then);
 - `session.py`: the target, the session shape and the failures;
 - `source.py`: `SocketIOSource`, the reconnect loop over all of them.
 """

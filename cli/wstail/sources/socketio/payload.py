@@ -1,4 +1,9 @@
-"""Engine.IO 3 long-polling payloads, sans I/O: the `len:packet` framing, text in, packets out.
+"""Engine.IO long-polling payloads, sans I/O: text in, packets out, both dialects.
+
+Engine.IO 4 (socket.io 3+, python-engineio 4+) joins a payload's packets
+with the record separator `\\x1e`; a binary packet (an attachment's bytes
+alone) is the text `b<base64>`. `Payload4Reader` splits a response as it
+arrives. The rest of this module is Engine.IO 3's `len:packet` framing.
 
 A long-poll response (and a POST body) holds packets framed as
 `<len>:<packet>` one after the other, `len` counted as JavaScript counts a
@@ -28,16 +33,22 @@ import base64
 import binascii
 
 __all__ = [
+    "SEPARATOR",
     "OversizedPacket",
     "PacketBytes",
+    "Payload4Reader",
     "PayloadError",
     "PayloadReader",
     "ascii_packet",
     "binary_packet",
+    "binary_packet4",
     "decode_payload",
+    "decode_payload4",
     "encode_payload",
     "js_length",
 ]
+
+SEPARATOR = "\x1e"  # Engine.IO 4's packet separator in a payload
 
 _MAX_LENGTH_DIGITS = 15  # 10**15 units: far beyond any limit, and an int a double holds
 
@@ -74,6 +85,13 @@ def decode_payload(payload: str) -> list[str]:
     return packets
 
 
+def decode_payload4(payload: str) -> list[str]:
+    """The packets of a whole EIO4 payload (ValueError for an empty one)."""
+    if not payload:
+        raise ValueError("empty payload")
+    return payload.split(SEPARATOR)
+
+
 def ascii_packet(packet: str) -> str:
     """A packet to send, its non-ASCII characters written as JSON escapes (`\\u00e9`).
 
@@ -107,6 +125,17 @@ def binary_packet(packet: str) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return bytes([ord(packet[1]) - ord("0")]) + body
+
+
+def binary_packet4(packet: str) -> bytes | None:
+    """The bytes of an EIO4 `b<base64>` packet (an attachment, as a WebSocket binary frame
+    carries it); None if the packet is not one or its base64 is broken."""
+    if not packet or packet[0] != "b":
+        return None
+    try:
+        return base64.b64decode(packet[1:], validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 class PacketBytes:
@@ -191,12 +220,13 @@ class PayloadReader:
                 self._want, self._pieces, self._units = None, [], 0
         return packets
 
-    def close(self) -> None:
-        """The payload ended: PayloadError if it ended inside a packet."""
+    def close(self) -> list[str]:
+        """The payload ended: no packet is left (PayloadError if it ended inside one)."""
         if self._want is not None:
             raise PayloadError("payload shorter than its packet length")
         if self._head:
             raise PayloadError("payload ends in a packet length")
+        return []
 
     @staticmethod
     def _check_head(digits: str, *, final: bool) -> None:
@@ -230,3 +260,50 @@ def _take(text: str, at: int, need: int) -> tuple[int, int]:
     if units < need and end < len(text):
         return at, 0  # the length ends inside a character
     return end, units
+
+
+class Payload4Reader:
+    """Packets out of an EIO4 payload fed as text chunks; `feed` what arrives, `close` at the end.
+
+    The last packet has no separator after it: `close` returns it. `limit`
+    (characters, 0: none) refuses a longer packet as soon as that much of
+    it is held. Empty packets are skipped, as the EIO3 reader skips them.
+    """
+
+    __slots__ = ("_limit", "_pieces", "_size")
+
+    def __init__(self, limit: int = 0) -> None:
+        self._limit = limit
+        self._pieces: list[str] = []  # the packet being read, so far
+        self._size = 0
+
+    def feed(self, text: str) -> list[str]:
+        """The packets completed by `text`; raises OversizedPacket."""
+        parts = text.split(SEPARATOR)
+        last = parts.pop()
+        packets: list[str] = []
+        if parts:
+            first = parts[0]
+            if self._pieces:
+                first = "".join(self._pieces) + first
+                self._pieces, self._size = [], 0
+            parts[0] = first
+            for packet in parts:
+                if packet:
+                    self._check(len(packet))
+                    packets.append(packet)
+        if last:
+            self._size += len(last)
+            self._check(self._size)
+            self._pieces.append(last)
+        return packets
+
+    def close(self) -> list[str]:
+        """The payload ended: its last packet, if any."""
+        packet = "".join(self._pieces)
+        self._pieces, self._size = [], 0
+        return [packet] if packet else []
+
+    def _check(self, size: int) -> None:
+        if self._limit and size > self._limit:
+            raise OversizedPacket(size)

@@ -1,343 +1,405 @@
-"""Socket.IO over Engine.IO 4 by HTTP long-polling: python-socketio's `AsyncClient`.
+"""Socket.IO over Engine.IO long-polling, 3 and 4: our own client, the WebSocket driver's protocol.
 
-The fallback of `--eio 4` for servers that refuse the WebSocket upgrade
-(HTTP 400: socket.io or python-socketio configured for polling only). Our own
-client (`driver.py`) speaks the WebSocket transport only; python-socketio
-speaks polling, and a polling-only server is rare enough that its speed does
-not matter. Imported only when that fallback is taken: `tail` against any
-WebSocket server never loads socketio, engineio or aiohttp.
+For servers that refuse the WebSocket upgrade with HTTP 400 (socket.io or
+python-socketio with `transports: ['polling']`, or a proxy that drops the
+Upgrade header). The session is the one `driver.py` runs over WebSocket,
+`protocol.SioProtocol`, fed from HTTP instead (`pollwire.py`): heartbeat,
+liveness, bad frames, namespace join, channels, binary events,
+--max-frame-size and exact numbers are the same code, and an event's text
+is handed on as the server sent it.
 
-python-socketio does the protocol; this module turns its callbacks into a
-pull API (an asyncio.Queue) and keeps numbers exact. It reassembles binary
-events itself, bytes in place of their placeholders: they become the same
-frame the WebSocket client makes (placeholders in the text, the bytes in
-`data["attachments"]`). Its own reconnection is
-off: the reconnect loop in `source.py` owns the lifecycle for every
-transport. In EIO4 the server pings and the client answers; the Engine.IO
-client drops a server that stays silent for pingInterval + pingTimeout.
-
-Three details keep the client from touching the rest of the process:
-- numbers: a `Packet` subclass with its own `json` (every float keeps its
-  text), instead of `json=`, which would rebind `json` on python-socketio's
-  and python-engineio's global Packet classes (and so on any in-process server);
-- logs: a silent logger, since engineio logs every packet it sends at INFO
-  (`channel` emits carry secrets);
-- signals: `handle_sigint=False`, SIGINT stays the CLI's.
+- A GET (`?EIO=3&transport=polling&b64=1`, or `?EIO=4&transport=polling`)
+  opens the session; later GETs (with `sid`) wait for what the server has
+  queued, a payload of packets (`payload.py`: `len:packet` in Engine.IO 3,
+  packets joined by `\\x1e` in 4); a POST carries our packets, one POST at
+  a time, as engine.io refuses overlapping ones.
+- The heartbeat is the WebSocket driver's (`heartbeat.py`): it posts the
+  pings (EIO3: the client pings) or pongs (EIO4: the server pings) the
+  protocol queues and, when the protocol gives the server up, cancels the
+  pending GET. A server is judged only while a GET waits for it: a slow
+  consumer never makes a live server look dead.
+- `auto` asks the first GET at `?EIO=4`: socket.io 1.x/2.x ignore it and
+  answer with the EIO3 framing (`86:0{…}`), an Engine.IO 4 server answers
+  `0{…}`; the session goes on in the dialect of the answer. `--eio 4`
+  answered in EIO3 framing is refused with a hint, as over WebSocket.
+- Upgrade: when the open packet offers "websocket", the Engine.IO upgrade
+  (`2probe`, `3probe`, `5` on a WebSocket with the sid) is tried, once per
+  source: we came here because a WebSocket was refused, so it usually fails
+  the same way, and the caller stops asking after one failure. Success goes
+  on over WebSocket with the same protocol (`driver.WebSocketSession`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from urllib.parse import quote
 
-import aiohttp
-import engineio.payload
-import socketio
-import socketio.exceptions
-import socketio.packet
+from websockets.exceptions import ConnectionClosed
 
 from wstail.envelope import now_us
 from wstail.frames import Frame, batches_of_one, meta_frame, oversized_frame, truncate_frame
-from wstail.jsonexact import ExactNumber, dumps
-from wstail.placeholders import without_bytes
+from wstail.sources.socketio import codec, wire
+from wstail.sources.socketio.driver import WebSocketSession
+from wstail.sources.socketio.heartbeat import Heartbeat
+from wstail.sources.socketio.payload import (
+    OversizedPacket,
+    PacketBytes,
+    Payload4Reader,
+    PayloadError,
+    PayloadReader,
+    binary_packet,
+    binary_packet4,
+)
+from wstail.sources.socketio.pollwire import PollWire
+from wstail.sources.socketio.protocol import SioProtocol
 from wstail.sources.socketio.session import (
-    REFUSED_STATUSES,
     HandshakeFailed,
     Refused,
     SessionDropped,
+    SioSession,
     SioTarget,
-    silent_logger,
 )
+from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsframes import Message
+
+__all__ = ["PollingSession", "open_polling"]
 
 log = logging.getLogger(__name__)
 
-# python-socketio and python-engineio log packet contents (channel IDs among them).
-_silent = silent_logger("wstail.sources.socketio.polling.library")
-
-# A namespace no one joins: a packet that failed to decode is turned into an
-# ACK for it, which python-socketio ignores.
-_NOWHERE = "/\x00wstail-bad-packet"
-
-# A long-poll response carries every packet queued since the last poll: on a
-# busy feed far more than python-engineio's 16 (a limit that guards servers
-# against floods of tiny client packets), and it drops the connection then.
-# The server's maxPayload (1 MB by default) bounds a response anyway. A class
-# setting, so an in-process python-engineio server would share it: no wstail
-# command runs one next to this fallback (`replay --serve` is a command of its own).
-engineio.payload.Payload.max_decode_packets = max(
-    engineio.payload.Payload.max_decode_packets, 1_000_000
-)
-
-_DISCONNECT_WAIT = 1.0  # seconds for the close packet to go out
+_CLOSE_WAIT = 1.0  # seconds for the close packet to go out
+BAD_HEAD = 800  # characters of a payload (bytes of a packet) kept for a bad-frame report
+_SPEAKS_EIO3 = "speaks Socket.IO 1.x/2.x (Engine.IO 3): use --eio 3 or --eio auto"
 
 
-def _exact_int(text: str) -> int | float:
-    return ExactNumber(text) if text == "-0" else int(text)
+async def open_polling(
+    target: SioTarget, dialect: str, *, upgrade: bool = True
+) -> tuple[SioSession, bool]:
+    """Handshake, join, channels over long-polling; then the upgrade, if offered and `upgrade`.
+
+    `dialect`: "eio3", "eio4", or "auto" (the first GET asks `?EIO=4` and
+    the answer decides). Returns the session and whether an upgrade is still
+    worth trying on later connections. Raises Refused or HandshakeFailed.
+    """
+    wire_ = PollWire(target, 3 if dialect == "eio3" else 4)
+    session = PollingSession(wire_, dialect)
+    try:
+        async with asyncio.timeout(target.connect_timeout):
+            opened = await session.handshake()
+    except TimeoutError:
+        await wire_.close()
+        raise HandshakeFailed(f"handshake timed out after {target.connect_timeout:g} s") from None
+    except BaseException:
+        await wire_.close()
+        raise
+    if not upgrade or "websocket" not in opened.upgrades:
+        return session, upgrade
+    try:
+        upgraded = await _upgrade(target, opened.sid, wire_.eio)
+    except BaseException:
+        await wire_.close()
+        raise
+    if upgraded is None:
+        return session, False
+    await wire_.close()  # the server moved the session to the WebSocket
+    ws, first = upgraded
+    websocket = WebSocketSession(ws, session.sio, target.max_frame_size, first)
+    return _UpgradedSession(session, websocket), True
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+async def _upgrade(
+    target: SioTarget, sid: str, eio: int
+) -> tuple[WebSocketClient, list[Message]] | None:
+    """The Engine.IO upgrade of session `sid`: the WebSocket (and any message read after
+    the probe's answer), or None if it failed."""
+    sid_param = f"sid={quote(sid, safe='')}"
+    query = f"{target.query}&{sid_param}" if target.query else sid_param
+    ws: WebSocketClient | None = None
+    try:
+        async with asyncio.timeout(target.connect_timeout):
+            ws = await wire.dial(replace(target, query=query), eio)
+            ws.send_text(codec.encode_ping(probe=True))
+            answer, *rest = await ws.recv_batch()
+            if answer != codec.encode_pong("probe"):
+                raise HandshakeFailed("the server did not answer the probe")
+            ws.send_text(codec.encode_packet(codec.Upgrade()))
+            return ws, rest
+    except (HandshakeFailed, Refused, TimeoutError, ConnectionClosed, OSError) as exc:
+        log.debug("upgrade to WebSocket failed, staying on long-polling: %s", exc)
+        await wire.abort(ws)
+        return None
 
 
-_decoder = json.JSONDecoder(
-    parse_float=ExactNumber, parse_int=_exact_int, parse_constant=_reject_constant
-)
+def _deliver(
+    sio: SioProtocol,
+    as_bytes: Callable[[str], bytes],
+    packets: list[str],
+    limit: int,
+    eio: int,
+) -> Iterator[Frame]:
+    """Hand polled packets to the protocol as the driver hands WebSocket messages."""
+    as_binary = binary_packet if eio == 3 else binary_packet4
+    for packet in packets:
+        now, recv_us = asyncio.get_running_loop().time(), now_us()
+        binary = as_binary(packet) if packet[0] == "b" else None
+        data = binary if binary is not None else as_bytes(packet)
+        if limit and len(data) > limit:  # the WebSocket driver closes with 1009 here
+            yield oversized_frame(recv_us, len(data), limit, data[:BAD_HEAD])
+            raise SessionDropped(f"frame over the limit of {limit} bytes")
+        if binary is not None:
+            frame = sio.receive_binary(binary, now, recv_us)
+        elif packet[0] == "b":
+            frame = _bad_frame(recv_us, "binary packet with invalid base64", packet)
+        else:
+            frame = sio.receive(data, now, recv_us)
+        if frame is not None:
+            yield frame
+            if sio.backlog:  # a packet that cut a binary event short: its own frame
+                yield from sio.take_backlog()
 
 
-class ExactJSON:
-    """A `json`-module stand-in for python-socketio: every number keeps its digits."""
-
-    @staticmethod
-    def loads(text: str | bytes, **_: Any) -> Any:
-        """Decode JSON; floats become ExactNumber (their text printed back as received)."""
-        if isinstance(text, (bytes, bytearray)):
-            text = text.decode("utf-8")
-        return _decoder.decode(text)
-
-    @staticmethod
-    def dumps(obj: Any, **_: Any) -> str:
-        """Compact JSON text, exact numbers printed as their digits."""
-        return dumps(obj).decode("utf-8")
+def _bad_frame(recv_us: int, reason: str, text: str) -> Frame:
+    return meta_frame(recv_us, "meta.bad_frame", reason=reason, frame=truncate_frame(text))
 
 
-def _packet_class(on_bad: Callable[[str, str], None]) -> type[socketio.packet.Packet]:
-    """A Packet class with exact JSON that reports undecodable packets instead of failing."""
-
-    class ExactPacket(socketio.packet.Packet):
-        json = ExactJSON
-
-        def decode(self, encoded_packet: Any) -> int:
-            try:
-                attachments = super().decode(encoded_packet)
-                reason = _check_packet(self)
-            except Exception as exc:  # python-socketio raises ValueError, TypeError, ...
-                attachments, reason = 0, f"undecodable Socket.IO packet ({type(exc).__name__})"
-            if reason is None:
-                return int(attachments or 0)
-            # python-engineio took the "4" (message) off: put it back, as on the wire
-            on_bad(reason, "4" + encoded_packet if isinstance(encoded_packet, str) else "")
-            self.packet_type, self.namespace, self.id, self.data = (
-                socketio.packet.ACK,
-                _NOWHERE,
-                None,
-                None,
-            )
-            return 0
-
-    return ExactPacket
-
-
-def _check_packet(packet: Any) -> str | None:
-    kind = packet.packet_type
-    if not isinstance(kind, int) or not 0 <= kind <= 6:
-        return "unknown Socket.IO packet type"
-    if kind == socketio.packet.EVENT:
-        data = packet.data
-        if not isinstance(data, list) or not data or not isinstance(data[0], str):
-            return "event data is not a JSON array starting with the event name"
-    return None
-
-
-class _Drop:
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+def _utf8(packet: str) -> bytes:
+    """An Engine.IO 4 packet's bytes: its text is UTF-8 (bytes that were not stay escaped)."""
+    return packet.encode("utf-8", "surrogateescape")
 
 
 class PollingSession:
-    """One python-socketio long-polling connection, joined to the target's namespace."""
+    """One open long-polling session, joined to its namespace (`protocol`: eio3 or eio4)."""
 
-    protocol = "eio4"
     transport = "polling"
 
-    def __init__(self, target: SioTarget) -> None:
-        self._target = target
-        self._queue: asyncio.Queue[Frame | _Drop] = asyncio.Queue()
-        self._refusal: str | None = None
-        self._http: aiohttp.ClientSession | None = None
-        self._client = socketio.AsyncClient(
-            reconnection=False,
-            logger=_silent,
-            engineio_logger=_silent,
-            handle_sigint=False,
-            serializer=_packet_class(self._bad_packet),
-            http_session=self._new_http,
-            ssl_verify=not target.insecure,
-            request_timeout=target.connect_timeout,
-        )
-        namespace = target.namespace
-        self._client.on("*", self._on_event, namespace=namespace)
-        self._client.on("disconnect", self._on_disconnect, namespace=namespace)
-        self._client.on("connect_error", self._on_connect_error, namespace=namespace)
+    def __init__(self, http: PollWire, dialect: str) -> None:
+        self._http = http
+        self._dialect = dialect
+        self._limit = http.target.max_frame_size
+        # The framing of the answers: known from the start, or (auto, eio4) from the first one.
+        self._framing: int | None = 3 if dialect == "eio3" else None
+        # The Engine.IO version spoken ("auto" tells it once the first GET is answered).
+        self.protocol = "eio3" if dialect == "eio3" else "eio4"
+        self.sio = SioProtocol(http.target, self.protocol)
+        self._as_bytes: Callable[[str], bytes] = PacketBytes() if http.eio == 3 else _utf8
+        self._pending: list[str] = []  # packets that came with the namespace ack
+        self._loop = asyncio.get_running_loop()
+        self._polling: asyncio.Task[list[str]] | None = None
+        self._sending: asyncio.Task[None] | None = None
+        self._outbox: list[str] = []
+        self._waiting_since: float | None = None
+        self._reason: str | None = None  # why the heartbeat or a POST ended the session
+        self._problem: tuple[str, str] | None = None  # a broken payload: (reason, its head)
+        self._heartbeat = Heartbeat(self.sio, self._post, self._end, self._judging_since)
 
     def __repr__(self) -> str:
-        return f"<PollingSession {self._target.display_url} {self._target.namespace}>"
+        return f"<PollingSession {self.sio!r}>"
 
-    def _new_http(self) -> aiohttp.ClientSession:
-        # Ours, so that it is closed even when the handshake fails (python-engineio
-        # leaves its own session open then).
-        # Its connector carries --cacert's authorities (python-engineio's own
-        # `ssl_verify` knows only on/off: --insecure).
-        self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=self._target.ssl_context() or True)
-        )
-        return self._http
+    async def handshake(self) -> codec.Open:
+        """Open the session, join the namespace, post the channels; the open packet."""
+        http = self._http
+        packets = await self._get(handshake=True)
+        sio = self.sio
+        if not packets:
+            raise HandshakeFailed("the server did not open an Engine.IO session")
+        opened = codec.decode_packet(self._as_bytes(packets[0]).decode("utf-8", "replace"))
+        if isinstance(opened, codec.Open):
+            http.sid = opened.sid
+        while True:
+            for index, packet in enumerate(packets):
+                sio.receive_handshake(self._as_bytes(packet).decode("utf-8", "replace"))
+                if sio.is_open:
+                    self._pending = packets[index + 1 :]
+                    break
+            if sio.outgoing:
+                await http.post(sio.take_outgoing())
+            if sio.is_open:
+                break
+            if self._problem is not None:
+                raise HandshakeFailed(f"bad long-polling payload: {self._problem[0]}")
+            packets = await self._get()
+        assert isinstance(opened, codec.Open)  # receive_handshake checked it
+        return opened
 
-    @classmethod
-    async def open(cls, target: SioTarget) -> PollingSession:
-        """Handshake, join the namespace, emit the channels; bounded by connect_timeout.
+    async def _get(self, *, handshake: bool = False) -> list[str]:
+        """One GET: its packets. A broken payload ends it early and is kept in `_problem`."""
+        reader = None if self._framing is None else self._reader()
+        packets: list[str] = []
+        head: list[str] = []  # the start of the text, for a bad-frame report
+        held = ""  # the first characters of the first answer, until they tell its framing
 
-        Raises Refused (401/403, namespace refused) or HandshakeFailed.
+        def feed(text: str) -> None:
+            nonlocal reader, held
+            if sum(map(len, head)) < BAD_HEAD:
+                head.append(text[:BAD_HEAD])
+            if reader is None:
+                held += text
+                if len(held) < 2:
+                    return
+                reader, text, held = self._framed_by(held), held, ""
+            packets.extend(reader.feed(text))
+
+        try:
+            await self._http.get(feed, handshake=handshake)
+            if reader is None and held:  # an answer of one character
+                reader = self._framed_by(held)
+                packets.extend(reader.feed(held))
+            if reader is not None:
+                packets.extend(reader.close())
+        except PayloadError as exc:
+            self._problem = (str(exc), "".join(head))
+        except OversizedPacket as exc:
+            self._problem = (f"frame over the limit of {self._limit} bytes", str(exc.units))
+        return packets
+
+    def _reader(self) -> PayloadReader | Payload4Reader:
+        return PayloadReader(self._limit) if self._framing == 3 else Payload4Reader(self._limit)
+
+    def _framed_by(self, start: str) -> PayloadReader | Payload4Reader:
+        """The first answer at `?EIO=4` begins with `start`: its framing decides the dialect.
+
+        `0{` is an Engine.IO 4 open packet; anything else is read as the
+        Engine.IO 3 framing of socket.io 1.x/2.x, which ignore `EIO=4`:
+        `auto` goes on in Engine.IO 3, `--eio 4` is refused with a hint.
         """
-        session = cls(target)
-        try:
-            async with asyncio.timeout(target.connect_timeout):
-                await session._connect()
-        except TimeoutError:
-            await session.close()
-            raise HandshakeFailed(
-                f"handshake timed out after {target.connect_timeout:g} s"
-            ) from None
-        except BaseException:
-            await session.close()
-            raise
-        return session
-
-    async def _connect(self) -> None:
-        target = self._target
-        try:
-            await self._client.connect(
-                target.base_url(),
-                headers=dict(target.headers),  # a copy: engineio takes the cookie out
-                transports=["polling"],
-                namespaces=[target.namespace],
-                socketio_path=target.path,
-                wait_timeout=target.connect_timeout,
-            )
-        except socketio.exceptions.ConnectionError as exc:
-            # A refused handshake reaches the connect_error handler too (with the
-            # server's error body): the HTTP status goes first.
-            status = _handshake_status(exc)
-            if status is None and self._refusal is not None:
-                raise Refused(f"namespace {target.namespace} refused: {self._refusal}") from None
-            if status in REFUSED_STATUSES:
-                raise Refused(
-                    f"{target.display_url}: server refused the polling handshake: HTTP {status}"
-                ) from None
-            if status is not None:
-                raise HandshakeFailed(
-                    f"server rejected the polling handshake: HTTP {status}"
-                ) from None
-            raise HandshakeFailed(_connection_reason(exc)) from None
-        try:
-            for channel in target.channels:
-                await self._client.emit("channel", channel, namespace=target.namespace)
-        except socketio.exceptions.SocketIOError:
-            raise HandshakeFailed("the connection closed while joining the channels") from None
+        if start.startswith("0{"):
+            self._framing = 4
+            return self._reader()
+        if self._dialect == "eio4":
+            raise Refused(f"{self._http.target.display_url} {_SPEAKS_EIO3}")
+        self._framing = self._http.eio = 3
+        self.protocol = "eio3"
+        self.sio = SioProtocol(self._http.target, "eio3")
+        self._as_bytes = PacketBytes()
+        self._heartbeat = Heartbeat(self.sio, self._post, self._end, self._judging_since)
+        return self._reader()
 
     def batches(self) -> AsyncIterator[list[Frame]]:
         """Events of the namespace and bad-frame reports, one at a time; ends by raising
         SessionDropped."""
         return batches_of_one(self._frames())
 
+    def deliver(self, packets: list[str]) -> Iterator[Frame]:
+        """The frames of polled packets (see _deliver)."""
+        return _deliver(self.sio, self._as_bytes, packets, self._limit, self._http.eio)
+
     async def _frames(self) -> AsyncIterator[Frame]:
-        while True:
-            item = await self._queue.get()
-            if isinstance(item, _Drop):
-                # Message handlers run as tasks: let the ones already started finish,
-                # so that nothing received before the drop is lost.
-                await asyncio.sleep(0)
-                while not self._queue.empty():
-                    late = self._queue.get_nowait()
-                    if isinstance(late, Frame):
-                        yield late
-                raise SessionDropped(item.reason)
-            yield item
+        loop, sio = self._loop, self.sio
+        self._heartbeat.start()
+        packets, self._pending = self._pending, []
+        try:
+            while True:
+                for frame in self.deliver(packets):
+                    yield frame
+                if sio.outgoing:
+                    self._post(sio.take_outgoing())
+                if self._problem is not None:
+                    for frame in self._report_problem():
+                        yield frame
+                if self._reason is not None:
+                    raise SessionDropped(self._reason)
+                self._waiting_since = loop.time()
+                self._polling = task = loop.create_task(self._poll())
+                await asyncio.wait([task])
+                self._waiting_since = self._polling = None
+                if task.cancelled():
+                    raise SessionDropped(self._reason or "the long-poll was cancelled")
+                packets = task.result()
+        except SessionDropped as exc:
+            self._reason = self._reason or str(exc)  # no goodbye for a session that ended
+            raise
+        finally:
+            self._heartbeat.stop()  # a pending GET stays for close(): cut, it ends the session
+
+    async def _poll(self) -> list[str]:
+        try:
+            return await self._get()
+        except HandshakeFailed as exc:  # HTTP errors, connection lost, ...
+            raise SessionDropped(self._reason or str(exc)) from None
+        except Refused as exc:
+            raise SessionDropped(str(exc)) from None
+
+    def _report_problem(self) -> Iterator[Frame]:
+        assert self._problem is not None
+        reason, head = self._problem
+        self._problem = None
+        if reason.startswith("frame over the limit"):
+            yield oversized_frame(now_us(), None, self._limit)
+            raise SessionDropped(reason)
+        yield _bad_frame(now_us(), f"bad long-polling payload: {reason}", head)
+
+    # Sending: one POST at a time
+
+    def _post(self, packets: list[str]) -> None:
+        self._outbox.extend(packets)
+        if self._sending is None or self._sending.done():
+            self._sending = self._loop.create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            try:
+                await self._http.post(batch)
+            except (HandshakeFailed, Refused) as exc:
+                self._end(str(exc))
+                return
+
+    def _end(self, reason: str) -> None:
+        """End the session for `reason`: the pending GET is cancelled, frames() raises."""
+        if self._reason is None:
+            self._reason = reason
+        if self._polling is not None:
+            self._polling.cancel()
+
+    def _judging_since(self) -> float | None:
+        """Since when a GET waits on the server (None: none does, the consumer has the frames)."""
+        polling = self._polling
+        return None if polling is None or polling.done() else self._waiting_since
 
     async def close(self) -> None:
-        """Disconnect and release the HTTP session (idempotent).
+        """Say goodbye (close packet) if the session is alive, release the HTTP connections."""
+        self._heartbeat.stop()
+        if self._reason is None and self._http.sid is not None:
+            self._reason = "closed"
+            try:
+                async with asyncio.timeout(_CLOSE_WAIT):
+                    await self._http.post([codec.encode_close()])
+            except (TimeoutError, HandshakeFailed, Refused) as exc:
+                log.debug("closing the polling session: %s", exc)
+        for task in (self._polling, self._sending):
+            if task is not None:
+                task.cancel()
+        await self._http.close()
 
-        python-engineio posts the close packet at once, then waits for its
-        pending long-poll, which a python-engineio server holds until its next
-        ping (25 s): the wait is cut short, and closing the HTTP session ends
-        that request.
-        """
+
+class _UpgradedSession:
+    """A session opened over long-polling and upgraded: the ack's packets, then the WebSocket."""
+
+    transport = "websocket"
+
+    def __init__(self, polled: PollingSession, ws: WebSocketSession) -> None:
+        self._polled = polled
+        self._ws = ws
+        self.protocol = polled.protocol
+
+    async def batches(self) -> AsyncIterator[list[Frame]]:
+        """What came with the namespace ack over polling, then the WebSocket's frames."""
+        session = self._polled
+        polled, session._pending = session._pending, []
+        frames: list[Frame] = []
         try:
-            async with asyncio.timeout(_DISCONNECT_WAIT):
-                await self._client.disconnect()
-        except Exception as exc:  # a client half-way through a failed handshake, a dead server
-            log.debug("disconnecting: %s", type(exc).__name__)
-        http, self._http = self._http, None
-        if http is not None and not http.closed:
-            await http.close()
+            frames.extend(session.deliver(polled))
+        except SessionDropped:
+            if frames:
+                yield frames
+            raise
+        if frames:
+            yield frames
+        async for batch in self._ws.batches():
+            yield batch
 
-    def _on_event(self, event: str, *args: Any) -> None:
-        recv_us = now_us()
-        # python-socketio put a binary event's bytes in place of its placeholders:
-        # back to placeholders, the bytes beside them, as the WebSocket client has it.
-        attachments: list[bytes] = []
-        value = without_bytes([event, *args], attachments)
-        limit = self._target.max_frame_size
-        payload = dumps(value).decode("utf-8")
-        if limit and attachments and len(payload) + sum(map(len, attachments)) > limit:
-            size = len(payload) + sum(map(len, attachments))
-            self._queue.put_nowait(oversized_frame(recv_us, size, limit, payload.encode()))
-            return
-        data = {"attachments": attachments} if attachments else None
-        frame = Frame(recv_us, "sio", payload, self._target.namespace, data)
-        self._queue.put_nowait(frame)
-
-    def _on_disconnect(self, reason: Any = "") -> None:
-        text = str(reason) if reason else "disconnected"
-        self._queue.put_nowait(_Drop(f"{text} ({self._target.namespace})"))
-
-    def _on_connect_error(self, data: Any = None, *_: Any) -> None:
-        # Namespace refusals arrive as a CONNECT_ERROR packet: {"message": ...}
-        # (socket.io 3+) or a string; failed Engine.IO handshakes come here too,
-        # as the string "Connection error", but only after no packet at all.
-        if isinstance(data, dict) and isinstance(data.get("message"), str):
-            self._refusal = data["message"][:200]
-        elif isinstance(data, str) and self._client.eio.state == "connected":
-            self._refusal = data[:200]
-
-    def _bad_packet(self, reason: str, raw: str) -> None:
-        self._queue.put_nowait(
-            meta_frame(now_us(), "meta.bad_frame", reason=reason, frame=truncate_frame(raw))
-        )
-
-
-def _handshake_status(exc: BaseException) -> int | None:
-    """The HTTP status of a refused handshake, from the chain python-socketio raises.
-
-    python-engineio says it only in its message: "Unexpected status code 403
-    in server response".
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, aiohttp.WSServerHandshakeError):
-            return current.status
-        found = _STATUS.search(str(current))
-        if found:
-            return int(found.group(1))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-_STATUS = re.compile(r"Unexpected status code (\d{3}) ")
-
-
-def _connection_reason(exc: socketio.exceptions.ConnectionError) -> str:
-    cause: BaseException | None = exc.__cause__
-    while cause is not None and cause.__context__ is not None:
-        cause = cause.__context__
-    detail = str(exc) or "connection error"
-    if cause is not None and cause is not exc.__cause__:
-        detail += f": {str(cause) or type(cause).__name__}"
-    return detail[:200]
+    async def close(self) -> None:
+        """Close the WebSocket (idempotent)."""
+        await self._ws.close()

@@ -1,4 +1,4 @@
-"""The HTTP edge of Engine.IO 3 long-polling: requests, headers, cookies, and why one failed.
+"""The HTTP edge of Engine.IO long-polling: requests, headers, cookies, and why one failed.
 
 What `wire.py` is to the WebSocket transport, over aiohttp (imported with
 this module, which only the long-polling fallback imports). A request
@@ -29,7 +29,7 @@ import yarl
 from wstail.frames import BAD_FRAME_CHARS
 from wstail.sources.node import is_loopback
 from wstail.sources.retry import os_reason, untrusted
-from wstail.sources.socketio.payload import ascii_packet, encode_payload
+from wstail.sources.socketio.payload import SEPARATOR, ascii_packet, encode_payload
 from wstail.sources.socketio.session import REFUSED_STATUSES, HandshakeFailed, Refused, SioTarget
 
 __all__ = ["EIO4_ONLY", "PollWire", "error_reason"]
@@ -41,10 +41,15 @@ _ERROR_BODY = 1000  # bytes of an error response read for its message
 
 
 class PollWire:
-    """The HTTP requests of one Engine.IO 3 polling session (`sid` set once it is open)."""
+    """The HTTP requests of one polling session (`sid` set once it is open).
 
-    def __init__(self, target: SioTarget) -> None:
+    `eio` (3 or 4) is the Engine.IO version asked and spoken; an `auto`
+    session asks its first GET at 4 and sets it from the answer.
+    """
+
+    def __init__(self, target: SioTarget, eio: int = 3) -> None:
         self.target = target
+        self.eio = eio
         self.sid: str | None = None
         self._cookies: dict[str, str] = {}
         self._count = 0
@@ -56,12 +61,20 @@ class PollWire:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=target.connect_timeout),
         )
 
-    def url(self, eio: int = 3) -> yarl.URL:
-        """The polling URL: the target's query, then EIO, transport, a cache buster, b64, sid."""
+    def url(self) -> yarl.URL:
+        """The polling URL: the target's query, then EIO, transport, a cache buster, b64, sid.
+
+        `b64=1` (binary packets as base64 text) is Engine.IO 3's question; an
+        Engine.IO 4 server always answers so, and ignores it on the first GET
+        of `auto`, which goes to either kind of server.
+        """
         target = self.target
         self._count += 1
-        params = f"EIO={eio}&transport=polling&t={time.time_ns() // 1_000_000:x}-{self._count}"
-        params += "&b64=1" + (f"&sid={quote(self.sid, safe='')}" if self.sid else "")
+        params = f"EIO={self.eio}&transport=polling&t={time.time_ns() // 1_000_000:x}-{self._count}"
+        if self.eio == 3 or self.sid is None:
+            params += "&b64=1"
+        if self.sid:
+            params += f"&sid={quote(self.sid, safe='')}"
         query = f"{target.query}&{params}" if target.query else params
         path = target.path.rstrip("/") + "/"
         return yarl.URL(urlunsplit((target.scheme, target.netloc, path, query, "")), encoded=True)
@@ -78,9 +91,7 @@ class PollWire:
                 return headers
         return [*headers, ("Cookie", ours)]
 
-    async def get(
-        self, feed: Callable[[str], None], *, handshake: bool = False, eio: int = 3
-    ) -> None:
+    async def get(self, feed: Callable[[str], None], *, handshake: bool = False) -> None:
         """One long-poll: `feed` takes the response text as it arrives.
 
         The body is read as UTF-8; bytes that are not stay escaped
@@ -90,7 +101,7 @@ class PollWire:
         decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         try:
             async with self._client.get(
-                self.url(eio), headers=self.headers(), ssl=self._ssl
+                self.url(), headers=self.headers(), ssl=self._ssl
             ) as response:
                 await self._check(response, "GET", handshake)
                 if response.content_type == "application/octet-stream":
@@ -105,26 +116,12 @@ class PollWire:
 
     async def post(self, packets: list[str]) -> None:
         """Send packets in one POST (engine.io takes one at a time)."""
-        await self._post(encode_payload([ascii_packet(packet) for packet in packets]).encode())
-
-    async def close_eio4(self, sid: str) -> None:
-        """Close the Engine.IO 4 session `sid` (an `auto` probe's): POST its close packet `1`.
-
-        Best effort: the server forgets the session anyway after its ping timeout.
-        """
-        self.sid = sid
-        try:
-            await self._post(b"1", eio=4)
-        except (HandshakeFailed, Refused) as exc:
-            log.debug("closing the Engine.IO 4 probe session failed: %s", exc)
-        finally:
-            self.sid = None
-
-    async def _post(self, body: bytes, eio: int = 3) -> None:
+        texts = [ascii_packet(packet) for packet in packets]  # both parsers read ASCII alike
+        body = encode_payload(texts) if self.eio == 3 else SEPARATOR.join(texts)
         headers = [*self.headers(), ("Content-Type", "text/plain;charset=UTF-8")]
         try:
             async with self._client.post(
-                self.url(eio), data=body, headers=headers, ssl=self._ssl
+                self.url(), data=body.encode("utf-8"), headers=headers, ssl=self._ssl
             ) as response:
                 await self._check(response, "POST", False)
                 await response.read()

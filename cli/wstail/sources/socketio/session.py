@@ -26,8 +26,8 @@ REFUSED_STATUSES = frozenset({401, 403})
 def silent_logger(name: str) -> logging.Logger:
     """A logger that lets nothing out, for libraries that log frame contents.
 
-    websockets (DEBUG), python-socketio and python-engineio (INFO) log every
-    frame they send, `channel` emits included: channel IDs are secrets.
+    websockets (DEBUG) logs every frame it sends, `channel` emits included:
+    channel IDs are secrets.
     """
     logger = logging.getLogger(name)
     if not logger.handlers:
@@ -81,10 +81,6 @@ class SioTarget:
         query = f"{self.query}&" if self.query else ""
         query += f"EIO={eio}&transport=websocket"
         return urlunsplit((scheme, self.netloc, self.path.rstrip("/") + "/", query, ""))
-
-    def base_url(self) -> str:
-        """The server URL without path, for python-socketio (polling): http(s)://host[?query]."""
-        return urlunsplit((self.scheme, self.netloc, "", self.query, ""))
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """TLS settings: None for plain http, --cacert's authorities, none with --insecure."""

@@ -8,9 +8,9 @@ frames, retries, exit codes) is the same whatever the server speaks:
 - `eio4`: Engine.IO 4 (socket.io 3.x/4.x, python-socketio), the same
   protocol and driver.
 A server that refuses the WebSocket upgrade with HTTP 400 (polling only, or
-a proxy dropping the Upgrade header) is read over long-polling: Engine.IO 3
-by our own client (`polling3.py`, the same protocol over HTTP), Engine.IO 4
-by python-socketio's (`polling.py`), each imported only then.
+a proxy dropping the Upgrade header) is read over long-polling by our own
+client (`polling.py`, the same protocol over HTTP, both Engine.IO versions),
+imported (with aiohttp) only then.
 
 How `eio="auto"` decides (`probe.py`): the first connection dials
 `?EIO=4` and goes on as whatever the server turns out to speak, without a
@@ -19,8 +19,8 @@ with a socket id, is Engine.IO 4; a bare ack is socket.io 1.x/2.x, which
 ignore `EIO=4` and answer in EIO3. A server that refuses `EIO=4` with a 4xx
 (other than 401/403) gets a plain EIO3 attempt at once, and if that is
 refused with HTTP 400 too, long-polling, whose first GET (at `?EIO=4`) tells
-EIO3 framing (`86:0{…}`: our client goes on with it) from EIO4 (`0{…}`:
-python-socketio's client). 401/403 refuse us
+EIO3 framing (`86:0{…}`) from EIO4 (`0{…}`), and the session goes on in
+the dialect of the answer. 401/403 refuse us
 whatever the protocol (exit 3, never retried); a network error decides
 nothing and is retried as it is. The protocol of the first successful
 connection is kept for every reconnect.
@@ -203,15 +203,13 @@ class SocketIOSource:
 
     async def _open(self) -> SioSession:
         """One connection attempt with the protocol chosen (or being chosen) for this source."""
-        if self._protocol == "eio4":
-            return await open_eio4(self._target)
-        if self._protocol == "eio3":
+        if self._protocol is not None:  # eio3, eio4: WebSocket, then long-polling on HTTP 400
             try:
-                return await open_session(self._target, "eio3")
+                return await open_session(self._target, self._protocol)
             except UpgradeRejected as exc:
                 if exc.status != POLLING_STATUS:
                     raise
-            return await self._open_eio3_polling(probe=False)
+            return await self._open_polling(self._protocol)
         session: SioSession
         try:
             session = await open_session(self._target, "auto")
@@ -224,51 +222,20 @@ class SocketIOSource:
             except UpgradeRejected as again:
                 if again.status != POLLING_STATUS:
                     raise
-                session = await self._open_eio3_polling(probe=True)
+                session = await self._open_polling("auto")
         self._protocol = session.protocol
         return session
 
-    async def _open_eio3_polling(self, *, probe: bool) -> SioSession:
-        """Our Engine.IO 3 long-polling client; with `probe` (auto), python-socketio's for EIO4."""
-        said_fallback(self._target)
-        from wstail.sources.socketio.polling3 import SpeaksEio4, open_eio3_polling  # aiohttp
+    async def _open_polling(self, dialect: str) -> SioSession:
+        """Our long-polling client (aiohttp: imported only now); the upgrade tried once."""
+        log.info(
+            "%s refused the WebSocket upgrade (HTTP %d): falling back to long-polling",
+            self.display_url,
+            POLLING_STATUS,
+        )
+        from wstail.sources.socketio.polling import open_polling  # aiohttp
 
-        try:
-            session, self._upgrade = await open_eio3_polling(
-                self._target, probe=probe, upgrade=self._upgrade
-            )
-        except SpeaksEio4:
-            log.info("%s speaks Engine.IO 4 over long-polling", self.display_url)
-            return await open_polling(self._target, quiet=True)
+        session, self._upgrade = await open_polling(
+            self._target, dialect, upgrade=self._upgrade
+        )
         return session
-
-
-async def open_eio4(target: SioTarget) -> SioSession:
-    """An EIO4 session: ours over WebSocket, python-socketio's long-polling if the upgrade gets 400.
-
-    Raises Refused (401/403, namespace refused) or HandshakeFailed.
-    """
-    try:
-        return await open_session(target, "eio4")
-    except UpgradeRejected as exc:
-        if exc.status != POLLING_STATUS:
-            raise
-    return await open_polling(target)
-
-
-def said_fallback(target: SioTarget) -> None:
-    """Log the fallback to long-polling (--debug shows it)."""
-    log.info(
-        "%s refused the WebSocket upgrade (HTTP %d): falling back to long-polling",
-        target.display_url,
-        POLLING_STATUS,
-    )
-
-
-async def open_polling(target: SioTarget, *, quiet: bool = False) -> SioSession:
-    """python-socketio's client over long-polling (Engine.IO 4), for servers refusing WebSocket."""
-    if not quiet:
-        said_fallback(target)
-    from wstail.sources.socketio.polling import PollingSession  # python-socketio: only now
-
-    return await PollingSession.open(target)
