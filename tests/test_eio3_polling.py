@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 import trustme
-from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,8 +36,8 @@ from helpers.live import (
     scenario_steps,
     wstail_env,
 )
+from helpers.polling_peers import RawPollingServer, UpgradeRefusingProxy
 from helpers.sio_peers import (
-    AiohttpServer,
     NodeSioPeer,
     PySioPeer,
     assert_came_back,
@@ -257,8 +256,8 @@ def test_eio3_polling_needs_no_python_socketio(tmp_path: Path) -> None:
 def test_socketio4_polling_only_gets_the_right_polling_client(
     allow_eio3: bool, eio: str, protocol: str | None
 ) -> None:
-    """socket.io 4.8 polling only: auto's first GET gets an Engine.IO 4 answer (python-socketio);
-    --eio 3 speaks EIO3 to it with allowEIO3, and without it exits 3 with a hint."""
+    """socket.io 4.8 polling only: auto's first GET gets an Engine.IO 4 answer and goes on in
+    EIO4; --eio 3 speaks EIO3 to it with allowEIO3, and without it exits 3 with a hint."""
     scenario = {"steps": [stream(1)], "transports": ["polling"], "allowEIO3": allow_eio3}
 
     async def body() -> list[Frame] | ConnectError:
@@ -280,9 +279,9 @@ def test_socketio4_polling_only_gets_the_right_polling_client(
     assert (connected["protocol"], connected["transport"]) == (protocol, "polling")
 
 
-def test_auto_closes_the_engine_io_4_session_its_polling_probe_opened() -> None:
-    """auto's first GET opens an Engine.IO 4 session it does not use: it is closed at once,
-    so the server holds only the session python-socketio's client goes on with."""
+def test_auto_goes_on_with_the_engine_io_4_session_its_polling_probe_opened() -> None:
+    """auto's first GET opens an Engine.IO 4 session: the client goes on with it, so the
+    server holds that one session and no other."""
     scenario = {"steps": [stream(1)], "transports": ["polling"]}
 
     async def body() -> tuple[list[Frame], int]:
@@ -302,71 +301,6 @@ def test_auto_closes_the_engine_io_4_session_its_polling_probe_opened() -> None:
     assert payloads(frames) == [stream_payload(1)]
     assert meta_data(frames, "meta.connected")[0]["protocol"] == "eio4"
     assert sessions == 1
-
-
-class UpgradeRefusingProxy:
-    """A loopback TCP proxy: plain HTTP goes through, a WebSocket upgrade gets HTTP 400.
-
-    As nginx without `proxy_set_header Upgrade` effectively does. With
-    `let_sid`, an upgrade of an open session (`sid=` in its query) goes
-    through: a bare WebSocket is refused, an Engine.IO upgrade is not.
-    """
-
-    def __init__(self, upstream: int, *, let_sid: bool = False) -> None:
-        self.upstream = upstream
-        self.let_sid = let_sid
-        self.upgrades: list[str] = []  # request targets of the upgrades seen
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def url(self) -> str:
-        """The base URL to give SocketIOSource."""
-        return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> UpgradeRefusingProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            target = head.split(b" ", 2)[1].decode()
-            if b"\r\nupgrade: websocket" in head.lower():
-                self.upgrades.append(target)
-                if not (self.let_sid and "sid=" in target):
-                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-                    await writer.drain()
-                    return
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
-            up_writer.write(head)
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
 
 
 @pytest.mark.parametrize("eio", ["auto", "3"])
@@ -451,63 +385,6 @@ def test_a_frozen_polling_server_is_dropped_for_missed_pongs() -> None:
     assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
     assert frames[2].data == {"reason": "no pong from the server for 0.4 s"}
     assert names(frames)[-2:] == ["meta.connected", "sio"]
-
-
-class RawPollingServer(AiohttpServer):
-    """A hand-made Engine.IO 3 polling server: one scripted session per connection.
-
-    Each open session gets `40`, the namespace ack and then the `script`
-    payloads, one per GET; after the script it answers 400 "Session ID
-    unknown" (as engine.io does for a session it forgot). Pings are answered.
-    """
-
-    def __init__(self, script: list[str], tls: ssl.SSLContext | None = None) -> None:
-        self.script = script
-        self.tls = tls
-        self.requests: list[web.Request] = []
-        self.opened = 0
-        self._queues: dict[str, list[str]] = {}
-
-    @property
-    def url(self) -> str:
-        """The base URL to give SocketIOSource."""
-        return f"{'https' if self.tls else 'http'}://localhost:{self.port}"
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        self.requests.append(request)
-        sid = request.query.get("sid")
-        if request.query.get("transport") != "polling":
-            return web.Response(status=400, text='{"code":3,"message":"Bad request"}')
-        if sid is None:
-            self.opened += 1
-            sid = f"raw{self.opened}"
-            self._queues[sid] = [encode_payload(["40"]), *self.script]
-            info = {"sid": sid, "upgrades": [], "pingInterval": 25000, "pingTimeout": 60000}
-            response = web.Response(text=encode_payload(["0" + json.dumps(info)]))
-            response.set_cookie("io", sid)  # as engine.io does
-            return response
-        queue = self._queues.get(sid)
-        if queue is None:
-            return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
-        if request.method == "POST":
-            for packet in decode_payload(await request.text()):
-                if packet.startswith("40/"):
-                    queue.insert(1, encode_payload([packet]))
-                elif packet == "2":
-                    queue.insert(0, encode_payload(["3"]))
-            return web.Response(text="ok")
-        while not queue:
-            await asyncio.sleep(0.01)
-            if sid not in self._queues:
-                return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
-        payload = queue.pop(0)
-        if payload == "forget":
-            del self._queues[sid]
-            return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
-        return web.Response(text=payload)
-
-    def route(self, app: web.Application) -> None:
-        app.router.add_route("*", "/ws/socket.io/", self._handle)
 
 
 def test_headers_cookies_and_query_go_on_every_polling_request() -> None:

@@ -607,8 +607,8 @@ def test_eio4_forbidden_by_socketio4_is_not_retried(eio: str) -> None:
 
 @pytest.mark.parametrize("kind", ["sio4", "python"])
 @pytest.mark.parametrize("eio", ["auto", "4"])
-def test_polling_only_server_gets_the_python_socketio_fallback(kind: str, eio: str) -> None:
-    """A server that refuses WebSocket (HTTP 400) is read over long-polling, numbers exact."""
+def test_polling_only_server_is_read_over_eio4_polling(kind: str, eio: str) -> None:
+    """A server that refuses WebSocket (HTTP 400) is read over long-polling, texts verbatim."""
     scenario = {"steps": PUBLIC_STEPS, "transports": ["polling"]}
 
     async def body() -> list[Frame]:
@@ -729,8 +729,8 @@ def test_untrusted_certificate_fails_at_once_and_cacert_trusts_it(eio: str, tmp_
 
 
 def test_eio4_polling_fallback_honours_cacert(tmp_path: Path) -> None:
-    """python-socketio's long-polling (a polling-only python-socketio server over TLS): an
-    untrusted certificate ends at once naming --cacert; --cacert with the authority connects."""
+    """EIO4 long-polling (a polling-only python-socketio server over TLS): an untrusted
+    certificate ends at once naming --cacert; --cacert with the authority connects."""
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)

@@ -235,7 +235,5 @@ class SocketIOSource:
         )
         from wstail.sources.socketio.polling import open_polling  # aiohttp
 
-        session, self._upgrade = await open_polling(
-            self._target, dialect, upgrade=self._upgrade
-        )
+        session, self._upgrade = await open_polling(self._target, dialect, upgrade=self._upgrade)
         return session

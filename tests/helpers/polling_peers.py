@@ -1,0 +1,155 @@
+"""Hand-made long-polling peers: what no real server does on purpose, or a proxy in between.
+
+- `UpgradeRefusingProxy`: a loopback TCP proxy that answers WebSocket
+  upgrades with HTTP 400, as nginx without the Upgrade headers does.
+- `RawPollingServer`: an Engine.IO 3 or 4 polling server playing a script of
+  payloads (forgotten sessions, broken payloads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+
+from aiohttp import web
+
+from helpers.sio_peers import AiohttpServer
+from wstail.sources.socketio.payload import decode_payload, decode_payload4, encode_payload
+
+__all__ = ["RawPollingServer", "UpgradeRefusingProxy"]
+
+
+class UpgradeRefusingProxy:
+    """A loopback TCP proxy: plain HTTP goes through, a WebSocket upgrade gets HTTP 400.
+
+    As nginx without `proxy_set_header Upgrade` effectively does. With
+    `let_sid`, an upgrade of an open session (`sid=` in its query) goes
+    through: a bare WebSocket is refused, an Engine.IO upgrade is not.
+    """
+
+    def __init__(self, upstream: int, *, let_sid: bool = False) -> None:
+        self.upstream = upstream
+        self.let_sid = let_sid
+        self.upgrades: list[str] = []  # request targets of the upgrades seen
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """The base URL to give SocketIOSource."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> UpgradeRefusingProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            target = head.split(b" ", 2)[1].decode()
+            if b"\r\nupgrade: websocket" in head.lower():
+                self.upgrades.append(target)
+                if not (self.let_sid and "sid=" in target):
+                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    await writer.drain()
+                    return
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+            up_writer.write(head)
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            self._tasks.discard(task)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+class RawPollingServer(AiohttpServer):
+    """A hand-made Engine.IO 3 (or 4) polling server: one scripted session per connection.
+
+    Each open session gets (EIO3: `40`,) the namespace ack and then the
+    `script` payloads (already encoded), one per GET; after the script it
+    answers 400 "Session ID unknown" (as engine.io does for a session it
+    forgot). EIO3 pings are answered; EIO4 POSTs are kept in `posted`.
+    """
+
+    def __init__(self, script: list[str], tls: ssl.SSLContext | None = None, eio: int = 3) -> None:
+        self.script = script
+        self.tls = tls
+        self.eio = eio
+        self.posted: list[str] = []  # EIO4: the packets the client POSTed
+        self.requests: list[web.Request] = []
+        self.opened = 0
+        self._queues: dict[str, list[str]] = {}
+
+    @property
+    def url(self) -> str:
+        """The base URL to give SocketIOSource."""
+        return f"{'https' if self.tls else 'http'}://localhost:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.requests.append(request)
+        sid = request.query.get("sid")
+        if request.query.get("transport") != "polling":
+            return web.Response(status=400, text='{"code":3,"message":"Bad request"}')
+        if sid is None:
+            self.opened += 1
+            sid = f"raw{self.opened}"
+            info = {"sid": sid, "upgrades": [], "pingInterval": 25000, "pingTimeout": 60000}
+            if self.eio == 4:
+                self._queues[sid] = list(self.script)
+                response = web.Response(text="0" + json.dumps(info))
+            else:
+                self._queues[sid] = [encode_payload(["40"]), *self.script]
+                response = web.Response(text=encode_payload(["0" + json.dumps(info)]))
+            response.set_cookie("io", sid)  # as engine.io does
+            return response
+        queue = self._queues.get(sid)
+        if queue is None:
+            return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
+        if request.method == "POST" and self.eio == 4:
+            for packet in decode_payload4(await request.text()):
+                self.posted.append(packet)
+                if packet.startswith("40/"):
+                    queue.insert(0, packet + '{"sid":"raw"}')
+            return web.Response(text="ok")
+        if request.method == "POST":
+            for packet in decode_payload(await request.text()):
+                if packet.startswith("40/"):
+                    queue.insert(1, encode_payload([packet]))
+                elif packet == "2":
+                    queue.insert(0, encode_payload(["3"]))
+            return web.Response(text="ok")
+        while not queue:
+            await asyncio.sleep(0.01)
+            if sid not in self._queues:
+                return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
+        payload = queue.pop(0)
+        if payload == "forget":
+            del self._queues[sid]
+            return web.Response(status=400, text='{"code":1,"message":"Session ID unknown"}')
+        return web.Response(text=payload)
+
+    def route(self, app: web.Application) -> None:
+        app.router.add_route("*", "/ws/socket.io/", self._handle)
