@@ -7,6 +7,7 @@
                               # startup, imports, rss, live, serve)
     bench/run --soak          # only the soak: an hour of frames at 1,000/s in ~2 min
     bench/run --profile       # cProfile of the replay and live cases into bench/results/
+    bench/run --only ceiling  # what issue 12's anchors would give with free normalizing
     bench/run --regen         # regenerate bench/data first (seeded: same bytes)
 
 Prints a table (ratio = baseline time / wstail time: above 1 wstail is faster)
@@ -68,6 +69,7 @@ LIVE_NODE = DATA / "live_node.jsonl"
 CAPTURE_JQ_LINES = 100_000
 NORMALIZE_JQ = BENCH / "normalize.jq"
 SIO_CLIENT = BENCH / "sio_client.js"
+CEILING = BENCH / "ceiling.py"
 NPM_PACKAGES = ("ws", "socket.io-client", "socket.io-client-2")
 LIVE_FRAMES = gen.LIVE_FRAMES
 THRESHOLD = gen.PRICE_THRESHOLD
@@ -1189,6 +1191,137 @@ def live_node(runs: int, work: Path) -> list[Figure]:
     ]
 
 
+# -- ceiling -----------------------------------------------------------------------
+
+
+def _ceiling_s(run: Run) -> float:
+    """The in-process time bench/ceiling.py reports on its last stderr line."""
+    last = run.stderr.strip().splitlines()[-1]
+    if not last.startswith("ceiling: "):
+        raise BenchError(f"bench/ceiling.py did not report its time: {run.stderr[-300:]}")
+    return float(last.split()[1])
+
+
+def ceiling(runs: int, work: Path) -> list[Figure]:
+    """Issue 12's three anchors with normalizing made free (bench/ceiling.py): report only.
+
+    The best ratio any normalizer, however fast (compiled included), could
+    give with the rest of wstail as it is; each against its anchor's
+    baseline, alternately, `runs` runs each.
+    """
+    head = DATA / "public_head.jsonl"
+    if not head.exists():
+        head = _head(CAPTURE, CAPTURE_JQ_LINES + 1, "public_head.jsonl")
+    free = [PYTHON, str(CEILING)]
+    jq = ["jq", "-nc", "-f", str(NORMALIZE_JQ), str(head)]
+    times: dict[str, list[float]] = {"wstail": [], "jq": []}
+    for index in range(runs):
+        log(f"ceiling: capture run {index + 1}/{runs}")
+        for who in ["wstail", "jq"] if index % 2 == 0 else ["jq", "wstail"]:
+            if who == "jq":
+                times["jq"].append(run_timed(jq).wall)
+            else:
+                run = run_timed([*free, str(head), "--", "replay", str(head)])
+                times["wstail"].append(_ceiling_s(run))
+    med_w, med_b = statistics.median(times["wstail"]), statistics.median(times["jq"])
+    figures = [
+        Figure(
+            "replay-capture-ceiling",
+            "replay CAPTURE, normalizing free, vs jq normalize.jq",
+            med_b / med_w,
+            "x",
+            wstail=f"{med_w:.3f} s",
+            baseline=f"{med_b:.3f} s jq",
+            details={
+                "timing": "wstail's run inside bench/ceiling.py (interpreter start and "
+                "precomputing not counted) vs jq's wall time",
+                "wstail_s": times["wstail"],
+                "jq_s": times["jq"],
+                "anchor": "replay-capture-jq (>= 12x)",
+            },
+        )
+    ]
+    rates: dict[str, list[float]] = {}
+    server = Server("eio4", LIVE_PUBLIC, LIVE_FRAMES)
+    url = f"http://127.0.0.1:{server.port}"
+    cmds = {
+        "wstail": [*free, str(LIVE_PUBLIC), "--", "tail", "public", "--url", url, "--eio", "4"]
+        + ["-n", str(expected_public(work)[0]), "--compact", "--retries", "0"],
+        "node": ["node", str(SIO_CLIENT), "--eio", "4", "--url", url, "--count"]
+        + [str(LIVE_FRAMES)],
+    }
+    try:
+        rates = _alternate(server, cmds, runs, "ceiling: eio4", work)
+    finally:
+        server.close()
+    figures.append(
+        _rate_figure(
+            "live-eio4-ceiling",
+            "tail public EIO4, normalizing free, vs socket.io-client 4.x",
+            rates,
+            "node",
+            "live-eio4-vs-node (>= 1.0x)",
+        )
+    )
+    server = Server("node", LIVE_NODE, LIVE_FRAMES)
+    url = f"ws://127.0.0.1:{server.port}/ws"
+    cmds = {
+        "wstail": [*free, str(LIVE_NODE), "--", "tail", "node", "--url", url]
+        + ["-n", str(LIVE_FRAMES), "--compact", "--retries", "0"],
+        "websocat": [WEBSOCAT, "-t", "--no-close", url],
+    }
+    try:
+        rates = _alternate(server, cmds, runs, "ceiling: node", work, consumer=["wc", "-l"])
+    finally:
+        server.close()
+    figures.append(
+        _rate_figure(
+            "live-node-ceiling",
+            "tail node, normalizing free, vs websocat (| wc -l)",
+            rates,
+            "websocat",
+            "live-node (>= 0.6x)",
+        )
+    )
+    return figures
+
+
+def _alternate(
+    server: Server,
+    cmds: dict[str, list[str]],
+    runs: int,
+    what: str,
+    work: Path,
+    consumer: Sequence[str] | None = None,
+) -> dict[str, list[float]]:
+    """Frames per second of each command on `server`, `runs` times each, alternately."""
+    rates: dict[str, list[float]] = {who: [] for who in cmds}
+    for index in range(runs):
+        log(f"{what} run {index + 1}/{runs}")
+        order = list(cmds) if index % 2 == 0 else list(reversed(cmds))
+        for who in order:
+            out = work / f"ceiling-{who}.out"
+            run_timed(cmds[who], out, timeout=180, ok=(0, 1, 3, 124), consumer=consumer)
+            rates[who].append(LIVE_FRAMES / _window_s(server.connection()))
+            out.unlink()
+    return rates
+
+
+def _rate_figure(
+    id_: str, title: str, rates: dict[str, list[float]], rival: str, anchor: str
+) -> Figure:
+    med_w, med_b = statistics.median(rates["wstail"]), statistics.median(rates[rival])
+    return Figure(
+        id_,
+        title,
+        med_w / med_b,
+        "x",
+        wstail=f"{med_w:,.0f} frames/s",
+        baseline=f"{med_b:,.0f} frames/s {rival}",
+        details={"frames_per_s": rates, "anchor": anchor},
+    )
+
+
 def expected_public(work: Path) -> tuple[int, str]:
     """What tail public must print for the live capture: `wstail replay` of it."""
     out = work / "expected.out"
@@ -1383,6 +1516,7 @@ def _write_profile(pstats: Any, prof: Path, dest: Path) -> None:
 # -- main -------------------------------------------------------------------------------
 
 SECTIONS = ("replay", "capture", "startup", "imports", "rss", "live", "serve")
+EXTRA_SECTIONS = ("ceiling",)  # only when asked for by --only
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1395,7 +1529,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--quick", action="store_true", help="one timed run per figure")
-    parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument(
+        "--only", help=f"comma-separated sections: {','.join(SECTIONS + EXTRA_SECTIONS)}"
+    )
     parser.add_argument("--soak", action="store_true", help="run the soak only")
     parser.add_argument("--soak-seconds", type=float, default=120.0)
     parser.add_argument("--soak-rate", type=int, default=30_000)
@@ -1412,12 +1548,13 @@ def main(argv: list[str] | None = None) -> int:
     # websocat's own rate swings most between runs: tail node takes them all.
     node_runs = runs
     sections = set(SECTIONS if not args.only else args.only.split(","))
-    unknown = sections - set(SECTIONS)
+    unknown = sections - set(SECTIONS + EXTRA_SECTIONS)
     if unknown:
         parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}")
     started = time.perf_counter()
     try:
-        versions = setup(need_live=bool(args.soak or args.profile or sections & {"live", "serve"}))
+        live = {"live", "serve", "ceiling"}
+        versions = setup(need_live=bool(args.soak or args.profile or sections & live))
         generate(args.regen)
         RESULTS.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="wstail-bench-") as tmp:
@@ -1456,6 +1593,8 @@ def main(argv: list[str] | None = None) -> int:
                     figures += live_node(node_runs, work)
                 if "serve" in sections:
                     figures += live_serve(work, expected)
+            if "ceiling" in sections:
+                figures += ceiling(live_runs, work)
     except BenchError as exc:
         log(f"error: {exc}")
         return 1
