@@ -1,15 +1,14 @@
 """Engine.IO 3 long-polling: the payload codec, and our client against real servers.
 
 Peers: the official socket.io 1.7.4 and 2.5.0 servers with `transports:
-['polling']`, socket.io 2.5.0 behind a loopback proxy that refuses (or, for
-one test, only half refuses) WebSocket upgrades, as nginx without the
+['polling']`, socket.io 2.5.0 (and 4.8, in Engine.IO 4) behind a loopback
+proxy that refuses (or, for one test, only half refuses) WebSocket upgrades, as nginx without the
 Upgrade headers does, and a hand-made polling server for what no real server
 does on purpose (forgetting a session, broken payloads).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -24,19 +23,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers.live import (
-    PAYMENT_UUID,
-    USER_CHANNEL,
     Case,
     case_items,
     expected_lines,
-    grep_secrets,
     masked,
     paymium_cases,
     run_wstail,
     scenario_steps,
     wstail_env,
 )
-from helpers.polling_peers import RawPollingServer, UpgradeRefusingProxy
+from helpers.polling_peers import RawPollingServer, UpgradeRefusingProxy, check_exact_envelopes
 from helpers.sio_peers import (
     NodeSioPeer,
     PySioPeer,
@@ -45,6 +41,7 @@ from helpers.sio_peers import (
     count_sio,
     ensure_node_modules,
     last_is,
+    meta_data,
     names,
     payloads,
     read_across_restart,
@@ -177,52 +174,12 @@ def node_modules() -> None:
     ensure_node_modules()
 
 
-def meta_data(frames: list[Frame], name: str) -> list[dict[str, Any]]:
-    """The details of every meta frame called `name`."""
-    return [dict(f.data or {}) for f in frames if f.kind == "meta" and f.payload == name]
-
-
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("eio", ["auto", "3"])
 @pytest.mark.parametrize("kind", POLLING_ONLY)
 def test_polling_only_server_prints_exact_envelopes(kind: str, eio: str, tmp_path: Path) -> None:
     """tail public and tail user over EIO3 long-polling: the WebSocket's exact envelopes."""
-    public_items = case_items(PUBLIC_CASES)
-    user_items = case_items(USER_CASES)
-    steps = scenario_steps(PUBLIC_CASES, "/public") + scenario_steps(
-        USER_CASES, "/user", after_channels=2
-    )
-    scenario = {"steps": steps, "transports": ["polling"]}
-    env = wstail_env(tmp_path)
-
-    async def body() -> tuple[Any, Any, list[dict[str, Any]]]:
-        async with start_peer(kind, scenario) as peer:
-            common = ["--url", peer.url, "--eio", eio, "--meta"]
-            public, user = await asyncio.gather(
-                run_wstail("tail", "public", *common, "-n", str(len(public_items)), env=env),
-                run_wstail(
-                    "tail",
-                    "user",
-                    USER_CHANNEL,
-                    PAYMENT_UUID,
-                    *common,
-                    "-n",
-                    str(len(user_items)),
-                    env=env,
-                ),
-            )
-            return public, user, peer.log.of("channel")
-
-    public, user, channels = run(body, timeout=60)
-    for done, items in ((public, public_items), (user, user_items)):
-        assert done.code == 0, done.err
-        connected = json.loads(done.lines[0])
-        assert connected["event"] == "meta.connected"
-        assert connected["data"]["protocol"] == "eio3"
-        assert connected["data"]["transport"] == "polling"
-        assert [masked(line) for line in done.lines[1:]] == expected_lines(items, 2)
-    assert [entry["channel"] for entry in channels] == [USER_CHANNEL, PAYMENT_UUID]
-    assert grep_secrets(public.out, public.err, user.out, user.err) == []
+    check_exact_envelopes(kind, eio, "eio3", tmp_path, PUBLIC_CASES)
 
 
 PYTHON_SOCKETIO = re.compile(r"\|\s+(socketio|engineio)(\.\S+)?$")
@@ -303,43 +260,53 @@ def test_auto_goes_on_with_the_engine_io_4_session_its_polling_probe_opened() ->
     assert sessions == 1
 
 
-@pytest.mark.parametrize("eio", ["auto", "3"])
-def test_a_proxy_refusing_websocket_is_read_over_polling(eio: str) -> None:
-    """socket.io 2.5 behind a proxy that answers upgrades with 400: polling, the upgrade
-    tried once (it fails the same way), not again after a reconnect."""
+UPGRADE_CASES = [("sio2", "auto", "eio3"), ("sio2", "3", "eio3")]
+UPGRADE_CASES += [("sio4", "auto", "eio4"), ("sio4", "4", "eio4")]
+
+
+@pytest.mark.parametrize(("kind", "eio", "protocol"), UPGRADE_CASES)
+def test_a_proxy_refusing_websocket_is_read_over_polling(
+    kind: str, eio: str, protocol: str
+) -> None:
+    """socket.io 2.5 (and 4.8) behind a proxy that answers upgrades with 400: polling, the
+    upgrade tried once (it fails the same way), not again after a reconnect."""
     steps = [stream(1), {"drop": True}, stream(2, after_connects=2)]
 
     async def body() -> tuple[list[Frame], list[str]]:
-        async with start_peer("sio2", steps) as peer, UpgradeRefusingProxy(peer.port) as proxy:
+        async with start_peer(kind, steps) as peer, UpgradeRefusingProxy(peer.port) as proxy:
             source = SocketIOSource(proxy.url, "/public", eio=eio)
             return await collect(source, count_sio(2), timeout=20), proxy.upgrades
 
     frames, upgrades = run(body, timeout=30)
     assert payloads(frames) == [stream_payload(1), stream_payload(2)]
     connected = meta_data(frames, "meta.connected")
-    assert [(c["protocol"], c["transport"]) for c in connected] == [("eio3", "polling")] * 2
+    assert [(c["protocol"], c["transport"]) for c in connected] == [(protocol, "polling")] * 2
     assert "meta.disconnected" in names(frames)
-    assert sum("sid=" in target for target in upgrades) == 1  # the one upgrade try
+    upgrades_of_a_session = [target for target in upgrades if "sid=" in target]
+    assert len(upgrades_of_a_session) == 1  # the one upgrade try
+    assert f"EIO={protocol[-1]}" in upgrades_of_a_session[0]
 
 
-def test_an_offered_upgrade_ends_on_websocket() -> None:
+@pytest.mark.parametrize(("kind", "eio", "protocol"), UPGRADE_CASES)
+def test_an_offered_upgrade_ends_on_websocket(kind: str, eio: str, protocol: str) -> None:
     """A bare WebSocket refused, the Engine.IO upgrade of the polling session allowed:
     the session goes on over WebSocket, events in order."""
     steps = [stream(1), {"sleep": 300}, stream(2)]
 
     async def body() -> tuple[list[Frame], list[str]]:
         async with (
-            start_peer("sio2", steps) as peer,
+            start_peer(kind, steps) as peer,
             UpgradeRefusingProxy(peer.port, let_sid=True) as proxy,
         ):
-            source = SocketIOSource(proxy.url, "/public", eio="3")
+            source = SocketIOSource(proxy.url, "/public", eio=eio)
             return await collect(source, count_sio(2)), proxy.upgrades
 
     frames, upgrades = run(body)
     assert names(frames) == ["meta.connected", "sio", "sio"]
     assert payloads(frames) == [stream_payload(1), stream_payload(2)]
-    assert meta_data(frames, "meta.connected")[0]["transport"] == "websocket"
-    assert len(upgrades) == 2 and "sid=" in upgrades[1]
+    connected = meta_data(frames, "meta.connected")[0]
+    assert (connected["protocol"], connected["transport"]) == (protocol, "websocket")
+    assert "sid=" in upgrades[-1] and f"EIO={protocol[-1]}" in upgrades[-1]
 
 
 @pytest.mark.parametrize("kind", POLLING_ONLY)

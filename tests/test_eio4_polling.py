@@ -1,20 +1,16 @@
 """Engine.IO 4 long-polling: the payload codec, and our client against real servers.
 
 Peers: the official socket.io 4.8 server and python-socketio with
-`transports: ['polling']`, socket.io 4.8 behind a loopback proxy that
-refuses (or only half refuses) WebSocket upgrades, and a hand-made Engine.IO
-4 polling server (helpers/polling_peers.py) for what no real server does on
-purpose (broken payloads, a forgotten session).
+`transports: ['polling']`, and a hand-made Engine.IO 4 polling server
+(helpers/polling_peers.py) for what no real server does on purpose (broken
+payloads, a forgotten session). The upgrade through a proxy is tested for
+both versions in test_eio3_polling.py, the heartbeat in test_socketio_source.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-import json
 import re
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +19,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers.live import (
-    PAYMENT_UUID,
-    USER_CHANNEL,
-    case_items,
-    expected_lines,
-    grep_secrets,
-    masked,
-    paymium_cases,
     run_wstail,
-    scenario_steps,
     wstail_env,
 )
-from helpers.polling_peers import RawPollingServer, UpgradeRefusingProxy
+from helpers.polling_peers import RawPollingServer, check_exact_envelopes
 from helpers.sio_peers import (
-    NodeSioPeer,
     collect,
     count_sio,
     ensure_node_modules,
     last_is,
+    meta_data,
     names,
     payloads,
-    read_until,
     run,
     start_peer,
     stream,
@@ -113,8 +100,6 @@ def test_b64_binary_packets4() -> None:
 # -- against real servers ----------------------------------------------------------------
 
 POLLING_ONLY = ["sio4", "python"]
-PUBLIC_CASES = paymium_cases("/public")
-USER_CASES = paymium_cases("/user")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -123,51 +108,11 @@ def node_modules() -> None:
     ensure_node_modules()
 
 
-def meta_data(frames: list[Frame], name: str) -> list[dict[str, Any]]:
-    """The details of every meta frame called `name`."""
-    return [dict(f.data or {}) for f in frames if f.kind == "meta" and f.payload == name]
-
-
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("eio", ["auto", "4"])
 def test_polling_only_socketio4_prints_exact_envelopes(eio: str, tmp_path: Path) -> None:
     """tail public and tail user over EIO4 long-polling: the WebSocket's exact envelopes."""
-    public_items = case_items(PUBLIC_CASES)
-    user_items = case_items(USER_CASES)
-    steps = scenario_steps(PUBLIC_CASES, "/public") + scenario_steps(
-        USER_CASES, "/user", after_channels=2
-    )
-    scenario = {"steps": steps, "transports": ["polling"]}
-    env = wstail_env(tmp_path)
-
-    async def body() -> tuple[Any, Any, list[dict[str, Any]]]:
-        async with start_peer("sio4", scenario) as peer:
-            common = ["--url", peer.url, "--eio", eio, "--meta"]
-            public, user = await asyncio.gather(
-                run_wstail("tail", "public", *common, "-n", str(len(public_items)), env=env),
-                run_wstail(
-                    "tail",
-                    "user",
-                    USER_CHANNEL,
-                    PAYMENT_UUID,
-                    *common,
-                    "-n",
-                    str(len(user_items)),
-                    env=env,
-                ),
-            )
-            return public, user, peer.log.of("channel")
-
-    public, user, channels = run(body, timeout=60)
-    for done, items in ((public, public_items), (user, user_items)):
-        assert done.code == 0, done.err
-        connected = json.loads(done.lines[0])
-        assert connected["event"] == "meta.connected"
-        assert connected["data"]["protocol"] == "eio4"
-        assert connected["data"]["transport"] == "polling"
-        assert [masked(line) for line in done.lines[1:]] == expected_lines(items, 2)
-    assert [entry["channel"] for entry in channels] == [USER_CHANNEL, PAYMENT_UUID]
-    assert grep_secrets(public.out, public.err, user.out, user.err) == []
+    check_exact_envelopes("sio4", eio, "eio4", tmp_path)
 
 
 PYTHON_SOCKETIO = re.compile(r"\|\s+(socketio|engineio)(\.\S+)?$")
@@ -211,114 +156,6 @@ def test_eio4_on_a_polling_only_socketio2_is_refused_with_a_hint() -> None:
         "speaks Socket.IO 1.x/2.x (Engine.IO 3): use --eio 3 or --eio auto"
     ), error.message
     assert "after" not in error.message  # not retried
-
-
-@pytest.mark.parametrize("eio", ["auto", "4"])
-def test_a_proxy_refusing_websocket_is_read_over_eio4_polling(eio: str) -> None:
-    """socket.io 4.8 behind a proxy that answers upgrades with 400: EIO4 polling, the
-    upgrade tried once (it fails the same way), not again after a reconnect."""
-    steps = [stream(1), {"drop": True}, stream(2, after_connects=2)]
-
-    async def body() -> tuple[list[Frame], list[str]]:
-        async with start_peer("sio4", steps) as peer, UpgradeRefusingProxy(peer.port) as proxy:
-            source = SocketIOSource(proxy.url, "/public", eio=eio)
-            return await collect(source, count_sio(2), timeout=20), proxy.upgrades
-
-    frames, upgrades = run(body, timeout=30)
-    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
-    connected = meta_data(frames, "meta.connected")
-    assert [(c["protocol"], c["transport"]) for c in connected] == [("eio4", "polling")] * 2
-    assert "meta.disconnected" in names(frames)
-    assert sum("sid=" in target for target in upgrades) == 1  # the one upgrade try
-    assert all("EIO=4" in target for target in upgrades if "sid=" in target)
-
-
-@pytest.mark.parametrize("eio", ["auto", "4"])
-def test_an_offered_eio4_upgrade_ends_on_websocket(eio: str) -> None:
-    """A bare WebSocket refused, the Engine.IO 4 upgrade of the polling session allowed:
-    the session goes on over WebSocket, events in order."""
-    steps = [stream(1), {"sleep": 300}, stream(2)]
-
-    async def body() -> tuple[list[Frame], list[str]]:
-        async with (
-            start_peer("sio4", steps) as peer,
-            UpgradeRefusingProxy(peer.port, let_sid=True) as proxy,
-        ):
-            source = SocketIOSource(proxy.url, "/public", eio=eio)
-            return await collect(source, count_sio(2)), proxy.upgrades
-
-    frames, upgrades = run(body)
-    assert names(frames) == ["meta.connected", "sio", "sio"]
-    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
-    connected = meta_data(frames, "meta.connected")[0]
-    assert (connected["protocol"], connected["transport"]) == ("eio4", "websocket")
-    assert "sid=" in upgrades[-1] and "EIO=4" in upgrades[-1]
-
-
-def count_ev(ev: str, n: int) -> Any:
-    """A peer log condition: n entries of kind `ev`."""
-    return lambda entries: sum(e.get("ev") == ev for e in entries) >= n
-
-
-def test_eio4_polling_answers_every_server_ping() -> None:
-    """socket.io 4 (polling only) pinging every 50 ms gets its pongs by POST, so the one
-    session stays up."""
-    scenario = {"steps": [stream(1)], "pingInterval": 50, "pingTimeout": 5000}
-    scenario["transports"] = ["polling"]
-
-    async def body() -> tuple[list[Frame], list[dict[str, Any]]]:
-        async with start_peer("sio4", scenario) as peer:
-            frames: list[Frame] = []
-            reader = asyncio.create_task(
-                collect(SocketIOSource(peer.url, "/public", eio="4"), into=frames)
-            )
-            await peer.log.wait_for(count_ev("pong", 5))
-            entries = list(peer.log.entries)
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            return frames, entries
-
-    frames, entries = run(body)
-    assert names(frames) == ["meta.connected", "sio"]
-    assert meta_data(frames, "meta.connected")[0]["transport"] == "polling"
-    assert len({e["conn"] for e in entries if e["ev"] in ("connect", "pong")}) == 1
-    assert not [e for e in entries if e["ev"] == "disconnect"]
-
-
-def test_a_frozen_eio4_polling_server_is_dropped_then_rejoined() -> None:
-    """socket.io 4 (polling only) frozen with SIGSTOP sends no ping: dropped after
-    pingInterval + pingTimeout while a GET waits on it; then back."""
-    second = {"ns": "/public", "event": "stream", "data": {"n": 2}, "after_connects": 2}
-    scenario = {
-        "steps": [stream(1), second],
-        "pingInterval": 100,
-        "pingTimeout": 100,
-        "transports": ["polling"],
-    }
-
-    async def body() -> list[Frame]:
-        async with start_peer("sio4", scenario) as peer:
-            assert isinstance(peer, NodeSioPeer)
-            incoming = aiter(SocketIOSource(peer.url, "/public", eio="4", connect_timeout=2))
-            frames: list[Frame] = []
-            try:
-                await read_until(incoming, frames, count_sio(1))
-                peer.send_signal(signal.SIGSTOP)
-                try:
-                    await read_until(incoming, frames, last_is("meta.disconnected"))
-                finally:
-                    peer.send_signal(signal.SIGCONT)
-                await read_until(incoming, frames, count_sio(2))
-            finally:
-                await incoming.aclose()
-            return frames
-
-    frames = run(body, timeout=30)
-    assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
-    assert frames[2].data == {"reason": "no packet from the server for 0.2 s"}
-    assert names(frames)[-2:] == ["meta.connected", "sio"]
-    assert payloads(frames) == [stream_payload(1), stream_payload(2)]
 
 
 # -- against a hand-made server ----------------------------------------------------------

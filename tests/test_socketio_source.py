@@ -513,10 +513,13 @@ def count_ev(ev: str, n: int) -> Callable[[list[dict[str, Any]]], bool]:
     return lambda entries: sum(e.get("ev") == ev for e in entries) >= n
 
 
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
 @pytest.mark.parametrize("eio", ["auto", "4"])
-def test_eio4_answers_every_server_ping(eio: str) -> None:
-    """socket.io 4 pinging every 50 ms gets its pongs, so the one connection stays up."""
+def test_eio4_answers_every_server_ping(eio: str, transport: str) -> None:
+    """socket.io 4 pinging every 50 ms gets its pongs (over long-polling: POSTed), so the one
+    connection stays up."""
     scenario = {"steps": [stream(1)], "pingInterval": 50, "pingTimeout": 5000}
+    scenario["transports"] = [transport]
 
     async def body() -> tuple[list[Frame], list[dict[str, Any]]]:
         async with start_peer("sio4", scenario) as peer:
@@ -533,16 +536,20 @@ def test_eio4_answers_every_server_ping(eio: str) -> None:
 
     frames, entries = run(body)
     assert names(frames) == ["meta.connected", "sio"]
+    assert frames[0].data is not None and frames[0].data["transport"] == transport
     connections = {e["conn"] for e in entries if e["ev"] in ("connect", "pong")}
     assert len(connections) == 1
     assert not [e for e in entries if e["ev"] == "disconnect"]
 
 
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
 @pytest.mark.parametrize("eio", ["auto", "4"])
-def test_eio4_silent_server_is_dropped_then_rejoined(eio: str) -> None:
-    """A frozen socket.io 4 (no pings) is dropped after pingInterval + pingTimeout; then back."""
+def test_eio4_silent_server_is_dropped_then_rejoined(eio: str, transport: str) -> None:
+    """A frozen socket.io 4 (no pings) is dropped after pingInterval + pingTimeout (over
+    long-polling: while a GET waits on it); then back."""
     second = {"ns": "/public", "event": "stream", "data": {"n": 2}, "after_connects": 2}
     scenario = {"steps": [stream(1), second], "pingInterval": 100, "pingTimeout": 100}
+    scenario["transports"] = [transport]
 
     async def body() -> list[Frame]:
         async with start_peer("sio4", scenario) as peer:
@@ -563,6 +570,7 @@ def test_eio4_silent_server_is_dropped_then_rejoined(eio: str) -> None:
 
     frames = run(body)
     assert names(frames)[:3] == ["meta.connected", "sio", "meta.disconnected"]
+    assert frames[0].data is not None and frames[0].data["transport"] == transport
     assert frames[2].data == {"reason": "no packet from the server for 0.2 s"}
     assert set(names(frames)[3:-2]) == {"meta.reconnecting"}
     assert names(frames)[-2:] == ["meta.connected", "sio"]

@@ -4,6 +4,8 @@
   upgrades with HTTP 400, as nginx without the Upgrade headers does.
 - `RawPollingServer`: an Engine.IO 3 or 4 polling server playing a script of
   payloads (forgotten sessions, broken payloads).
+- `check_exact_envelopes`: `tail public` and `tail user` over long-polling
+  against an official server print the WebSocket's exact envelopes.
 """
 
 from __future__ import annotations
@@ -11,13 +13,73 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from helpers.sio_peers import AiohttpServer
+from helpers.live import (
+    PAYMENT_UUID,
+    USER_CHANNEL,
+    case_items,
+    expected_lines,
+    grep_secrets,
+    masked,
+    paymium_cases,
+    run_wstail,
+    scenario_steps,
+    wstail_env,
+)
+from helpers.sio_peers import AiohttpServer, run, start_peer
 from wstail.sources.socketio.payload import decode_payload, decode_payload4, encode_payload
 
-__all__ = ["RawPollingServer", "UpgradeRefusingProxy"]
+__all__ = ["RawPollingServer", "UpgradeRefusingProxy", "check_exact_envelopes"]
+
+
+def check_exact_envelopes(
+    kind: str, eio: str, protocol: str, tmp_path: Path, public_cases: list[Any] | None = None
+) -> None:
+    """tail public and tail user against a polling-only `kind` server with `--eio eio`:
+    meta.connected says `protocol` over polling, then the WebSocket's exact envelopes,
+    the channels joined, no secret printed."""
+    public = public_cases if public_cases is not None else paymium_cases("/public")
+    user = paymium_cases("/user")
+    public_items, user_items = case_items(public), case_items(user)
+    steps = scenario_steps(public, "/public") + scenario_steps(user, "/user", after_channels=2)
+    scenario = {"steps": steps, "transports": ["polling"]}
+    env = wstail_env(tmp_path)
+
+    async def body() -> tuple[Any, Any, list[dict[str, Any]]]:
+        async with start_peer(kind, scenario) as peer:
+            common = ["--url", peer.url, "--eio", eio, "--meta"]
+            return (
+                *await asyncio.gather(
+                    run_wstail("tail", "public", *common, "-n", str(len(public_items)), env=env),
+                    run_wstail(
+                        "tail",
+                        "user",
+                        USER_CHANNEL,
+                        PAYMENT_UUID,
+                        *common,
+                        "-n",
+                        str(len(user_items)),
+                        env=env,
+                    ),
+                ),
+                peer.log.of("channel"),
+            )
+
+    tail_public, tail_user, channels = run(body, timeout=60)
+    for done, items in ((tail_public, public_items), (tail_user, user_items)):
+        assert done.code == 0, done.err
+        connected = json.loads(done.lines[0])
+        assert connected["event"] == "meta.connected"
+        assert connected["data"]["protocol"] == protocol
+        assert connected["data"]["transport"] == "polling"
+        assert [masked(line) for line in done.lines[1:]] == expected_lines(items, 2)
+    assert [entry["channel"] for entry in channels] == [USER_CHANNEL, PAYMENT_UUID]
+    out = (tail_public.out, tail_public.err, tail_user.out, tail_user.err)
+    assert grep_secrets(*out) == []
 
 
 class UpgradeRefusingProxy:

@@ -115,6 +115,11 @@ def payloads(frames: Iterable[Frame]) -> list[str | bytes]:
     return [f.payload for f in frames if f.kind == "sio"]
 
 
+def meta_data(frames: Iterable[Frame], name: str) -> list[dict[str, Any]]:
+    """The details of every meta frame called `name`."""
+    return [dict(f.data or {}) for f in frames if f.kind == "meta" and f.payload == name]
+
+
 def count_sio(n: int) -> Callable[[list[Frame]], bool]:
     """A `collect` stop rule: n Socket.IO frames received."""
     return lambda frames: sum(f.kind == "sio" for f in frames) >= n
