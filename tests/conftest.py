@@ -69,3 +69,15 @@ def make_stream(window: Window | None = None, **options: Any) -> tuple[Stream, i
         window=window,
     )
     return stream, out
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> None:
+    """The pinned socket.io servers and clients are installed (npm install when missing).
+
+    Modules whose tests all run Node.js peers ask for it with
+    `pytestmark = pytest.mark.usefixtures("node_modules")`, single tests by name.
+    """
+    from helpers.sio_peers import ensure_node_modules
+
+    ensure_node_modules()

@@ -31,15 +31,12 @@ from helpers.binary_events import (
 )
 from helpers.live import Done, run_wstail, wstail_env
 from helpers.serving import clean_env, serving
-from helpers.sio_peers import PEER_KINDS, TESTS, ensure_node_modules, run, scaled, start_peer
+from helpers.sio_peers import PEER_KINDS, TESTS, run, scaled, start_peer
 
 JS_CLIENT = TESTS / "peers" / "sio_client.js"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def node_modules() -> None:
-    """The pinned socket.io servers and clients are installed (npm install when missing)."""
-    ensure_node_modules()
+pytestmark = pytest.mark.usefixtures("node_modules")  # npm install when missing
 
 
 def data_envelopes(done: Done) -> list[tuple[str, Any]]:

@@ -39,7 +39,6 @@ from helpers.sio_peers import (
     assert_came_back,
     collect,
     count_sio,
-    ensure_node_modules,
     last_is,
     meta_data,
     names,
@@ -55,6 +54,7 @@ from wstail.exitcodes import ConnectError
 from wstail.frames import Frame
 from wstail.sources.socketio import SocketIOSource
 from wstail.sources.socketio.payload import (
+    SEPARATOR,
     OversizedPacket,
     PacketBytes,
     PayloadError,
@@ -168,10 +168,7 @@ USER_CASES = paymium_cases("/user")
 POLLING_ONLY = ["sio1", "sio2"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def node_modules() -> None:
-    """The pinned socket.io servers are installed (npm install when missing)."""
-    ensure_node_modules()
+pytestmark = pytest.mark.usefixtures("node_modules")  # npm install when missing
 
 
 @pytest.mark.timeout(90)
@@ -445,14 +442,17 @@ def test_broken_payloads_are_bad_frames_and_a_forgotten_session_reconnects() -> 
     assert payloads(frames) == [stream_payload(1), stream_payload(2), stream_payload(1)]
 
 
-def test_a_packet_over_max_frame_size_drops_the_session_like_websocket() -> None:
-    """--max-frame-size: a bigger packet is a meta.bad_frame and the session reconnects."""
+@pytest.mark.parametrize("eio", [3, 4])
+def test_a_packet_over_max_frame_size_drops_the_session_like_websocket(eio: int) -> None:
+    """--max-frame-size: a bigger packet is a meta.bad_frame and the session reconnects
+    (Engine.IO 3 refuses it from its length prefix, 4 once that much of it came)."""
     big = '42/public,["stream",{"pad":"' + "x" * 500 + '"}]'
-    script = [encode_payload([big]), encode_payload(['42/public,["stream",{"n":2}]'])]
+    encode = encode_payload if eio == 3 else SEPARATOR.join
+    script = [encode([big]), encode(['42/public,["stream",{"n":2}]'])]
 
     async def body() -> list[Frame]:
-        async with RawPollingServer(script) as server:
-            source = SocketIOSource(server.url, "/public", eio="3", max_frame_size=200)
+        async with RawPollingServer(script, eio=eio) as server:
+            source = SocketIOSource(server.url, "/public", eio=str(eio), max_frame_size=200)
             return await collect(source, last_is("meta.disconnected"))
 
     frames = run(body)

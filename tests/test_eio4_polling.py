@@ -26,8 +26,6 @@ from helpers.polling_peers import RawPollingServer, check_exact_envelopes
 from helpers.sio_peers import (
     collect,
     count_sio,
-    ensure_node_modules,
-    last_is,
     meta_data,
     names,
     payloads,
@@ -102,10 +100,7 @@ def test_b64_binary_packets4() -> None:
 POLLING_ONLY = ["sio4", "python"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def node_modules() -> None:
-    """The pinned socket.io servers are installed (npm install when missing)."""
-    ensure_node_modules()
+pytestmark = pytest.mark.usefixtures("node_modules")  # npm install when missing
 
 
 @pytest.mark.timeout(90)
@@ -222,21 +217,6 @@ def test_broken_eio4_payloads_are_bad_frames_and_a_forgotten_session_reconnects(
         {"reason": "server rejected a long-polling GET: HTTP 400: Session ID unknown"}
     ]
     assert payloads(frames) == [stream_payload(1), stream_payload(2), stream_payload(1)]
-
-
-def test_an_eio4_packet_over_max_frame_size_drops_the_session_like_websocket() -> None:
-    """--max-frame-size: a bigger packet is a meta.bad_frame and the session reconnects."""
-    big = '42/public,["stream",{"pad":"' + "x" * 500 + '"}]'
-    script = [payload4(big), payload4('42/public,["stream",{"n":2}]')]
-
-    async def body() -> list[Frame]:
-        async with RawPollingServer(script, eio=4) as server:
-            source = SocketIOSource(server.url, "/public", eio="4", max_frame_size=200)
-            return await collect(source, last_is("meta.disconnected"))
-
-    frames = run(body)
-    assert names(frames)[:3] == ["meta.connected", "meta.bad_frame", "meta.disconnected"]
-    assert meta_data(frames, "meta.bad_frame")[0]["reason"] == "frame over the limit of 200 bytes"
 
 
 def test_an_eio4_binary_event_comes_whole_from_b64_packets() -> None:

@@ -34,7 +34,6 @@ from helpers.sio_peers import (
     RawSioServer,
     TextBytes,
     closed_port,
-    ensure_node_modules,
     run,
     scaled,
     start_peer,
@@ -50,10 +49,7 @@ ANSI = re.compile(rb"\x1b\[[0-9;]*m")
 HEAD = re.compile(rb'^\{"seq":(\d+),"recv_ts":"[^"]*","source":"[^"]*","event":"([^"]*)"')
 
 
-@pytest.fixture(scope="module", autouse=True)
-def node_modules() -> None:
-    """The pinned socket.io servers are installed (npm install when missing)."""
-    ensure_node_modules()
+pytestmark = pytest.mark.usefixtures("node_modules")  # npm install when missing
 
 
 async def read_until(wstail: Wstail, enough: Callable[[list[bytes]], bool]) -> list[bytes]:

@@ -35,7 +35,7 @@ from helpers.live import (
     wstail_env,
 )
 from helpers.node_peers import NodePeer
-from helpers.sio_peers import ensure_node_modules, run, scaled, start_peer
+from helpers.sio_peers import run, scaled, start_peer
 
 PUBLIC_CASES = paymium_cases("/public")
 PUBLIC_ITEMS = case_items(PUBLIC_CASES)
@@ -44,10 +44,7 @@ USER_ITEMS = case_items(USER_CASES)
 PROTOCOL = {"sio1": "eio3", "sio2": "eio3", "sio4": "eio4", "python": "eio4"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def node_modules() -> None:
-    """The pinned socket.io servers are installed (npm install when missing)."""
-    ensure_node_modules()
+pytestmark = pytest.mark.usefixtures("node_modules")  # npm install when missing
 
 
 def read_capture(path: Path) -> bytes:

@@ -32,7 +32,7 @@ from helpers.serve import (
     text,
     write_capture,
 )
-from helpers.sio_peers import collect, count_sio, ensure_node_modules, payloads, run, scaled
+from helpers.sio_peers import collect, count_sio, payloads, run, scaled
 from wstail.capture import CaptureError
 from wstail.exitcodes import ConnectError
 from wstail.frames import Frame
@@ -71,12 +71,6 @@ NODE = [
     "        }\n    }\n}",
     '{\n    "notification": {\n        "type": "follow",\n        "peerId": "Qm&amp;x"\n    }\n}',
 ]
-
-
-@pytest.fixture(scope="module")
-def node_modules() -> None:
-    """The pinned socket.io clients are installed (npm install when missing)."""
-    ensure_node_modules()
 
 
 def paymium_frames() -> list[Frame]:

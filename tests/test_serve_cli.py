@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from helpers.serving import clean_env, read_line, serving, sio_events
-from helpers.sio_peers import ensure_node_modules, scaled
+from helpers.sio_peers import scaled
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "cli" / "wstail" / "data"
@@ -32,12 +32,6 @@ README = ROOT / "README.md"
 JS_CLIENT = ROOT / "tests" / "peers" / "sio_client.js"
 WSTAIL = str(Path(sys.executable).with_name("wstail"))
 CHANNEL = "u-serve-cli-chan-4f1e"  # the served capture accepts any channel
-
-
-@pytest.fixture(scope="module")
-def node_modules() -> None:
-    """The pinned socket.io clients are installed (npm install when missing)."""
-    ensure_node_modules()
 
 
 @pytest.fixture

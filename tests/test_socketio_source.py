@@ -24,7 +24,6 @@ from helpers.sio_peers import (
     closed_port,
     collect,
     count_sio,
-    ensure_node_modules,
     last_is,
     names,
     payloads,
@@ -71,10 +70,7 @@ PUBLIC_PAYLOADS = [
 SECRETS = ("chan-3f0a9d-secret-user", "pay-77c1e2-secret-uuid")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def node_modules() -> None:
-    """The pinned socket.io servers are installed (npm install when missing)."""
-    ensure_node_modules()
+pytestmark = pytest.mark.usefixtures("node_modules")  # npm install when missing
 
 
 @pytest.mark.parametrize("kind", PEER_KINDS)

@@ -34,16 +34,13 @@ from helpers.live import (
     wstail_env,
 )
 from helpers.node_peers import NodePeer
-from helpers.sio_peers import PEER_KINDS, closed_port, ensure_node_modules, run, scaled, start_peer
+from helpers.sio_peers import PEER_KINDS, closed_port, run, scaled, start_peer
 
 PUBLIC_CASES = paymium_cases("/public")
 USER_CASES = paymium_cases("/user")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def node_modules() -> None:
-    """The pinned socket.io servers are installed (npm install when missing)."""
-    ensure_node_modules()
+pytestmark = pytest.mark.usefixtures("node_modules")  # npm install when missing
 
 
 def data_lines(lines: list[bytes]) -> list[bytes]:
