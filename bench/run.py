@@ -1241,7 +1241,6 @@ def ceiling(runs: int, work: Path) -> list[Figure]:
             },
         )
     ]
-    rates: dict[str, list[float]] = {}
     server = Server("eio4", LIVE_PUBLIC, LIVE_FRAMES)
     url = f"http://127.0.0.1:{server.port}"
     cmds = {

@@ -132,34 +132,6 @@ async def _upgrade(
         return None
 
 
-def _deliver(
-    sio: SioProtocol,
-    as_bytes: Callable[[str], bytes],
-    packets: list[str],
-    limit: int,
-    eio: int,
-) -> Iterator[Frame]:
-    """Hand polled packets to the protocol as the driver hands WebSocket messages."""
-    as_binary = binary_packet if eio == 3 else binary_packet4
-    for packet in packets:
-        now, recv_us = asyncio.get_running_loop().time(), now_us()
-        binary = as_binary(packet) if packet[0] == "b" else None
-        data = binary if binary is not None else as_bytes(packet)
-        if limit and len(data) > limit:  # the WebSocket driver closes with 1009 here
-            yield oversized_frame(recv_us, len(data), limit, data[:BAD_HEAD])
-            raise SessionDropped(f"frame over the limit of {limit} bytes")
-        if binary is not None:
-            frame = sio.receive_binary(binary, now, recv_us)
-        elif packet[0] == "b":
-            frame = _bad_frame(recv_us, "binary packet with invalid base64", packet)
-        else:
-            frame = sio.receive(data, now, recv_us)
-        if frame is not None:
-            yield frame
-            if sio.backlog:  # a packet that cut a binary event short: its own frame
-                yield from sio.take_backlog()
-
-
 def _bad_frame(recv_us: int, reason: str, text: str) -> Frame:
     return meta_frame(recv_us, "meta.bad_frame", reason=reason, frame=truncate_frame(text))
 
@@ -178,12 +150,8 @@ class PollingSession:
         self._http = http
         self._dialect = dialect
         self._limit = http.target.max_frame_size
-        # The framing of the answers: known from the start, or (auto, eio4) from the first one.
-        self._framing: int | None = 3 if dialect == "eio3" else None
-        # The Engine.IO version spoken ("auto" tells it once the first GET is answered).
-        self.protocol = "eio3" if dialect == "eio3" else "eio4"
-        self.sio = SioProtocol(http.target, self.protocol)
-        self._as_bytes: Callable[[str], bytes] = PacketBytes() if http.eio == 3 else _utf8
+        # Whether the answers' framing is known: from the start, or (auto, eio4) from the first.
+        self._framed = dialect == "eio3"
         self._pending: list[str] = []  # packets that came with the namespace ack
         self._loop = asyncio.get_running_loop()
         self._polling: asyncio.Task[list[str]] | None = None
@@ -192,6 +160,14 @@ class PollingSession:
         self._waiting_since: float | None = None
         self._reason: str | None = None  # why the heartbeat or a POST ended the session
         self._problem: tuple[str, str] | None = None  # a broken payload: (reason, its head)
+        self._speak(http.eio)
+
+    def _speak(self, eio: int) -> None:
+        """Speak Engine.IO `eio` (3 or 4): its requests, protocol, packet bytes and heartbeat."""
+        self._http.eio = eio
+        self.protocol = f"eio{eio}"
+        self.sio = SioProtocol(self._http.target, self.protocol)
+        self._as_bytes: Callable[[str], bytes] = PacketBytes() if eio == 3 else _utf8
         self._heartbeat = Heartbeat(self.sio, self._post, self._end, self._judging_since)
 
     def __repr__(self) -> str:
@@ -225,7 +201,7 @@ class PollingSession:
 
     async def _get(self, *, handshake: bool = False) -> list[str]:
         """One GET: its packets. A broken payload ends it early and is kept in `_problem`."""
-        reader = None if self._framing is None else self._reader()
+        reader = self._reader() if self._framed else None
         packets: list[str] = []
         head: list[str] = []  # the start of the text, for a bad-frame report
         held = ""  # the first characters of the first answer, until they tell its framing
@@ -255,7 +231,8 @@ class PollingSession:
         return packets
 
     def _reader(self) -> PayloadReader | Payload4Reader:
-        return PayloadReader(self._limit) if self._framing == 3 else Payload4Reader(self._limit)
+        eio3 = self._http.eio == 3
+        return PayloadReader(self._limit) if eio3 else Payload4Reader(self._limit)
 
     def _framed_by(self, start: str) -> PayloadReader | Payload4Reader:
         """The first answer at `?EIO=4` begins with `start`: its framing decides the dialect.
@@ -264,16 +241,11 @@ class PollingSession:
         Engine.IO 3 framing of socket.io 1.x/2.x, which ignore `EIO=4`:
         `auto` goes on in Engine.IO 3, `--eio 4` is refused with a hint.
         """
-        if start.startswith("0{"):
-            self._framing = 4
-            return self._reader()
-        if self._dialect == "eio4":
-            raise Refused(f"{self._http.target.display_url} {_SPEAKS_EIO3}")
-        self._framing = self._http.eio = 3
-        self.protocol = "eio3"
-        self.sio = SioProtocol(self._http.target, "eio3")
-        self._as_bytes = PacketBytes()
-        self._heartbeat = Heartbeat(self.sio, self._post, self._end, self._judging_since)
+        if not start.startswith("0{"):
+            if self._dialect == "eio4":
+                raise Refused(f"{self._http.target.display_url} {_SPEAKS_EIO3}")
+            self._speak(3)
+        self._framed = True
         return self._reader()
 
     def batches(self) -> AsyncIterator[list[Frame]]:
@@ -282,8 +254,26 @@ class PollingSession:
         return batches_of_one(self._frames())
 
     def deliver(self, packets: list[str]) -> Iterator[Frame]:
-        """The frames of polled packets (see _deliver)."""
-        return _deliver(self.sio, self._as_bytes, packets, self._limit, self._http.eio)
+        """Hand polled packets to the protocol as the driver hands WebSocket messages."""
+        sio, as_bytes, limit = self.sio, self._as_bytes, self._limit
+        as_binary = binary_packet if self._http.eio == 3 else binary_packet4
+        for packet in packets:
+            now, recv_us = self._loop.time(), now_us()
+            binary = as_binary(packet) if packet[0] == "b" else None
+            data = binary if binary is not None else as_bytes(packet)
+            if limit and len(data) > limit:  # the WebSocket driver closes with 1009 here
+                yield oversized_frame(recv_us, len(data), limit, data[:BAD_HEAD])
+                raise SessionDropped(f"frame over the limit of {limit} bytes")
+            if binary is not None:
+                frame = sio.receive_binary(binary, now, recv_us)
+            elif packet[0] == "b":
+                frame = _bad_frame(recv_us, "binary packet with invalid base64", packet)
+            else:
+                frame = sio.receive(data, now, recv_us)
+            if frame is not None:
+                yield frame
+                if sio.backlog:  # a packet that cut a binary event short: its own frame
+                    yield from sio.take_backlog()
 
     async def _frames(self) -> AsyncIterator[Frame]:
         loop, sio = self._loop, self.sio
