@@ -449,6 +449,26 @@ def test_max_gap_caps_recorded_gaps(wstail: Wstail) -> None:
     assert result.stdout == b"1.0\n2.0\n3.0\n4.0\n"
 
 
+@pytest.mark.parametrize("form", ["capture", "ndjson"])
+def test_paced_replay_waits_for_nothing_outside_the_window(
+    wstail: Wstail, tmp_path: Path, form: str
+) -> None:
+    """--speed with --from starts at the window: the hour recorded before it is not slept through.
+
+    Without this the run would take an hour (the capture's first trade is
+    at 0 s, the wanted one at 3600 s); --idle-timeout ends it at once instead.
+    """
+    source = GAPS
+    if form == "ndjson":
+        source = tmp_path / "gaps.ndjson"
+        source.write_bytes(ok(wstail("replay", "--meta", GAPS)).stdout)
+    result = wstail(
+        "replay", source, "--speed", "1", "--from", "seq:3", "-n", "1", "--idle-timeout", "5",
+        "-q", "data.price",
+    )  # fmt: skip
+    assert (result.code, result.stdout, result.stderr) == (0, b"2.0\n", "")
+
+
 def test_idle_timeout_expires_while_pacing(wstail: Wstail) -> None:
     """With --speed, a recorded gap longer than --idle-timeout exits 124 after what came before."""
     result = wstail("replay", GAPS, "--speed", "1", "--idle-timeout", "0.5", "-q", "data.price")

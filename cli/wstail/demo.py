@@ -57,8 +57,7 @@ def demo_preparer(feed: Feed, settings: ConnectSettings, stderr: TextIO) -> Prep
         if not waiter.done():
             server.result()  # raises why the server could not start
         port = waiter.result()
-        path = feed.endpoint if feed.scheme == "ws" else ""
-        url = f"{feed.scheme}://127.0.0.1:{port}{path}"
+        url = f"{feed.scheme}://127.0.0.1:{port}{feed.served_url_path}"
         stderr.write(f"wstail: demo: serving the bundled {feed.name} sample at {url}\n")
         demo = dataclasses.replace(
             settings,
@@ -66,7 +65,7 @@ def demo_preparer(feed: Feed, settings: ConnectSettings, stderr: TextIO) -> Prep
             password_file=None,
             cookie_file=None,
             headers={},
-            channels=(DEMO_CHANNEL,) if feed.name == "user" else (),
+            channels=(DEMO_CHANNEL,) if feed.channels else (),
         )
         return feed.open(demo, url)
 

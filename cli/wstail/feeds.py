@@ -40,19 +40,44 @@ class ConnectSettings:
     max_frame_size: int = 64 * 1024 * 1024  # bytes; 0: no limit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Feed:
-    """One feed: its envelope source name, normalizer, endpoint, sample and source builder."""
+    """One feed: what the commands, the source, replay, --demo and --serve need of it.
 
-    name: str  # the command's word: `wstail tail NAME`
+    Everything that differs between feeds is a field here, so that no code
+    outside this module tests a feed's name.
+    """
+
+    name: str  # the command's word: `wstail tail NAME`, `wstail record NAME`
     source: str  # the envelopes' `source`, and a capture header's
+    summary: str  # the one line of `wstail tail NAME --help`
+    record_summary: str  # the one line of `wstail record NAME --help`
+    tail_examples: str  # the epilogs of those two commands
+    record_examples: str
     normalize: Normalizer
+    protocol: str  # "socketio" or "websocket": how it is reached and served
     default_url: str
-    scheme: str  # of the URL a served capture of this feed is reached at
+    namespace: str = ""  # the Socket.IO namespace joined (socketio feeds)
     endpoint: str  # the path a served capture of this feed listens on
     sample: str  # the bundled capture under wstail/data, for --demo
-    private: bool  # captures are created 0600
+    private: bool = False  # captures are created 0600; served only to named origins
+    channels: bool = False  # takes CHANNEL... IDs (secrets), joined on every connect
+    auth: bool = False  # takes the node's --user/--password-file/--cookie-file
     build: Callable[[Feed, ConnectSettings, str], LiveSource]
+
+    @property
+    def scheme(self) -> str:
+        """The scheme of the URL a served capture of this feed is reached at."""
+        return "ws" if self.protocol == "websocket" else "http"
+
+    @property
+    def served_url_path(self) -> str:
+        """What follows host:port in the URL a client is given for a served capture.
+
+        A Socket.IO client is given the server's root (it adds the endpoint
+        as its path); a WebSocket client, the endpoint itself.
+        """
+        return self.endpoint if self.protocol == "websocket" else ""
 
     def open(self, settings: ConnectSettings, url: str | None = None) -> LiveSource:
         """The live source for this feed (option errors surface here, before connecting)."""
@@ -63,10 +88,9 @@ def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSou
     from wstail.live import LiveSource
     from wstail.sources.socketio import SocketIOSource
 
-    namespace = "/user" if feed.name == "user" else "/public"
     sio = SocketIOSource(
         url,
-        namespace,
+        feed.namespace,
         settings.channels,
         eio=settings.eio,
         ping_interval=settings.ping_interval,
@@ -119,40 +143,88 @@ SOCKETIO_PATH = "/ws/socket.io"
 NODE_PATH = "/ws"
 
 FEEDS: dict[str, Feed] = {
-    "public": Feed(
-        "public",
-        "paymium.public",
-        normalize_paymium_frame,
-        PAYMIUM_URL,
-        "http",
-        SOCKETIO_PATH,
-        "public.jsonl",
-        False,
-        _socketio_source,
-    ),
-    "user": Feed(
-        "user",
-        "paymium.user",
-        normalize_paymium_frame,
-        PAYMIUM_URL,
-        "http",
-        SOCKETIO_PATH,
-        "user.jsonl",
-        True,
-        _socketio_source,
-    ),
-    "node": Feed(
-        "node",
-        "node",
-        normalize_node_frame,
-        NODE_URL,
-        "ws",
-        NODE_PATH,
-        "node.jsonl",
-        True,
-        _node_source,
-    ),
+    feed.name: feed
+    for feed in (
+        Feed(
+            name="public",
+            source="paymium.public",
+            summary="Paymium public feed: trades, ticker, depth, prices, announcements.",
+            record_summary="Record the Paymium public feed.",
+            tail_examples="""\b
+Examples:
+  wstail tail public -e trade -q data.price
+  wstail tail public -e trade -n 1 -q data.price -r     # latest trade price, for cron
+  wstail tail public -x depth --meta | tee feed.jsonl
+  wstail tail public --demo                             # offline sample
+""",
+            record_examples="""\b
+Examples:
+  wstail record -o public.jsonl.gz public
+  wstail record -o 'paymium-%Y%m%dT%H.jsonl.zst' --rotate-every 1h public   # from cron
+""",
+            normalize=normalize_paymium_frame,
+            protocol="socketio",
+            default_url=PAYMIUM_URL,
+            namespace="/public",
+            endpoint=SOCKETIO_PATH,
+            sample="public.jsonl",
+            build=_socketio_source,
+        ),
+        Feed(
+            name="user",
+            source="paymium.user",
+            summary="Paymium user and payment channels (CHANNEL IDs are secrets: prefer "
+            "--channel-file).",
+            record_summary="Record Paymium user and payment channels (capture files are "
+            "created 0600).",
+            tail_examples="""\b
+Examples:
+  wstail tail user --channel-file ~/.paymium-channel -e balance
+  WSTAIL_CHANNELS=$PAYMENT_UUID wstail tail user --until "data.state == 'paid'"
+""",
+            record_examples="""\b
+Examples:
+  wstail record -o user.jsonl.gz user --channel-file ~/.paymium-channel
+  WSTAIL_CHANNELS=$PAYMENT_UUID wstail record -o pay.jsonl user --until "data.state == 'paid'"
+""",
+            normalize=normalize_paymium_frame,
+            protocol="socketio",
+            default_url=PAYMIUM_URL,
+            namespace="/user",
+            endpoint=SOCKETIO_PATH,
+            sample="user.jsonl",
+            private=True,
+            channels=True,
+            build=_socketio_source,
+        ),
+        Feed(
+            name="node",
+            source="node",
+            summary="OpenBazaar node WebSocket: wallet, notifications, chat, lookups, status.",
+            record_summary="Record an OpenBazaar node's WebSocket.",
+            tail_examples="""\b
+Examples:
+  wstail tail node -e 'notification.*'
+  wstail tail node --user admin --password-file ~/.ob-pass -e wallet.tx -n 1
+  wstail tail node --url ws://127.0.0.1:4002/ws --idle-timeout 60
+""",
+            record_examples="""\b
+Examples:
+  wstail record -o node.jsonl.zst node --rotate-size 100M
+  wstail record -o - node --user admin --password-file ~/.ob-pass | gzip > node.jsonl.gz
+""",
+            normalize=normalize_node_frame,
+            protocol="websocket",
+            default_url=NODE_URL,
+            endpoint=NODE_PATH,
+            sample="node.jsonl",
+            private=True,
+            auth=True,
+            build=_node_source,
+        ),
+    )
 }
+"""The named feeds, by command word, in the order commands list them."""
 
 
 def feed_of_source(source: str) -> Feed | None:

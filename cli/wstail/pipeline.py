@@ -1,9 +1,10 @@
 """The stream every command shares: items in, envelopes numbered, filtered, written.
 
-One route out: `Stream.feed_frames` (frames' normalized items) and
-`Stream.feed_envelopes` (envelopes read back from NDJSON) both end in the
-same record list, handed to the writer every 256 records and at
-`end_batch`. Counters, -n, --until and --stats live here and nowhere else.
+One route out: `Stream.feed_frames` (frames' normalized items, numbered
+here) and `Stream.feed_envelopes` (envelopes read back from NDJSON) both
+go through one loop (`_send_on`) to the same record list, handed to the
+writer every 256 records and at `end_batch`. Numbering, the --from/--to
+window, counters, -n, --until and --stats live here and nowhere else.
 What varies with the options (how a record is made, which filters run) is
 chosen once, when the stream is built.
 """
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import orjson
 
-from wstail.envelope import Envelope, format_us
+from wstail.envelope import Envelope, format_us, iso_to_us
 from wstail.filters import (
     EnvelopeFilter,
     EventFilter,
@@ -111,7 +112,7 @@ FrameItems = tuple[Iterable[Any], int, "str | bytes | None"]
 """One frame for the stream: its normalized items, receive time (µs) and payload."""
 
 Window = Callable[[int, int], bool]
-"""Replay's --from/--to over captures: (seq, recv_us) -> inside?"""
+"""Replay's --from/--to: (seq, recv_us) -> inside?"""
 
 
 class Stream:
@@ -190,6 +191,15 @@ class Stream:
         self._seq = first_seq
 
     @property
+    def windowed(self) -> bool:
+        """Whether --from/--to leave some envelopes out."""
+        return self._window is not None
+
+    def inside(self, seq: int, recv_us: int) -> bool:
+        """Whether an envelope numbered `seq`, received at `recv_us`, is inside --from/--to."""
+        return self._window is None or self._window(seq, recv_us)
+
+    @property
     def prints_envelopes_again(self) -> bool:
         """Whether envelopes read back are printed anew (-q, styling), so need every digit."""
         return not (self.terminal.plain and self.compiled.query is None)
@@ -210,29 +220,42 @@ class Stream:
         everything before it written. StreamDone at -n or --until,
         `next_seq` then right after the envelope that ended it.
         """
+        numbered = self._numbered(frames)
+        try:
+            self._send_on(numbered, other)
+        finally:
+            numbered.close()  # its last number becomes next_seq, whatever ended the feeding
+
+    def feed_envelopes(
+        self, pairs: Iterable[Any], other: Callable[[Any], None] | None = None
+    ) -> None:
+        """Filter and send on envelopes read back, each with its canonical text if known.
+
+        They keep their own `seq`. Anything but an (envelope, line) tuple
+        among `pairs` (a reader's bad line) goes to `other`, in its place,
+        with everything before it written. StreamDone at -n or --until.
+        """
         window = self._window
-        allows = self._allows
-        passes = self._passes
+        self._send_on(pairs if window is None else _windowed(pairs, window), other)
+
+    def _numbered(self, frames: Iterable[Any]) -> Generator[Any, None, None]:
+        """Each frame's items as numbered envelopes inside the window, for `_send_on`.
+
+        An envelope comes alone, or with --raw paired with its frame (whose
+        payload is printed instead, once). Anything else passes as it
+        is, with `next_seq` up to date for `other` (which may renumber).
+        """
+        window = self._window
         raw_mode = self.options.raw
-        canonical = self._record is _canonical_record and not raw_mode
-        record = self._record
-        after = self._after
-        out = self._out
-        counts = self.counts if self._tally else None
         number = self._seq
-        passed = self.passed
         try:
             for frame in frames:
                 if type(frame) is not tuple:
                     self._seq = number
-                    self.passed = passed
-                    self._hand_over()
-                    assert other is not None, f"not a frame: {frame!r}"
-                    other(frame)
-                    out = self._out
+                    yield frame
                     number = self._seq
                     continue
-                items, recv_us, raw = frame
+                items, recv_us, _ = frame
                 recv_ts = format_us(recv_us)  # once for all the frame's envelopes
                 for source, event, event_us, data in items:
                     seq = number
@@ -247,81 +270,66 @@ class Stream:
                         "event_ts": None if event_us is None else format_us(event_us),
                         "data": data,
                     }
-                    if event[:5] == "meta.":
-                        self._meta(envelope, None)
-                        continue
-                    if (allows is not None and not allows(event)) or (
-                        passes is not None and not passes(envelope)
-                    ):
-                        continue
-                    if canonical:
-                        try:
-                            out.append(orjson.dumps(envelope, default=json_default))
-                        except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
-                            out.append(_canonical_record(envelope))
-                    elif not raw_mode:
-                        out.append(record(envelope))
-                    elif raw is not None:
-                        out.append(raw_frame_bytes(raw))
-                        raw = None  # a frame is printed once, however many envelopes pass
-                    passed += 1
-                    if counts is not None:
-                        counts[event] = counts.get(event, 0) + 1
-                    if after is not None:
-                        self.passed = passed
-                        self._seq = number
-                        after(envelope)
-                    if len(out) >= _HAND_OVER:
-                        self.passed = passed
-                        self._hand_over()
-                        out = self._out
+                    yield (envelope, frame) if raw_mode else envelope
                 self._seq = number  # a recorder asks between frames where the next starts
         finally:
             self._seq = number
-            self.passed = passed
 
-    def feed_envelope(self, envelope: Envelope, line: bytes | None = None) -> None:
-        """Filter and send on one envelope read back (see feed_envelopes)."""
-        self.feed_envelopes(((envelope, line),))
+    def _send_on(self, entries: Iterable[Any], other: Callable[[Any], None] | None) -> None:
+        """The one loop every envelope takes: filters, record, counters, -n/--until, hand-over.
 
-    def feed_envelopes(
-        self, pairs: Iterable[Any], other: Callable[[Any], None] | None = None
-    ) -> None:
-        """Filter and send on envelopes read back, each with its canonical text if known.
-
-        They keep their own `seq`. Anything but an (envelope, line) tuple
-        among `pairs` (a reader's bad line) goes to `other`, in its place,
-        with everything before it written. StreamDone at -n or --until.
+        `entries` are a frame's envelopes (dicts) and (envelope, line) tuples,
+        line being the envelope's canonical text when read back (or None), or
+        with --raw the envelope's frame; anything else goes to `other`.
+        Written flat on purpose: it runs once per envelope.
         """
         allows = self._allows
         passes = self._passes
-        as_read = self._record is _canonical_record  # a line is its own record
+        record = self._record
+        canonical = record is _canonical_record  # compact, colourless whole envelopes
         after = self._after
         out = self._out
         counts = self.counts if self._tally else None
         passed = self.passed
+        printed: Any = None  # with --raw, the frame whose payload was printed last
         try:
-            for pair in pairs:
-                if type(pair) is not tuple:
+            for entry in entries:
+                kind = type(entry)
+                if kind is dict:  # a frame's envelope: the common case first
+                    envelope = entry
+                    line = None
+                elif kind is tuple:
+                    envelope, line = entry
+                else:
                     self.passed = passed
                     self._hand_over()
-                    assert other is not None, f"not an envelope: {pair!r}"
-                    other(pair)
+                    if other is None:
+                        raise TypeError(f"not an entry of the stream: {entry!r}")
+                    other(entry)
                     out = self._out
                     continue
-                envelope, line = pair
                 event = envelope["event"]
                 if event[:5] == "meta.":
-                    self._meta(envelope, line)
+                    self._meta(envelope, line if type(line) is bytes else None)
                     continue
                 if (allows is not None and not allows(event)) or (
                     passes is not None and not passes(envelope)
                 ):
                     continue
-                if line is not None and as_read:
-                    out.append(line)
-                else:
-                    out.append(self.format_envelope(envelope, line))
+                if line is None:
+                    if canonical:
+                        try:
+                            out.append(orjson.dumps(envelope, default=json_default))
+                        except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
+                            out.append(_canonical_record(envelope))
+                    else:
+                        out.append(record(envelope))
+                elif type(line) is bytes:
+                    out.append(line if canonical else self.format_envelope(envelope, line))
+                elif line is not printed:  # --raw: a frame is printed once, however many pass
+                    printed = line
+                    if line[2] is not None:
+                        out.append(raw_frame_bytes(line[2]))
                 passed += 1
                 if counts is not None:
                     counts[event] = counts.get(event, 0) + 1
@@ -353,10 +361,6 @@ class Stream:
     def close(self) -> None:
         """The end, whatever caused it: everything held is written."""
         self.flush()
-
-    def passes(self, envelope: Envelope) -> bool:
-        """Whether a data envelope passes -e, -x and every -f."""
-        return self.compiled.filter.passes(envelope)
 
     def format_envelope(self, envelope: Envelope, line: bytes | None = None) -> bytes:
         """The record of a data envelope that passed: -q's result, or the envelope.
@@ -407,6 +411,19 @@ class Stream:
         if self.passed != self._handed:
             self._handed = self.passed
             self.last_pass = time.monotonic()
+
+
+def _windowed(pairs: Iterable[Any], window: Window) -> Iterator[Any]:
+    """The envelopes read back that are inside the window, by their own seq and time."""
+    for pair in pairs:
+        if type(pair) is tuple:
+            envelope = pair[0]
+            seq = envelope.get("seq")
+            recv_ts = envelope.get("recv_ts")
+            recv_us = iso_to_us(recv_ts) if type(recv_ts) is str else None
+            if not window(seq if type(seq) is int else 0, recv_us or 0):
+                continue
+        yield pair
 
 
 def _canonical_record(envelope: Envelope) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from wstail.exitcodes import UsageError
-from wstail.feeds import FEEDS, ConnectSettings
+from wstail.feeds import ConnectSettings, Feed
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE
 from wstail.live import LiveSource, Prepare
 
@@ -166,10 +166,36 @@ def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
     return headers
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def feed_options(feed: Feed, *more: Decorator) -> Decorator:
+    """The options a feed's commands take, as its registry entry says; `more` after CHANNEL."""
+    bundles: list[Decorator] = []
+    if feed.channels:
+        bundles.append(channel_options)
+    bundles += [*more, connect_options]
+    if feed.auth:
+        bundles.append(node_options)
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for bundle in reversed(bundles):
+            func = bundle(func)
+        return func
+
+    return decorate
+
+
 def collect_channels(
-    args: tuple[str, ...], channel_file: str | None, required: bool = True
+    args: tuple[str, ...],
+    channel_file: str | None,
+    required: bool = True,
+    command: str = "tail user",
 ) -> list[str]:
-    """Channel IDs from arguments, --channel-file and WSTAIL_CHANNELS (never echoed)."""
+    """Channel IDs from arguments, --channel-file and WSTAIL_CHANNELS (never echoed).
+
+    `command` names the command that ran (`record user`) in the error.
+    """
     channels = [c.strip() for c in args if c.strip()]
     if channel_file:
         try:
@@ -191,7 +217,7 @@ def collect_channels(
     unique = list(dict.fromkeys(channels))
     if not unique and required:
         raise UsageError(
-            "tail user needs at least one channel ID: as arguments, --channel-file FILE, "
+            f"{command} needs at least one channel ID: as arguments, --channel-file FILE, "
             "or WSTAIL_CHANNELS"
         )
     return unique
@@ -216,11 +242,16 @@ def connect_settings(params: dict[str, Any], channels: list[str] | None = None) 
     )
 
 
-def source_preparer(
-    name: str, params: dict[str, Any], channels: list[str] | None = None
-) -> Prepare:
+def source_preparer(feed: Feed, params: dict[str, Any]) -> Prepare:
     """What `run_live` calls to get the feed's source: the demo server first with --demo."""
-    feed = FEEDS[name]
+    channels = None
+    if feed.channels:
+        channels = collect_channels(
+            params.pop("channels"),
+            params.pop("channel_file"),
+            required=not params["demo"],
+            command=click.get_current_context().command_path.partition(" ")[2],
+        )
     settings = connect_settings(params, channels)
     if params["demo"]:
         from wstail.demo import DEMO_CHANNEL, demo_preparer

@@ -1,4 +1,4 @@
-"""`wstail record -o FILE public|user|node`: a lossless capture of a live feed."""
+"""`wstail record -o FILE FEED`: a lossless capture of a live feed, one command per feed."""
 
 from __future__ import annotations
 
@@ -7,14 +7,9 @@ from typing import Any
 import click
 
 from wstail.exitcodes import UsageError
+from wstail.feeds import FEEDS, Feed
 
-from .connect import (
-    channel_options,
-    collect_channels,
-    connect_options,
-    node_options,
-    source_preparer,
-)
+from .connect import feed_options, source_preparer
 from .options import environment, output_style, stream_options, stream_settings
 from .sourcegroup import SourceGroup
 
@@ -112,7 +107,7 @@ def existing_capture(pattern: str, rotating: bool) -> str | None:
     return None
 
 
-def run_record(name: str, params: dict[str, Any], channels: list[str] | None = None) -> None:
+def run_record(feed: Feed, params: dict[str, Any]) -> None:
     """Connect and write every frame to the capture; --tee prints envelopes too."""
     from wstail.live import run_live
     from wstail.recorder import RecordOptions, parse_duration, parse_size
@@ -126,7 +121,7 @@ def run_record(name: str, params: dict[str, Any], channels: list[str] | None = N
     style = output_style(params)
     tee = bool(params["tee"])
     stream = env.stream(stream_settings(params), style, live=tee, printing=tee)
-    prepare = source_preparer(name, params, channels)
+    prepare = source_preparer(feed, params)
     try:
         run_live(prepare, stream, options.recorder_for)
     finally:
@@ -134,50 +129,18 @@ def run_record(name: str, params: dict[str, Any], channels: list[str] | None = N
             env.print_stats(stream)
 
 
-@record.command("public", epilog=EXAMPLES)
-@record_options
-@connect_options
-@stream_options
-@click.pass_context
-def record_public(ctx: click.Context, **params: Any) -> None:
-    """Record the Paymium public feed."""
-    run_record("public", _merged(ctx, params))
+def record_command(feed: Feed) -> click.Command:
+    """`wstail record NAME`: the feed's options and the record options, from its entry."""
+
+    @click.pass_context
+    def command(ctx: click.Context, **params: Any) -> None:
+        run_record(feed, _merged(ctx, params))
+
+    command.__doc__ = feed.record_summary
+    return record.command(feed.name, epilog=feed.record_examples)(
+        feed_options(feed, record_options)(stream_options(command))
+    )
 
 
-@record.command(
-    "user",
-    epilog="""\b
-Examples:
-  wstail record -o user.jsonl.gz user --channel-file ~/.paymium-channel
-  WSTAIL_CHANNELS=$PAYMENT_UUID wstail record -o pay.jsonl user --until "data.state == 'paid'"
-""",
-)
-@channel_options
-@record_options
-@connect_options
-@stream_options
-@click.pass_context
-def record_user(
-    ctx: click.Context, channels: tuple[str, ...], channel_file: str | None, **params: Any
-) -> None:
-    """Record Paymium user and payment channels (capture files are created 0600)."""
-    ids = collect_channels(channels, channel_file, required=not params["demo"])
-    run_record("user", _merged(ctx, params), ids)
-
-
-@record.command(
-    "node",
-    epilog="""\b
-Examples:
-  wstail record -o node.jsonl.zst node --rotate-size 100M
-  wstail record -o - node --user admin --password-file ~/.ob-pass | gzip > node.jsonl.gz
-""",
-)
-@record_options
-@connect_options
-@node_options
-@stream_options
-@click.pass_context
-def record_node(ctx: click.Context, **params: Any) -> None:
-    """Record an OpenBazaar node's WebSocket."""
-    run_record("node", _merged(ctx, params))
+for _feed in FEEDS.values():
+    record_command(_feed)

@@ -115,9 +115,3 @@ def _prepend(
     if block:
         yield before, block
     yield from blocks
-
-
-def block_lines(blocks: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
-    """Numbered lines, one at a time (for pacing and windows, which look at each)."""
-    for before, block in blocks:
-        yield from enumerate(split_lines(block), before + 1)

@@ -26,7 +26,7 @@ from .blocks import BadLine, ReadFailure, content_of, first_line, read_blocks
 from .captures import NewPart, Part, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
-from .window import Bound, Window
+from .window import Bound
 
 
 @dataclass(slots=True)
@@ -60,7 +60,6 @@ class Replayer:
         self.stderr = stderr
         self.normalizer_for = normalizer_for
         self.bad_lines = 0
-        self.window = Window(options.start, options.end)
         opts = stream.options
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
         self.timer = ReplayTimer(
@@ -68,7 +67,7 @@ class Replayer:
         )
         # Each item waits its turn with --speed or --duration; else blocks go straight on.
         self.paced = bool(options.speed) or deadline is not None
-        self.needles = None if self.window.active or options.speed else _needles(stream)
+        self.needles = None if stream.windowed or options.speed else _needles(stream)
         self.progress: Progress | None = None
         if Progress.wanted(stderr, sys.stdout.isatty()):
             self.progress = Progress(stderr)
@@ -113,7 +112,7 @@ class Replayer:
 
         blocks = read_blocks(handle, 0, reading.BLOCK_SIZE)
         if self.progress is not None:
-            blocks = self._ticking(blocks, display_name(path), handle)
+            blocks = self._ticking(blocks, display_name(path), handle, self.progress)
         try:
             head = first_line(blocks)
             if head is None:
@@ -165,19 +164,19 @@ class Replayer:
             if type(entry) is not tuple:
                 other(entry)
                 continue
-            self.timer.wait(entry[1])  # it writes what is held: never inside a feeding
+            if stream.inside(stream.next_seq, entry[1]):  # no wait for what is left out
+                self.timer.wait(entry[1])  # it writes what is held: never inside a feeding
             stream.feed_frames((entry,))
             stream.end_batch()
 
     def _feed_envelopes(self, path: str, entries: Iterator[Any]) -> None:
-        """Envelopes read back into the stream: straight on, or each in window and turn."""
+        """Envelopes read back into the stream: straight on, or each in its turn when paced."""
         stream = self.stream
 
         def other(entry: BadLine) -> None:
             self.report(path, entry.lineno, entry.reason)
 
-        window = self.window if self.window.active else None
-        if window is None and not self.paced:
+        if not self.paced:
             stream.feed_envelopes(entries, other)
             return
         speed = self.options.speed
@@ -186,20 +185,16 @@ class Replayer:
                 other(entry)
                 continue
             envelope = entry[0]
-            if window is not None:
-                seq = envelope.get("seq")
-                recv_us = _recv_us(envelope) or 0
-                if not window.contains(seq if type(seq) is int else 0, recv_us):
-                    continue
-            if self.paced:  # the wait writes what is held: never inside a feeding
-                self.timer.wait(_recv_us(envelope) if speed else None)
+            seq = envelope.get("seq")
+            recv_us = _recv_us(envelope)
+            if stream.inside(seq if type(seq) is int else 0, recv_us or 0):
+                # no wait for what is left out; the wait writes what is held
+                self.timer.wait(recv_us if speed else None)
             stream.feed_envelopes((entry,))
 
     def _ticking(
-        self, blocks: Iterator[tuple[int, bytes]], name: str, handle: BinaryIO
+        self, blocks: Iterator[tuple[int, bytes]], name: str, handle: BinaryIO, progress: Progress
     ) -> Iterator[tuple[int, bytes]]:
-        progress = self.progress
-        assert progress is not None
         for block in blocks:
             yield block
             progress.tick(name, handle, self.stream.passed)

@@ -37,7 +37,7 @@ def _endpoint(source: str, eio: str, playback: Playback, replays: Replays) -> _E
     feed = served_feed(source)  # raises for unknown sources
     if eio not in SERVE_EIO_CHOICES:
         raise ValueError(f"eio {eio!r}: expected one of {', '.join(SERVE_EIO_CHOICES)}")
-    if feed.name == "node":
+    if feed.protocol == "websocket":
         from wstail.serve.node import NodeServer
 
         return NodeServer(feed.endpoint, playback, replays)
