@@ -159,7 +159,7 @@ class LossyRelay:
     """A loopback TCP relay that loses a long-poll's answer in flight, then resets the client.
 
     Requests go through as they are, responses whole (read by their
-    Content-Length), except the `lose`-th response (1-based, counted over all
+    Content-Length, or chunked), except the `lose`-th response (1-based, counted over all
     connections) whose body holds `needle`: the server has written it, but
     of it only `cut` reaches the client ("nothing", its "status line", or the
     head and "half the body"), then the client's connection is reset (RST,
@@ -217,7 +217,7 @@ class LossyRelay:
         """Pass responses on, whole, until one is lost or the server closes."""
         while head := await _read_head(up):
             raw, body = await _read_body(head, up)
-            if self._loses(head, body):
+            if self._loses(body):
                 sent = {"nothing": 0, "status line": head.index(b"\r\n") + 2}
                 down.write((head + raw)[: sent.get(self.cut, len(head) + len(raw) // 2)])
                 await down.drain()
@@ -226,7 +226,8 @@ class LossyRelay:
             down.write(head + raw)
             await down.drain()
 
-    def _loses(self, head: bytes, text: bytes) -> bool:
+    def _loses(self, text: bytes) -> bool:
+        """Whether this response (its decoded body `text`) is the one to lose."""
         if self.needle not in text:
             return False
         self.matched += 1
