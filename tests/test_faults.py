@@ -6,6 +6,8 @@ or frozen with SIGSTOP (a half-open connection: the socket stays up, nothing
 answers), a node-like `websockets` server process (tests/peers/flood_server.py),
 and hand-made Engine.IO 3 and node peers for bytes no real server sends. The
 only name looked up elsewhere is a `.invalid` one, which never resolves.
+A long-poll's answer lost in flight (a relay that resets the connection, as
+a NAT or load balancer does) is a gap marked by `meta.disconnected`.
 Whatever happens: the SPEC's exit code, one-line messages, never a traceback.
 """
 
@@ -27,6 +29,7 @@ import pytest
 from conftest import Wstail as RunWstail
 from helpers.live import Done, Wstail, run_wstail, wstail_env
 from helpers.node_peers import NodePeer, silent_tcp_server
+from helpers.polling_peers import CUTS, LossyRelay
 from helpers.serve import sio, text, write_capture
 from helpers.serving import WSTAIL, read_line, serving
 from helpers.sio_peers import (
@@ -747,3 +750,64 @@ def test_signal_stops_replay_serve_and_its_client_exits_3(
     assert connected.startswith("wstail: connected to ")
     assert disconnected.startswith("wstail: disconnected: ")
     assert gave_up.startswith("wstail: ") and " after 0 retries: " in gave_up
+
+
+# -- 7. a long-poll's answer lost in flight: a gap, never a silent one ------------------
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("cut", CUTS)
+@pytest.mark.parametrize(("kind", "eio"), [("sio2", "3"), ("sio4", "4")])
+def test_a_long_poll_answer_lost_in_flight_is_a_marked_gap(
+    kind: str, eio: str, cut: str, tmp_path: Path
+) -> None:
+    """A relay loses a GET's answer holding tickers and resets: meta.disconnected before the
+    gap and a reconnect after it; the lost poll is never asked again in the same session.
+
+    The server (polling only) ticks n.10 every 2 ms; the relay loses the
+    second answer that holds an event, so the first is printed and the
+    lost tickers make a gap in the counter.
+    """
+    env = wstail_env(tmp_path)
+    scenario = {"steps": ticking(1, 5000, every_ms=2), "transports": ["polling"]}
+    command = ["tail", "public", "--eio", eio, "--meta", "-n", "100"]
+
+    async def body() -> tuple[Done, list[bytes]]:
+        async with start_peer(kind, scenario) as peer:
+            async with LossyRelay(peer.port, needle=b'"stream"', lose=2, cut=cut) as relay:
+                done = await run_wstail(*command, "--url", relay.url, env=env, timeout=30)
+                return done, relay.lost
+
+    done, lost = run(body, timeout=60)
+    assert done.code == 0, done.err
+    assert done.err == b""
+    assert_clean(done)
+    assert len(lost) == 1
+    lost_prices = [float(price) for price in re.findall(rb'"price":"([0-9.]+)"', lost[0])]
+    printed = prices(done.lines)
+    assert lost_prices and not set(lost_prices) & set(printed)
+    gaps: list[tuple[int, int]] = []
+    reasons: list[str] = []
+    previous, marked = 0, False
+    for line in done.lines:
+        event = json.loads(line)
+        if event["event"] == "meta.disconnected":
+            reasons.append(event["data"]["reason"])
+            marked = True
+        elif event["event"] == "ticker":
+            n = int(event["data"]["price"])
+            if previous and n != previous + 1:
+                assert marked, f"a silent gap: {previous} then {n}"
+                gaps.append((previous, n))
+            previous, marked = n, False
+    assert gaps and gaps[0][0] < min(lost_prices) < gaps[0][1]
+    if cut == "half the body":  # the head came: aiohttp never sent this GET again
+        assert reasons == ["the response was cut short"]
+    else:
+        assert reasons == ["connection reset by peer before the answer to a long-polling GET"]
+    names = events(done.lines)
+    dropped = names.index("meta.disconnected")
+    again = names.index("meta.connected", dropped)
+    assert names[1:dropped] == ["ticker"] * (dropped - 1)
+    assert set(names[dropped + 1 : again]) == {"meta.reconnecting"}
+    assert "ticker" in names[again:]

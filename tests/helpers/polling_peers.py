@@ -4,6 +4,8 @@
   upgrades with HTTP 400, as nginx without the Upgrade headers does.
 - `RawPollingServer`: an Engine.IO 3 or 4 polling server playing a script of
   payloads (forgotten sessions, broken payloads).
+- `LossyRelay`: a loopback TCP relay that loses one long-poll's answer in
+  flight and resets the connection, as a NAT or a load balancer does.
 - `check_exact_envelopes`: `tail public` and `tail user` over long-polling
   against an official server print the WebSocket's exact envelopes.
 """
@@ -12,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +38,7 @@ from helpers.live import (
 from helpers.sio_peers import AiohttpServer, run, start_peer
 from wstail.sources.socketio.payload import decode_payload, decode_payload4, encode_payload
 
-__all__ = ["RawPollingServer", "UpgradeRefusingProxy", "check_exact_envelopes"]
+__all__ = ["LossyRelay", "RawPollingServer", "UpgradeRefusingProxy", "check_exact_envelopes"]
 
 
 def check_exact_envelopes(
@@ -145,6 +150,145 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             await writer.drain()
     finally:
         writer.close()
+
+
+CUTS = ("nothing", "status line", "half the body")  # what of a lost answer reaches the client
+
+
+class LossyRelay:
+    """A loopback TCP relay that loses a long-poll's answer in flight, then resets the client.
+
+    Requests go through as they are, responses whole (read by their
+    Content-Length, or chunked), except the `lose`-th response (1-based, counted over all
+    connections) whose body holds `needle`: the server has written it, but
+    of it only `cut` reaches the client ("nothing", its "status line", or the
+    head and "half the body"), then the client's connection is reset (RST,
+    SO_LINGER 0), as a NAT or load balancer that lost the flow does.
+    """
+
+    def __init__(self, upstream: int, *, needle: bytes, lose: int, cut: str) -> None:
+        assert cut in CUTS, cut
+        self.upstream = upstream
+        self.needle = needle
+        self.lose = lose
+        self.cut = cut
+        self.matched = 0  # responses seen holding `needle`
+        self.lost: list[bytes] = []  # the bodies lost (decoded)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """The base URL to give wstail."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> LossyRelay:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+            requests = asyncio.ensure_future(_pipe(reader, up_writer))
+            try:
+                await self._responses(up_reader, writer)
+            finally:
+                requests.cancel()
+                up_writer.close()
+        except (OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            self._tasks.discard(task)
+
+    async def _responses(self, up: asyncio.StreamReader, down: asyncio.StreamWriter) -> None:
+        """Pass responses on, whole, until one is lost or the server closes."""
+        while head := await _read_head(up):
+            raw, body = await _read_body(head, up)
+            if self._loses(body):
+                sent = {"nothing": 0, "status line": head.index(b"\r\n") + 2}
+                down.write((head + raw)[: sent.get(self.cut, len(head) + len(raw) // 2)])
+                await down.drain()
+                _reset(down)
+                return
+            down.write(head + raw)
+            await down.drain()
+
+    def _loses(self, text: bytes) -> bool:
+        """Whether this response (its decoded body `text`) is the one to lose."""
+        if self.needle not in text:
+            return False
+        self.matched += 1
+        if self.matched != self.lose:
+            return False
+        self.lost.append(text)
+        return True
+
+
+async def _read_head(reader: asyncio.StreamReader) -> bytes:
+    """A response's status line and headers, b"" when the connection ends between responses."""
+    try:
+        return await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        assert not exc.partial, f"a response cut short by the server: {exc.partial!r}"
+        return b""
+
+
+def _header(head: bytes, name: bytes) -> bytes | None:
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip().lower()
+    return None
+
+
+async def _read_body(head: bytes, reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """A response's body as sent (by Content-Length, chunked, or to the end), and its content
+    (dechunked, decompressed)."""
+    if _header(head, b"transfer-encoding") == b"chunked":
+        raw, content = bytearray(), bytearray()
+        while True:
+            size_line = await reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            chunk = await reader.readexactly(size + 2)
+            raw += size_line + chunk
+            content += chunk[:-2]
+            if size == 0:
+                assert chunk == b"\r\n", f"a chunked response with trailers: {head!r}"
+                return bytes(raw), _decoded(head, bytes(content))
+    length = _header(head, b"content-length")
+    raw = await reader.readexactly(int(length)) if length is not None else await reader.read()
+    return raw, _decoded(head, raw)
+
+
+def _decoded(head: bytes, body: bytes) -> bytes:
+    """The body as sent before Content-Encoding (engine.io compresses answers over 1 KB)."""
+    encoding = _header(head, b"content-encoding")
+    if encoding == b"gzip":
+        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    if encoding == b"deflate":
+        return zlib.decompress(body)
+    assert encoding is None, f"content-encoding {encoding!r}"
+    return body
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP RST (SO_LINGER 0) instead of a FIN."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 class RawPollingServer(AiohttpServer):

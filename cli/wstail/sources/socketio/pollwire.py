@@ -10,7 +10,9 @@ back on the session's later requests, as a browser would.
 
 Every failure comes out as a `session` exception with a reason that holds
 no secret: Refused (401/403, an untrusted certificate, a server that speaks
-Engine.IO 4 only) or HandshakeFailed.
+Engine.IO 4 only) or HandshakeFailed. A request is sent once, never again
+behind our back (`_sent_once`): a long-poll's answer lost in flight ends the
+session, so that the gap is marked.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class PollWire:
             cookie_jar=aiohttp.DummyCookieJar(),  # ours, so that a -H Cookie goes as it is
             trust_env=not is_loopback(host),  # the proxy of the environment, as websockets
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=target.connect_timeout),
+            middlewares=(_sent_once,),
         )
 
     def url(self) -> yarl.URL:
@@ -154,6 +157,34 @@ class PollWire:
         if isinstance(exc, aiohttp.ClientConnectorCertificateError):
             return Refused(untrusted(self.target.display_url, exc.certificate_error))
         return HandshakeFailed(error_reason(exc))
+
+
+async def _sent_once(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """One attempt per request: a connection lost before the response head ends it.
+
+    aiohttp sends an idempotent request (our GETs) again, once, when the
+    connection breaks before the response head arrives (ClientOSError or
+    ServerDisconnectedError in `ClientSession._request`, after RFC 9112's
+    "retrying requests"), on a new connection as well as a reused one. A
+    long-poll is not idempotent: the server may have flushed events into the
+    answer that was lost, and a second GET in the same Engine.IO session goes
+    on after them, a silent gap. Ending the session instead makes it a
+    `meta.disconnected` and a reconnect. aiohttp has no public switch for
+    that retry (aio-libs/aiohttp#10790; `_retry_connection` is private,
+    `force_close` does not stop it); a client middleware (public since 3.12)
+    wraps each attempt inside the retry loop, and an exception other than
+    those two ends the request. Keep-alive stays: nothing else changes.
+    POSTs are never retried by aiohttp; they pass here the same way.
+    """
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # nothing was sent (and aiohttp retries no connect): `_failed` reads it
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        what = f"the answer to a long-polling {request.method}"
+        raise HandshakeFailed(f"{error_reason(exc)} before {what}") from None
 
 
 def _error_message(body: bytes) -> str:
