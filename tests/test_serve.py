@@ -644,7 +644,7 @@ def test_busy_port_raises_os_error(tmp_path: Path) -> None:
 
 
 def test_http_endpoints(tmp_path: Path) -> None:
-    """EIO3 refuses an unknown transport with HTTP 400; polling answers a --cors origin with CORS."""
+    """EIO3 refuses an unknown transport with HTTP 400; polling answers --cors origins with CORS."""
     path = paymium_capture(tmp_path)
 
     async def body() -> tuple[int, dict[str, Any], int, str | None]:
