@@ -38,10 +38,10 @@ __all__ = [
     "ANY_ORIGIN",
     "Access",
     "access_of",
-    "protect",
     "is_loopback_host",
     "parse_allowed_host",
     "parse_origin",
+    "protect",
 ]
 
 ANY_ORIGIN = "*"
@@ -220,7 +220,10 @@ class Access:
         return {}  # same origin, or no page: no CORS needed
 
     def refusal(self, host: str | None, origin: str | None, local: str | None) -> str | None:
-        """Why a request is refused (one line), or None when it may be served."""
+        """Why a request is refused (one line), or None when it may be served.
+
+        The Host goes first: a rebinding page's Origin is `http://` + its Host.
+        """
         if not self.host_allowed(host, local):
             return f"forbidden: Host {host} is not this server's name (see --allow-host)"
         if not self.origin_allowed(origin, host):
