@@ -5,7 +5,10 @@ can apt-get it), driven by playwright-core (tests/peers/browser_client.js),
 loads a page served on another port of 127.0.0.1 than the Socket.IO server,
 so every request is cross-origin with credentials: socket.io-client 4.8
 (`withCredentials: true`) and 2.5 (credentials by default, long-polling first,
-then the upgrade) must both get every event of the capture, in order.
+then the upgrade) must both get every event of the capture, in order, once
+`--cors` names the page's origin. Without it they get nothing, on
+long-polling and on a WebSocket alone (which browsers do not guard with
+CORS); `--cors '*'` serves pages without credentials only.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +46,7 @@ PAGE = """<!doctype html>
 <script src="/socket.io.js"></script>
 <script>
 window.result = {events: [], error: null, transport: null};
-const socket = io(%(url)s, {path: "/ws/socket.io", withCredentials: true, reconnection: false});
+const socket = io(%(url)s, %(options)s);
 socket.on("connect", () => { window.result.transport = socket.io.engine.transport.name; });
 socket.on("connect_error", (e) => { window.result.error = String((e && e.message) || e); });
 for (const name of %(names)s) {
@@ -50,6 +54,16 @@ for (const name of %(names)s) {
 }
 </script>
 """
+
+
+def page_html(base_url: str, names: list[str], **options: Any) -> str:
+    """PAGE for the /public namespace at `base_url`: credentials, no reconnection, `options`."""
+    settings = {"path": "/ws/socket.io", "withCredentials": True, "reconnection": False, **options}
+    return PAGE % {
+        "url": json.dumps(base_url + "/public"),
+        "options": json.dumps(settings),
+        "names": json.dumps(names),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +82,30 @@ def chromium() -> str:
     return CHROMIUM
 
 
+@dataclass
+class PageServer:
+    """The page server's URL and origin, and the page it serves at / (set once known)."""
+
+    url: str
+    html: str = ""
+
+    @property
+    def origin(self) -> str:
+        """http://127.0.0.1:PORT, what the browser sends as the page's Origin."""
+        return self.url.rstrip("/")
+
+
 @contextlib.contextmanager
-def page_server(html: str, script: Path) -> Iterator[str]:
+def page_server(script: Path) -> Iterator[PageServer]:
     """An HTTP server on its own port (another origin): the page at / and the client script."""
-    bodies = {
-        "/": (html.encode(), "text/html"),
-        "/socket.io.js": (script.read_bytes(), "text/javascript"),
-    }
+    page = PageServer("")
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            bodies = {
+                "/": (page.html.encode(), "text/html"),
+                "/socket.io.js": (script.read_bytes(), "text/javascript"),
+            }
             body, kind = bodies.get(self.path, (b"not found", "text/plain"))
             self.send_response(200 if self.path in bodies else 404)
             self.send_header("Content-Type", kind)
@@ -89,10 +117,11 @@ def page_server(html: str, script: Path) -> Iterator[str]:
             """Quiet: the test reads the browser's console instead."""
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    page.url = f"http://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield page
     finally:
         server.shutdown()
         server.server_close()
@@ -120,17 +149,77 @@ def browse(chromium: str, page_url: str, count: int) -> dict[str, Any]:
 def test_browser_on_another_origin_receives_every_event(
     chromium: str, tmp_path: Path, client: str, serve: list[str]
 ) -> None:
-    """socket.io-client in chromium, from another origin with credentials, gets the capture."""
+    """socket.io-client in chromium, from another origin allowed by --cors, with credentials,
+    gets the capture."""
     recorded = [event for namespace, event in sio_events(SAMPLE) if namespace == "/public"]
     names = sorted({event[0] for event in recorded})
-    with serving("--speed", "1000", *serve, SAMPLE, env=clean_env(tmp_path)) as served:
-        html = PAGE % {"url": json.dumps(served.base_url + "/public"), "names": json.dumps(names)}
-        with page_server(html, CLIENT_SCRIPTS[client]) as page_url:
-            assert not page_url.startswith(served.base_url)  # another origin: another port
-            result = browse(chromium, page_url, len(recorded))
+    with (
+        page_server(CLIENT_SCRIPTS[client]) as page,
+        serving(
+            "--speed", "1000", "--cors", page.origin, *serve, SAMPLE, env=clean_env(tmp_path)
+        ) as served,
+    ):
+        page.html = page_html(served.base_url, names)
+        assert not page.url.startswith(served.base_url)  # another origin: another port
+        result = browse(chromium, page.url, len(recorded))
     assert result["error"] is None, result["console"]
     assert result["events"] == recorded
     assert result["transport"] in ("websocket", "polling")
+
+
+@pytest.mark.parametrize(
+    ("client", "serve", "transports"),
+    [
+        ("4", [], ["polling", "websocket"]),
+        ("4", [], ["websocket"]),
+        ("2", ["--eio", "3"], ["polling", "websocket"]),
+        ("2", ["--eio", "3"], ["websocket"]),
+    ],
+    ids=["sioc4.8", "sioc4.8-websocket", "sioc2.5-eio3", "sioc2.5-eio3-websocket"],
+)
+def test_browser_on_another_origin_is_refused_without_cors(
+    chromium: str, tmp_path: Path, client: str, serve: list[str], transports: list[str]
+) -> None:
+    """Without --cors a page on another origin gets nothing: refused on long-polling (403,
+    no CORS) and on the WebSocket, where the browser itself checks nothing (403 on Origin)."""
+    recorded = [event for namespace, event in sio_events(SAMPLE) if namespace == "/public"]
+    names = sorted({event[0] for event in recorded})
+    with (
+        page_server(CLIENT_SCRIPTS[client]) as page,
+        serving("--speed", "1000", *serve, SAMPLE, env=clean_env(tmp_path)) as served,
+    ):
+        page.html = page_html(served.base_url, names, transports=transports)
+        result = browse(chromium, page.url, len(recorded))
+        code, lines = served.stop()
+    assert result["error"] is not None, result["console"]
+    assert result["events"] == [] and result["transport"] is None
+    assert code == 130 and lines == ["wstail: interrupted"]  # nothing else was said
+    if transports == ["websocket"]:
+        assert "Unexpected response code: 403" in result["console"], result["console"]
+    else:
+        assert "No 'Access-Control-Allow-Origin' header" in result["console"], result["console"]
+
+
+def test_browser_any_origin_reads_a_public_capture_without_credentials(
+    chromium: str, tmp_path: Path
+) -> None:
+    """--cors '*' (public captures only): a page of any origin reads it without credentials;
+    a credentialed one is refused by the browser itself (`*` never goes with credentials)."""
+    recorded = [event for namespace, event in sio_events(SAMPLE) if namespace == "/public"]
+    names = sorted({event[0] for event in recorded})
+    results = []
+    for credentials in (False, True):
+        with (
+            page_server(CLIENT_SCRIPTS["4"]) as page,
+            serving("--speed", "1000", "--cors", "*", SAMPLE, env=clean_env(tmp_path)) as served,
+        ):
+            page.html = page_html(served.base_url, names, withCredentials=credentials)
+            results.append(browse(chromium, page.url, len(recorded)))
+    anonymous, credentialed = results
+    assert anonymous["error"] is None, anonymous["console"]
+    assert anonymous["events"] == recorded
+    assert credentialed["error"] is not None and credentialed["events"] == []
+    assert "wildcard" in credentialed["console"], credentialed["console"]
 
 
 BINARY_PAGE = """<!doctype html>
@@ -173,11 +262,15 @@ def test_browser_long_polling_receives_binary_events_in_binary_payloads(
     """
     capture = write_capture(tmp_path / "binary.jsonl")
     names = sorted({event[0] for event in RECORDED})
-    with serving("--speed", "1000", "--eio", "3", capture, env=clean_env(tmp_path)) as served:
+    with (
+        page_server(CLIENT_SCRIPTS["2"]) as page,
+        serving(
+            "--speed", "1000", "--eio", "3", "--cors", page.origin, capture, env=clean_env(tmp_path)
+        ) as served,
+    ):
         url = json.dumps(served.base_url + "/public")
-        html = BINARY_PAGE % {"url": url, "names": json.dumps(names)}
-        with page_server(html, CLIENT_SCRIPTS["2"]) as page_url:
-            result = browse(chromium, page_url, len(RECORDED))
+        page.html = BINARY_PAGE % {"url": url, "names": json.dumps(names)}
+        result = browse(chromium, page.url, len(RECORDED))
     assert result["error"] is None, result["console"]
     assert result["transport"] == "polling"
     assert result["events"] == RECORDED

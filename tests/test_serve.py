@@ -644,7 +644,7 @@ def test_busy_port_raises_os_error(tmp_path: Path) -> None:
 
 
 def test_http_endpoints(tmp_path: Path) -> None:
-    """EIO3 refuses an unknown transport with HTTP 400; both servers answer polling with CORS."""
+    """EIO3 refuses an unknown transport with HTTP 400; polling answers --cors origins with CORS."""
     path = paymium_capture(tmp_path)
 
     async def body() -> tuple[int, dict[str, Any], int, str | None]:
@@ -653,7 +653,8 @@ def test_http_endpoints(tmp_path: Path) -> None:
                 url = f"{served.url}/ws/socket.io/?EIO=3&transport=flashsocket"
                 async with http.get(url) as response:
                     refused, body = response.status, await response.json()
-            async with Served(capture_opener(path), "paymium.public", eio="4") as served:
+            cors = ["http://app.example"]
+            async with Served(capture_opener(path), "paymium.public", eio="4", cors=cors) as served:
                 url = f"{served.url}/ws/socket.io/?EIO=4&transport=polling"
                 headers = {"Origin": "http://app.example"}
                 async with http.get(url, headers=headers) as response:
@@ -667,14 +668,17 @@ def test_http_endpoints(tmp_path: Path) -> None:
 
 
 def test_eio3_polling_cors_for_credentialed_requests(tmp_path: Path) -> None:
-    """EIO3 polling echoes the Origin with credentials allowed, and answers the preflight."""
+    """EIO3 polling echoes a --cors Origin with credentials allowed, and answers the preflight;
+    a request without Origin (not from a page) gets no CORS headers."""
     path = paymium_capture(tmp_path)
     origin = {"Origin": "http://app.example"}
 
     async def body() -> tuple[Any, ...]:
         async with (
             aiohttp.ClientSession() as http,
-            Served(capture_opener(path), "paymium.public", eio="3") as served,
+            Served(
+                capture_opener(path), "paymium.public", eio="3", cors=["http://app.example"]
+            ) as served,
         ):
             url = f"{served.url}/ws/socket.io/?EIO=3&transport=polling"
             async with http.get(url, headers=origin) as response:
@@ -700,7 +704,7 @@ def test_eio3_polling_cors_for_credentialed_requests(tmp_path: Path) -> None:
     assert pre_headers["Access-Control-Allow-Credentials"] == "true"
     assert "POST" in pre_headers["Access-Control-Allow-Methods"]
     assert pre_headers["Access-Control-Allow-Headers"] == "content-type"
-    assert anonymous["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in anonymous
 
 
 # -- the heartbeat of the Socket.IO server, both dialects ------------------------

@@ -61,6 +61,7 @@ class Feed:
     endpoint: str  # the path a served capture of this feed listens on
     sample: str  # the bundled capture under wstail/data, for --demo
     private: bool = False  # captures are created 0600; served only to named origins
+    private_content: str = ""  # what a private capture holds, for warnings
     channels: bool = False  # takes CHANNEL... IDs (secrets), joined on every connect
     auth: bool = False  # takes the node's --user/--password-file/--cookie-file
     build: Callable[[Feed, ConnectSettings, str], LiveSource]
@@ -194,6 +195,7 @@ Examples:
             endpoint=SOCKETIO_PATH,
             sample="user.jsonl",
             private=True,
+            private_content="balances and orders",
             channels=True,
             build=_socketio_source,
         ),
@@ -219,6 +221,7 @@ Examples:
             endpoint=NODE_PATH,
             sample="node.jsonl",
             private=True,
+            private_content="wallet, notifications and chats",
             auth=True,
             build=_node_source,
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from wstail.exitcodes import UsageError
 
@@ -16,6 +17,7 @@ Examples:
   wstail replay --speed 10 day.jsonl.zst | ./consumer
   wstail replay --from 2026-11-23T10:00:00Z --to seq:5000 cap.jsonl
   wstail tail public -n 100 | wstail replay - -f 'data.price > `200`'
+  wstail replay --serve 3000 --cors http://localhost:5173 cap.jsonl
 """
 
 
@@ -56,6 +58,21 @@ Examples:
     show_default=True,
     help="With --serve, Paymium captures: Engine.IO protocol to serve.",
 )
+@click.option(
+    "--cors",
+    multiple=True,
+    metavar="ORIGIN",
+    help="With --serve: let pages from ORIGIN (http://HOST:PORT) read it, with credentials "
+    "(repeatable; '*': any page, no credentials, public captures only). Default: none.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="With --serve: also answer requests for this Host name (repeatable; besides "
+    "loopback names, the bound address, and any IP when bound to 0.0.0.0 or ::).",
+)
 @stream_options
 def replay(files: tuple[str, ...], **params: Any) -> None:
     """Replay captures or wstail's own NDJSON output (FILE may be '-' for stdin).
@@ -74,6 +91,10 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         return
     if params["loop"]:
         raise UsageError("--loop only applies with --serve")
+    typed = click.get_current_context().get_parameter_source
+    if ParameterSource.COMMANDLINE in (typed("cors"), typed("allow_hosts")):
+        # from the environment they are a setting for the next --serve, not a mistake
+        raise UsageError("--cors and --allow-host only apply with --serve")
     options = ReplayOptions(
         start=Bound.parse(params["start"], "--from") if params["start"] else None,
         end=Bound.parse(params["end"], "--to") if params["end"] else None,

@@ -64,5 +64,7 @@ def serve_files(paths: list[str], params: dict[str, Any]) -> None:
         max_gap=params["max_gap"],
         loop=params["loop"],
         eio=params["eio"],
+        cors=tuple(params["cors"]),
+        allow_hosts=tuple(params["allow_hosts"]),
     )
     serve_file(paths[0], settings)

@@ -12,8 +12,10 @@
 The endpoint of each feed comes from the feed registry (`wstail.feeds`).
 `app` runs the aiohttp server, `playback` paces one pass of the capture per
 client, `capture_file` reads a capture file for it, `run` serves a file until
-interrupted. The server stack (aiohttp) is imported only when a capture is
-served; python-socketio never is.
+interrupted, `access` refuses the Host names and web origins not allowed
+(`cors=`, `allow_hosts=`; by default loopback names and no other origin).
+The server stack (aiohttp) is imported only when a capture is served;
+python-socketio never is.
 """
 
 from __future__ import annotations

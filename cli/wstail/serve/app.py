@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from wstail.serve import SERVE_EIO_CHOICES, served_feed
+from wstail.serve.access import Access, protect
 from wstail.serve.playback import FrameOpener, Playback, Replays
 
 __all__ = ["serve_capture"]
@@ -57,6 +58,8 @@ async def serve_capture(
     max_gap: float | None = None,
     loop: bool = False,
     eio: str = "4",
+    cors: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
     on_listening: Callable[[str, int], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -69,16 +72,24 @@ async def serve_capture(
     time; None, 0 or less sends as fast as the client reads. `max_gap` caps
     the recorded gaps (seconds). `eio` ("4", "3" or "auto" = "4") picks the
     Engine.IO dialect of Paymium captures; node captures ignore it.
+    `cors` names the origins whose pages may read it (`*`: any, without
+    credentials, public captures only); `allow_hosts` adds Host names to the
+    loopback ones and `host`'s (rules: `wstail.serve.access`).
     `on_listening(host, port)` is called once bound (port 0: the real port).
 
-    Raises ValueError for an unknown source or eio, OSError when the address
+    Raises ValueError for an unknown source or eio, a bad origin or host name,
+    `*` in `cors` for a private capture, OSError when the address
     cannot be bound, and whatever `open_frames` or its iterator raise (a
     capture that cannot be read), after closing every connection.
     """
+    access = Access.of(host, cors, allow_hosts)
+    if access.any_origin and served_feed(source).private:
+        raise ValueError(f"cors '*': a capture of {source} is private: name the origins")
     playback = Playback(open_frames, speed=speed, max_gap=max_gap, loop=loop)
     replays = Replays()
     endpoint = _endpoint(source, eio, playback, replays)
     app = web.Application()
+    protect(app, access)
     endpoint.add_routes(app)
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT

@@ -3,7 +3,7 @@
 Socket.IO on aiohttp, written here with the client's codec
 (`sources/socketio/codec.py`): a WebSocket from the start, or long-polling
 first (socket.io-client's default transports) and an upgrade to a WebSocket
-(`sio_polling`), with CORS for credentialed browser requests. No JSONP. The
+(`sio_polling`), with CORS for the origins allowed (`access`). No JSONP. The
 recorded event text goes out verbatim, so every number keeps its digits; a
 recorded binary event goes out as one (`45<n>-…`, then its attachments).
 Which frames go to which namespace: `wstail.serve.paymium`.

@@ -9,11 +9,20 @@ import sys
 from dataclasses import dataclass
 
 from wstail.exitcodes import Interrupted, UsageError
+from wstail.feeds import Feed
 from wstail.inputs import display_name
 from wstail.serve import served_feed
+from wstail.serve.access import ANY_ORIGIN, is_loopback_host, parse_allowed_host, parse_origin
 from wstail.serve.capture_file import bad_line_reporter, frames_of, read_capture_header
 
-__all__ = ["ServeSettings", "listen_failure", "serve_file"]
+__all__ = [
+    "ServeSettings",
+    "check_access",
+    "check_private",
+    "exposure_warning",
+    "listen_failure",
+    "serve_file",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +36,8 @@ class ServeSettings:
     max_gap: float | None = None
     loop: bool = False
     eio: str = "4"
+    cors: tuple[str, ...] = ()  # origins whose pages may read it; "*": any, no credentials
+    allow_hosts: tuple[str, ...] = ()  # Host names answered besides loopback and the bound one
 
 
 def listen_failure(exc: OSError) -> str:
@@ -36,16 +47,53 @@ def listen_failure(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def exposure_warning(name: str, feed: Feed, host: str, port: int) -> str | None:
+    """The warning line for a server bound beyond loopback (None on loopback)."""
+    if is_loopback_host(host):
+        return None
+    what = f"private: {feed.private_content or 'a private feed'}"
+    where = f"[{host}]" if ":" in host else host
+    return (
+        f"wstail: warning: serving {name} ({what if feed.private else 'public'}) to the "
+        f"network on {where}:{port}; anyone who can reach this port can read it"
+    )
+
+
+def check_access(settings: ServeSettings) -> None:
+    """UsageError naming a --cors value that is not an origin, or an --allow-host with a port."""
+    for origin in settings.cors:
+        try:
+            parse_origin(origin)
+        except ValueError as exc:
+            raise UsageError(f"--cors {origin!r}: {exc}") from None
+    for host in settings.allow_hosts:
+        try:
+            parse_allowed_host(host)
+        except ValueError as exc:
+            raise UsageError(f"--allow-host {host!r}: {exc}") from None
+
+
+def check_private(settings: ServeSettings, feed: Feed, name: str) -> None:
+    """UsageError for --cors '*' on a private capture: any web page could read it."""
+    if feed.private and ANY_ORIGIN in (origin.strip() for origin in settings.cors):
+        raise UsageError(
+            f"--cors '*': {name} is a private capture ({feed.source}): "
+            "name the origins allowed instead (--cors http://HOST:PORT)"
+        )
+
+
 def serve_file(path: str, settings: ServeSettings) -> None:
     """Serve the capture at `path` until interrupted (Interrupted: exit 130).
 
     BadInputError if it is not a capture of a served feed, UsageError if the
-    address cannot be bound.
+    address cannot be bound or the access options are wrong.
     """
     from wstail.serve.app import serve_capture
 
+    check_access(settings)
     source, start_us = read_capture_header(path)
     feed = served_feed(source)
+    check_private(settings, feed, display_name(path))
     report = bad_line_reporter(path)
 
     def on_listening(bound_host: str, bound_port: int) -> None:
@@ -54,6 +102,9 @@ def serve_file(path: str, settings: ServeSettings) -> None:
             f"wstail: serving {display_name(path)} ({source}) at "
             f"{feed.scheme}://{where}:{bound_port}{feed.endpoint}\n"
         )
+        warning = exposure_warning(display_name(path), feed, bound_host, bound_port)
+        if warning is not None:
+            sys.stderr.write(warning + "\n")
         sys.stderr.flush()
 
     async def main() -> None:
@@ -71,6 +122,8 @@ def serve_file(path: str, settings: ServeSettings) -> None:
                 max_gap=settings.max_gap,
                 loop=settings.loop,
                 eio=settings.eio,
+                cors=settings.cors,
+                allow_hosts=settings.allow_hosts,
                 on_listening=on_listening,
                 stop=stop,
             )

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
+from wstail.serve.access import access_of
 from wstail.serve.playback import ClientGone
 from wstail.sources.socketio.payload import SEPARATOR, decode_payload, decode_payload4, js_length
 
@@ -89,11 +90,8 @@ def _binary_payload(packets: Sequence[Packet]) -> bytes:
 
 
 def cors_headers(request: web.Request) -> dict[str, str]:
-    """CORS for a credentialed request (socket.io-client sends cookies): echo the Origin."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return {"Access-Control-Allow-Origin": "*"}
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"}
+    """CORS: an origin `--cors` names echoed with credentials, or `*` (rules: `access`)."""
+    return access_of(request).cors_headers(request.headers.get("Origin"))
 
 
 def preflight_headers(request: web.Request) -> dict[str, str]:
