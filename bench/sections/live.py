@@ -6,6 +6,8 @@ leaving; every run's output is checked (nothing lost, nothing moved).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import statistics
 from functools import partial
 from pathlib import Path
@@ -37,9 +39,6 @@ from bench.common import (
 
 def sio_frames_digest() -> str:
     """sha256 of the live capture's Socket.IO event texts, one a line: sio_client.js's output."""
-    import hashlib
-    import json
-
     digest = hashlib.sha256()
     with open(LIVE_PUBLIC, "rb") as lines:
         lines.readline()  # the capture header
