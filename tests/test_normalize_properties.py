@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from wstail.envelope import make_envelope, serialize
+from wstail.fastpaths import FastPaths
 from wstail.frames import Frame
 from wstail.jsonexact import dumps, loads_exact
 from wstail.normalize import INTERNAL_ERROR, normalize_frame
@@ -421,7 +422,10 @@ def test_paymium_events_read_live_equal_the_general_way(text: str, channel: str)
     from wstail.sources.socketio.session import SioTarget
 
     where = {"scheme": "http", "netloc": "127.0.0.1:1", "query": "", "path": "/socket.io"}
-    target = SioTarget(**where, namespace=channel, display_url="http://127.0.0.1:1")
+    strict = FastPaths(strict=True)  # every such event is read the fast way
+    target = SioTarget(
+        **where, namespace=channel, display_url="http://127.0.0.1:1", fast_paths=strict
+    )
     protocol = SioProtocol(target, "eio3")
     opened = '0{"sid":"s3","upgrades":[],"pingInterval":25000,"pingTimeout":60000}'
     for message in (opened, "40" + channel):
