@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from wstail.commands.main import run
+from wstail.fastpaths import STRICT_VARIABLE
 from wstail.jsonexact import loads_exact
 from wstail.pipeline import CompiledOptions, Stream, StreamOptions, Window
 from wstail.sinks import OutputWriter
@@ -38,6 +39,15 @@ class Result:
 
 
 Wstail = Callable[..., Result]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def strict_fast_paths() -> Iterator[None]:
+    """The whole suite runs with strict fast paths: a well-formed line that takes a general
+    way is an internal error (FastPathMissed), so a broken fast path fails tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(STRICT_VARIABLE, "1")
+        yield
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from conftest import DATA, SAMPLE, Result, Wstail
 from helpers.timeouts import scaled
 from wstail.envelope import make_envelope, serialize
+from wstail.fastpaths import BLOCK_SIZE_VARIABLE, SHORT_WAYS_VARIABLE
 from wstail.jsonexact import ExactNumber, loads_exact
 
 RS = b"\x1e"
@@ -959,7 +960,6 @@ scan_lines = st.one_of(
 def test_block_scan_matches_the_line_by_line_prefilter(
     wstail: Wstail,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     lines: list[bytes],
     endings: list[bytes],
     block: int,
@@ -976,23 +976,14 @@ def test_block_scan_matches_the_line_by_line_prefilter(
     path.write_bytes(body)
     args = ["replay", *[arg for event in events for arg in ("-e", event)], *extra, path]
 
-    assert_blocks_read_as_lines(wstail, monkeypatch, args, block)
+    assert_blocks_read_as_lines(wstail, args, block)
 
 
-def assert_blocks_read_as_lines(
-    wstail: Wstail, monkeypatch: pytest.MonkeyPatch, args: list[Any], block: int
-) -> None:
+def assert_blocks_read_as_lines(wstail: Wstail, args: list[Any], block: int) -> None:
     """`wstail ARGS` reading blocks of `block` bytes the short ways exits, prints and reports
-    exactly what it does reading 1 MiB blocks a line at a time (replay.driver.SHORT_WAYS)."""
-    import wstail.replay.blocks as blocks_module
-    import wstail.replay.driver as driver_module
-
-    with monkeypatch.context() as patch:  # undone before hypothesis's next example
-        patch.setattr(blocks_module, "BLOCK_SIZE", block)
-        blocks = wstail(*args)
-    with monkeypatch.context() as patch:
-        patch.setattr(driver_module, "SHORT_WAYS", False)
-        lines = wstail(*args)
+    exactly what it does reading 1 MiB blocks a line at a time (WSTAIL_DEV_SHORT_WAYS=0)."""
+    blocks = wstail(*args, env={BLOCK_SIZE_VARIABLE: str(block)})
+    lines = wstail(*args, env={SHORT_WAYS_VARIABLE: "0"})
     assert (blocks.code, blocks.stdout, blocks.stderr) == (lines.code, lines.stdout, lines.stderr)
 
 
@@ -1169,7 +1160,6 @@ capture_lines = st.one_of(
 def test_capture_blocks_match_line_by_line(
     wstail: Wstail,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     lines: list[bytes],
     endings: list[bytes],
     block: int,
@@ -1188,7 +1178,7 @@ def test_capture_blocks_match_line_by_line(
     path.write_bytes(body)
     args = ["replay", *extra, path]
 
-    assert_blocks_read_as_lines(wstail, monkeypatch, args, block)
+    assert_blocks_read_as_lines(wstail, args, block)
 
 
 def test_capture_frames_take_the_short_way_whatever_the_options(

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from wstail.fastpaths import FastPaths
 from wstail.frames import Frame
 from wstail.jsonexact import dumps, loads_exact
 from wstail.normalize import normalize_paymium_frame
@@ -45,6 +46,7 @@ def target(max_frame_size: int = 0) -> SioTarget:
         namespace="/public",
         display_url="http://127.0.0.1:1",
         max_frame_size=max_frame_size,
+        fast_paths=FastPaths(strict=True),  # an event read the codec's way would be a bug
     )
 
 

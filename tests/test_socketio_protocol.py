@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wstail.fastpaths import FastPaths
 from wstail.frames import Frame
 from wstail.sources.socketio.codec import Event, Open, decode_packet
 from wstail.sources.socketio.protocol import SioProtocol, eio3_ping_interval, patience
@@ -33,6 +34,7 @@ def target(namespace: str = "/public", *channels: str, ping: float | None = None
         display_url="http://127.0.0.1:1",
         channels=channels,
         ping_interval=ping,
+        fast_paths=FastPaths(strict=True),  # an event read the codec's way would be a bug
     )
 
 

@@ -143,9 +143,9 @@ def decode_frame(line: bytes | str, start_us: int) -> Frame:
         offset = row[0] if size else None
         if type(offset) is float or type(offset) is int:
             if size == 4 and row[1] == "sio" and type(row[2]) is str and type(row[3]) is str:
-                return Frame(start_us + round(offset * 1_000_000), "sio", row[3], row[2])
+                return Frame(_recv_us(start_us, offset), "sio", row[3], row[2])
             if size == 3 and row[1] == "text" and type(row[2]) is str:
-                return Frame(start_us + round(offset * 1_000_000), "text", row[2])
+                return Frame(_recv_us(start_us, offset), "text", row[2])
     if type(row) is list and len(row) == 4 and row[1] == "meta":
         # Lifecycle details are JSON values, not text: keep every digit (rare lines).
         row = loads_exact(line)
@@ -154,7 +154,7 @@ def decode_frame(line: bytes | str, start_us: int) -> Frame:
     offset, kind = row[0], row[1]
     if isinstance(offset, bool) or not isinstance(offset, (int, float)):
         raise CaptureError(f"bad time offset {offset!r}")
-    recv_us = start_us + round(offset * 1_000_000)
+    recv_us = _recv_us(start_us, offset)
     if kind == "sio" and len(row) == 4 and isinstance(row[2], str) and isinstance(row[3], str):
         return Frame(recv_us=recv_us, kind="sio", channel=row[2], payload=row[3])
     if kind == "sio" and len(row) == 5 and isinstance(row[2], str) and isinstance(row[3], str):
@@ -171,6 +171,14 @@ def decode_frame(line: bytes | str, start_us: int) -> Frame:
     if kind == "meta" and len(row) == 4 and isinstance(row[2], str) and isinstance(row[3], dict):
         return Frame(recv_us=recv_us, kind="meta", payload=row[2], data=row[3])
     raise CaptureError(f"unknown or malformed frame of kind {str(kind)[:20]!r}")
+
+
+def _recv_us(start_us: int, offset: float) -> int:
+    """The receive time of a frame `offset` seconds after the start; CaptureError if none."""
+    try:
+        return start_us + round(offset * 1_000_000)
+    except OverflowError:  # 1e400 (read exactly: infinity), 1e308 (infinity once in µs)
+        raise CaptureError(f"bad time offset {offset!r}") from None
 
 
 def _attachments(encoded: Any) -> list[bytes]:

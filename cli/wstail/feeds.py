@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from wstail.fastpaths import FastPaths
 from wstail.normalize import (
     Normalizer,
     normalize_frame,
@@ -38,6 +39,7 @@ class ConnectSettings:
     cookie_file: str | None = None
     channels: tuple[str, ...] = ()
     max_frame_size: int = 64 * 1024 * 1024  # bytes; 0: no limit
+    fast_paths: FastPaths | None = None  # the run's counts (strict: WSTAIL_STRICT_FAST_PATHS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +103,7 @@ def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSou
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
         max_frame_size=settings.max_frame_size,
+        fast_paths=settings.fast_paths,
     )
     return LiveSource(
         sio,

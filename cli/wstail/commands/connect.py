@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from wstail.exitcodes import UsageError
+from wstail.fastpaths import FastPaths
 from wstail.feeds import ConnectSettings, Feed
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE
 from wstail.live import LiveSource, Prepare
@@ -239,6 +240,7 @@ def connect_settings(params: dict[str, Any], channels: list[str] | None = None) 
         cookie_file=params.get("cookie_file"),
         channels=tuple(channels or ()),
         max_frame_size=params.get("max_frame_size", DEFAULT_MAX_FRAME_SIZE),
+        fast_paths=FastPaths.of_run(environment().environ),
     )
 
 

@@ -51,7 +51,11 @@ def _build_cli(environment: Any = None) -> Any:
         epilog=EPILOG,
     )
     @click.version_option(__version__, "-V", "--version", prog_name="wstail")
-    @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+    @click.option(
+        "--debug",
+        is_flag=True,
+        help="Show tracebacks of internal errors (and replay's fast path counts).",
+    )
     @click.pass_context
     def cli(ctx: click.Context, debug: bool) -> None:
         """Tap live Socket.IO and WebSocket feeds as normalized NDJSON.

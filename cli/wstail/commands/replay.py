@@ -80,8 +80,10 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     Compression is read from the file (.gz, .zst). Corrupt lines are reported
     as FILE:LINE: reason on stderr; good lines are still printed (exit 4).
     """
+    from wstail.fastpaths import DeveloperSwitches
     from wstail.feeds import normalizer_for
     from wstail.replay import Bound, Replayer, ReplayOptions, Window
+    from wstail.replay.blocks import BLOCK_SIZE
 
     paths = list(files) or ["-"]
     if params["serve"]:
@@ -95,13 +97,17 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     if ParameterSource.COMMANDLINE in (typed("cors"), typed("allow_hosts")):
         # from the environment they are a setting for the next --serve, not a mistake
         raise UsageError("--cors and --allow-host only apply with --serve")
+    env = environment()
+    switches = DeveloperSwitches.from_environ(env.environ)
     options = ReplayOptions(
         start=Bound.parse(params["start"], "--from") if params["start"] else None,
         end=Bound.parse(params["end"], "--to") if params["end"] else None,
         speed=params["speed"],
         max_gap=params["max_gap"],
+        short_ways=switches.short_ways,
+        block_size=switches.block_size or BLOCK_SIZE,
+        strict_fast_paths=switches.strict,
     )
-    env = environment()
     style = output_style(params)
     window = Window(options.start, options.end)
     stream = env.stream(
@@ -119,3 +125,11 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         finally:
             if style.stats:
                 env.print_stats(stream)
+            if _debug():
+                env.stderr.write(f"wstail: debug: {replayer.fast_paths.summary()}\n")
+
+
+def _debug() -> bool:
+    """Whether `wstail --debug` was given."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and bool(ctx.find_root().params.get("debug"))

@@ -34,6 +34,7 @@ __all__ = [
     "normalize_node_text",
     "normalize_paymium_event",
     "normalize_paymium_message",
+    "normalizer_failed",
 ]
 
 # The bad_frame reason when a normalizer bug raised; tests assert it never appears.
@@ -52,7 +53,7 @@ def normalize_paymium_frame(frame: Frame, source: str) -> list[Item]:
                 payload = filled_text(payload, frame.data)
             return normalize_paymium_event(payload, frame.channel)
         except Exception as error:  # noqa: BLE001 - a bug must not stop a live tail
-            return _failed(frame, source, error)
+            return normalizer_failed(frame, source, error)
     return normalize_frame(frame, source)
 
 
@@ -63,7 +64,7 @@ def normalize_node_frame(frame: Frame, source: str) -> list[Item]:
         try:
             return normalize_node_text(payload, source)
         except Exception as error:  # noqa: BLE001 - a bug must not stop a live tail
-            return _failed(frame, source, error)
+            return normalizer_failed(frame, source, error)
     return normalize_frame(frame, source)
 
 
@@ -85,11 +86,11 @@ def normalize_frame(frame: Frame, source: str) -> list[Item]:
                 return normalize_paymium_event(payload, frame.channel)
         return _normalize(frame, source)
     except Exception as error:  # a bug must not stop a live tail: keep the frame, say so
-        return _failed(frame, source, error)
+        return normalizer_failed(frame, source, error)
 
 
-def _failed(frame: Frame, source: str, error: Exception) -> list[Item]:
-    """The bad_frame item of a frame whose normalizer raised."""
+def normalizer_failed(frame: Frame, source: str, error: Exception) -> list[Item]:
+    """The bad_frame item of a frame whose normalizer raised (every way of reading the same)."""
     if frame.kind == "sio":
         source = USER if frame.channel == "/user" else PUBLIC
     # Valid JSON nested ~1000 levels deep exhausts Python's stack in a normalizer.

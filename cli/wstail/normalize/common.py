@@ -21,7 +21,6 @@ __all__ = [
     "decode_once",
     "decoded_exactly",
     "event_time",
-    "floats_met",
     "to_boolean",
     "to_number",
 ]
@@ -56,22 +55,17 @@ def _printable(text: str) -> str:
     return text
 
 
-# Floats the normalizers' walks met since the last decode_once: they append
-# to it whenever a decoded value they visit is a float.
-floats_met: list[None] = []
-
-
 def decode_once(text: str) -> Any:
     """The fast way of decoding: orjson's value, or None where only decode_json will do.
 
     The exactness check of decode_json (a float from a text with a risky
     number, see jsonexact) then rides on the normalizer's own walk of the
-    value: call `decoded_exactly(text)` once the walk is over, and take the
-    general way (decode_json, from the text again) when it says no. Texts
-    that could hold lone surrogates (non-ASCII, `\\u` escapes) and invalid
-    JSON give None.
+    value: the walk appends to a list of its own call for each float it
+    meets; call `decoded_exactly(text, floats)` once it is over, and take
+    the general way (decode_json, from the text again) when it says no.
+    Texts that could hold lone surrogates (non-ASCII, `\\u` escapes) and
+    invalid JSON give None.
     """
-    floats_met.clear()
     if not text.isascii() or "\\u" in text:
         return None
     try:
@@ -80,9 +74,10 @@ def decode_once(text: str) -> Any:
         return None
 
 
-def decoded_exactly(text: str) -> bool:
-    """After decode_once and a walk of all of its value: whether every number kept its digits."""
-    return not (floats_met and risky(text))
+def decoded_exactly(text: str, floats: list[None]) -> bool:
+    """After decode_once and a walk of all of its value (which put each float it met in
+    `floats`): whether every number kept its digits."""
+    return not (floats and risky(text))
 
 
 def decode_json(text: str) -> Any:

@@ -21,7 +21,6 @@ from wstail.normalize.common import (
     decode_once,
     decoded_exactly,
     event_time,
-    floats_met,
     to_boolean,
     to_number,
 )
@@ -68,8 +67,9 @@ def normalize_node_text(text: str, source: str) -> list[Item]:
     """Items from one node text frame (usually pretty-printed JSON)."""
     message = decode_once(text)  # then the general way if the fast one cannot vouch
     if type(message) is dict:
-        items = _normalize_walked(message, source)
-        if items is not None and decoded_exactly(text):
+        floats: list[None] = []  # the walk's: one entry per float it met
+        items = _normalize_walked(message, source, floats)
+        if items is not None and decoded_exactly(text, floats):
             return items
     return normalize_node_text_exactly(text, source)
 
@@ -92,13 +92,15 @@ def normalize_node_message(message: dict[str, Any], source: str) -> list[Item]:
     else:
         handler = _KEY_SETS.get(frozenset(message))
     if handler is not None:
-        items = handler(message, source)
+        items = handler(message, source, [])
         if items is not None:
             return items
     return [(source, UNKNOWN, None, message)]
 
 
-def _normalize_walked(message: dict[str, Any], source: str) -> list[Item] | None:
+def _normalize_walked(
+    message: dict[str, Any], source: str, floats: list[None]
+) -> list[Item] | None:
     """normalize_node_message, when its handler's _convert walks every value; else None.
 
     Handlers only take single-key messages whose value they convert whole,
@@ -113,15 +115,16 @@ def _normalize_walked(message: dict[str, Any], source: str) -> list[Item] | None
             return None
     else:
         handler = _KEY_SETS.get(frozenset(message))
-    return None if handler is None else handler(message, source)
+    return None if handler is None else handler(message, source, floats)
 
 
 # A handler returns the items of a message, or None (having changed nothing)
-# when the message is not of the documented shape.
-_Handler = Callable[[dict[str, Any], str], list[Item] | None]
+# when the message is not of the documented shape; its walk puts each float
+# it meets in the list it is given last.
+_Handler = Callable[[dict[str, Any], str, list[None]], list[Item] | None]
 
 
-def _wallet_update(message: dict[str, Any], source: str) -> list[Item] | None:
+def _wallet_update(message: dict[str, Any], source: str, floats: list[None]) -> list[Item] | None:
     coins = message["walletUpdate"]
     if type(coins) is not dict or not coins:
         return None
@@ -130,7 +133,7 @@ def _wallet_update(message: dict[str, Any], source: str) -> list[Item] | None:
         if type(coin) is not dict:
             items.append((source, UNKNOWN, None, {"walletUpdate": {code: coin}}))
             continue
-        coin = _convert(coin)
+        coin = _convert(coin, floats)
         data: dict[str, Any] = {"currency": code}
         for field, value in coin.items():
             if field != "currency":
@@ -162,21 +165,21 @@ def _put(data: dict[str, Any], name: str, value: Any) -> None:
 def _inner(event: str) -> _Handler:
     """A handler for `{key: {...}}` messages: the inner object is the data."""
 
-    def handle(message: dict[str, Any], source: str) -> list[Item] | None:
+    def handle(message: dict[str, Any], source: str, floats: list[None]) -> list[Item] | None:
         inner = next(iter(message.values()))
         if type(inner) is not dict:
             return None
-        data = _convert(inner)
+        data = _convert(inner, floats)
         return [(source, event, event_time(data.get("timestamp")), data)]
 
     return handle
 
 
-def _notification(message: dict[str, Any], source: str) -> list[Item] | None:
+def _notification(message: dict[str, Any], source: str, floats: list[None]) -> list[Item] | None:
     inner = message["notification"]
     if type(inner) is not dict or type(inner.get("type")) is not str or not inner["type"]:
         return None
-    data = _convert(inner)
+    data = _convert(inner, floats)
     kind = data["type"]
     event = _NOTIFICATION_EVENTS.get(kind)
     if event is None:
@@ -189,7 +192,7 @@ def _notification(message: dict[str, Any], source: str) -> list[Item] | None:
 _NOTIFICATION_EVENTS: dict[str, str] = {}  # type -> event name, for the types met
 
 
-def _status(message: dict[str, Any], source: str) -> list[Item] | None:
+def _status(message: dict[str, Any], source: str, floats: list[None]) -> list[Item] | None:
     status = message["status"]
     if type(status) is not str:
         return None
@@ -199,8 +202,8 @@ def _status(message: dict[str, Any], source: str) -> list[Item] | None:
 def _whole(event: str) -> _Handler:
     """A handler for messages whose data is the whole message (profile, rating replies)."""
 
-    def handle(message: dict[str, Any], source: str) -> list[Item] | None:
-        return [(source, event, None, _convert(message))]
+    def handle(message: dict[str, Any], source: str, floats: list[None]) -> list[Item] | None:
+        return [(source, event, None, _convert(message, floats))]
 
     return handle
 
@@ -231,11 +234,11 @@ _KEY_SETS: dict[frozenset[str], _Handler] = {
 }
 
 
-def _convert(obj: dict[str, Any]) -> dict[str, Any]:
+def _convert(obj: dict[str, Any], floats: list[None]) -> dict[str, Any]:
     """Unescape strings, then numeric and boolean strings to values; `peerID` to `peerId`.
 
     Works in place and returns the object, or a copy when a key was renamed
-    (renaming in place would move the key to the end).
+    (renaming in place would move the key to the end). Each float met goes in `floats`.
     """
     for key, value in obj.items():
         kind = type(value)
@@ -249,29 +252,29 @@ def _convert(obj: dict[str, Any]) -> dict[str, Any]:
                 else:
                     obj[key] = to_boolean(value)
         elif kind is dict:
-            converted = _convert(value)
+            converted = _convert(value, floats)
             if converted is not value:
                 obj[key] = converted
         elif kind is list:
-            _convert_list(value)
+            _convert_list(value, floats)
         elif kind is float:
-            floats_met.append(None)
+            floats.append(None)
     if "peerID" in obj and "peerId" not in obj:
         return {("peerId" if key == "peerID" else key): value for key, value in obj.items()}
     return obj
 
 
-def _convert_list(values: list[Any]) -> None:
+def _convert_list(values: list[Any], floats: list[None]) -> None:
     for index, value in enumerate(values):
         kind = type(value)
         if kind is str:
             if "&" in value:
                 values[index] = unescape(value)
         elif kind is dict:
-            converted = _convert(value)
+            converted = _convert(value, floats)
             if converted is not value:
                 values[index] = converted
         elif kind is list:
-            _convert_list(value)
+            _convert_list(value, floats)
         elif kind is float:
-            floats_met.append(None)
+            floats.append(None)

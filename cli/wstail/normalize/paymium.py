@@ -21,7 +21,6 @@ from wstail.normalize.common import (
     decode_once,
     decoded_exactly,
     event_time,
-    floats_met,
     to_boolean,
     to_number,
 )
@@ -80,12 +79,14 @@ def normalize_paymium_event(payload: str, channel: str) -> list[Item]:
     if type(event) is list and len(event) == 2 and event[0] == "stream":
         message = event[1]
         if type(message) is dict and not ("event" in message and "payload" in message):
-            items = normalize_paymium_message(message, USER if channel == "/user" else PUBLIC)
+            floats: list[None] = []  # the walk's: one entry per float it met
+            source = USER if channel == "/user" else PUBLIC
+            items = _keyed_items(message, source, floats)
             for item in items:
                 if item[1] == UNKNOWN:  # it holds a value no handler walked
                     break
             else:
-                if decoded_exactly(payload):
+                if decoded_exactly(payload, floats):
                     return items
     return normalize_paymium_event_exactly(payload, channel)
 
@@ -117,6 +118,12 @@ def normalize_paymium_message(message: dict[str, Any], source: str) -> list[Item
     """Items from the object of one `stream` event, in the order of its keys."""
     if "event" in message and "payload" in message:
         return _normalize_2015(message, source)
+    return _keyed_items(message, source, [])
+
+
+def _keyed_items(message: dict[str, Any], source: str, floats: list[None]) -> list[Item]:
+    """normalize_paymium_message of the keyed shape; the walks put each float they meet in
+    `floats`."""
     items: list[Item] = []
     for key, value in message.items():
         handler = _KEY_HANDLERS.get(key)
@@ -125,7 +132,7 @@ def normalize_paymium_message(message: dict[str, Any], source: str) -> list[Item
                 handler = _balance_available
             elif key.startswith("locked_"):
                 handler = _balance_locked
-        if handler is None or not handler(items, source, key, value):
+        if handler is None or not handler(items, source, key, value, floats):
             items.append((source, UNKNOWN, None, {key: value}))
     if not items:  # an empty object: still one envelope
         items.append((source, UNKNOWN, None, message))
@@ -134,9 +141,10 @@ def normalize_paymium_message(message: dict[str, Any], source: str) -> list[Item
 
 # -- the current keyed shape -------------------------------------------------
 # A handler appends the items of one key and returns True, or returns False
-# (having appended nothing) when the value is not of the documented shape.
+# (having appended nothing) when the value is not of the documented shape;
+# its walk puts each float it meets in the list it is given last.
 
-_Handler = Callable[[list[Item], str, str, Any], bool]
+_Handler = Callable[[list[Item], str, str, Any, list[None]], bool]
 
 
 def _timestamp(record: dict[str, Any]) -> int | None:
@@ -160,10 +168,10 @@ def _no_time(record: dict[str, Any]) -> None:
     return None
 
 
-def _ticker(items: list[Item], source: str, key: str, value: Any) -> bool:
+def _ticker(items: list[Item], source: str, key: str, value: Any, floats: list[None]) -> bool:
     if type(value) is not dict:
         return False
-    _convert(value)
+    _convert(value, floats)
     items.append((source, "ticker", _ticker_time(value), value))
     return True
 
@@ -175,12 +183,12 @@ def _each(event: str, time_of: Callable[[dict[str, Any]], int | None] | None = N
     seconds read inline (as event_time reads them), anything else by event_time.
     """
 
-    def handle(items: list[Item], source: str, key: str, value: Any) -> bool:
+    def handle(items: list[Item], source: str, key: str, value: Any, floats: list[None]) -> bool:
         if type(value) is not list or not value:
             return False
         for entry in value:
             if type(entry) is dict:
-                _convert(entry)
+                _convert(entry, floats)
                 if time_of is not None:
                     us = time_of(entry)
                 else:
@@ -197,10 +205,10 @@ def _each(event: str, time_of: Callable[[dict[str, Any]], int | None] | None = N
     return handle
 
 
-def _prices(items: list[Item], source: str, key: str, value: Any) -> bool:
+def _prices(items: list[Item], source: str, key: str, value: Any, floats: list[None]) -> bool:
     if type(value) is not dict:
         return False
-    _convert(value)
+    _convert(value, floats)
     latest: int | None = None
     for entry in value.values():
         if type(entry) is dict:
@@ -211,7 +219,9 @@ def _prices(items: list[Item], source: str, key: str, value: Any) -> bool:
     return True
 
 
-def _balance(items: list[Item], source: str, key: str, value: Any, trading: bool) -> bool:
+def _balance(
+    items: list[Item], source: str, key: str, value: Any, floats: list[None], trading: bool
+) -> bool:
     currency = key.partition("_")[2].upper()
     kind = type(value)
     if not currency or not (kind is str or kind is int or isinstance(value, float)):
@@ -219,19 +229,23 @@ def _balance(items: list[Item], source: str, key: str, value: Any, trading: bool
     if kind is str:
         value = to_number(value)
     elif kind is float:
-        floats_met.append(None)
+        floats.append(None)
     items.append(
         (source, "balance", None, {"balance": value, "currency": currency, "trading": trading})
     )
     return True
 
 
-def _balance_available(items: list[Item], source: str, key: str, value: Any) -> bool:
-    return _balance(items, source, key, value, False)
+def _balance_available(
+    items: list[Item], source: str, key: str, value: Any, floats: list[None]
+) -> bool:
+    return _balance(items, source, key, value, floats, False)
 
 
-def _balance_locked(items: list[Item], source: str, key: str, value: Any) -> bool:
-    return _balance(items, source, key, value, True)
+def _balance_locked(
+    items: list[Item], source: str, key: str, value: Any, floats: list[None]
+) -> bool:
+    return _balance(items, source, key, value, floats, True)
 
 
 _KEY_HANDLERS: dict[str, _Handler] = {
@@ -267,7 +281,7 @@ def _normalize_2015(message: dict[str, Any], source: str) -> list[Item]:
         if type(payload) is str:  # "<JSON-serialized order>": an object inside a string
             payload = _decode_object(payload)
         if type(payload) is dict:
-            _convert(payload)
+            _convert(payload, [])  # (the 2015 shape is always read the general way)
             event, time_of = spec
             return [(source, event, time_of(payload), payload)]
     return [(source, UNKNOWN, None, message)]
@@ -284,8 +298,9 @@ def _decode_object(text: str) -> Any:
 # -- values --------------------------------------------------------------------
 
 
-def _convert(obj: dict[str, Any]) -> None:
-    """Numeric and boolean strings to JSON values, in place, at any depth."""
+def _convert(obj: dict[str, Any], floats: list[None]) -> None:
+    """Numeric and boolean strings to JSON values, in place, at any depth; each float met
+    goes in `floats`."""
     for key, value in obj.items():
         kind = type(value)
         if kind is str:
@@ -297,19 +312,19 @@ def _convert(obj: dict[str, Any]) -> None:
             elif key in BOOLEAN_FIELDS:
                 obj[key] = to_boolean(value)
         elif kind is dict:
-            _convert(value)
+            _convert(value, floats)
         elif kind is list:
-            _convert_list(value)
+            _convert_list(value, floats)
         elif kind is float:
-            floats_met.append(None)
+            floats.append(None)
 
 
-def _convert_list(values: list[Any]) -> None:
+def _convert_list(values: list[Any], floats: list[None]) -> None:
     for value in values:
         kind = type(value)
         if kind is dict:
-            _convert(value)
+            _convert(value, floats)
         elif kind is list:
-            _convert_list(value)
+            _convert_list(value, floats)
         elif kind is float:
-            floats_met.append(None)
+            floats.append(None)

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, TextIO
 from wstail.capture import CaptureError, decode_header, is_header
 from wstail.envelope import iso_to_us
 from wstail.exitcodes import BadInputError
+from wstail.fastpaths import FastPaths
 from wstail.filters import event_names_needed
 from wstail.inputs import display_name, open_input
 from wstail.jsonexact import loads_exact
@@ -22,7 +23,7 @@ from wstail.normalize import Normalizer
 from wstail.pipeline import Stream
 from wstail.progress import Progress
 
-from .blocks import BadLine, ReadFailure, content_of, first_line, read_blocks
+from .blocks import BLOCK_SIZE, BadLine, ReadFailure, content_of, first_line, read_blocks
 from .captures import NewPart, Part, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
@@ -37,12 +38,15 @@ class ReplayOptions:
     end: Bound | None = None
     speed: float | None = None
     max_gap: float | None = None
-
-
-SHORT_WAYS = True
-"""The block-wide short ways: capture frames normalized straight from their decoded line,
-NDJSON blocks of plain `{...}` lines looked at only where a wanted event name or a risky
-number occurs. False reads every line on its own (the reference of the differential tests)."""
+    # Developer switches (the differential tests, --debug, WSTAIL_STRICT_FAST_PATHS):
+    # short_ways False reads every line on its own, the reference of the short ways
+    # (capture frames normalized straight from their decoded line, NDJSON blocks of
+    # plain `{...}` lines looked at only where a wanted event name or a risky number
+    # occurs); block_size is the bytes asked per read; strict_fast_paths makes a
+    # well-formed line that missed its short way an internal error (FastPathMissed).
+    short_ways: bool = True
+    block_size: int = BLOCK_SIZE
+    strict_fast_paths: bool = False
 
 
 class Replayer:
@@ -60,6 +64,7 @@ class Replayer:
         self.stderr = stderr
         self.normalizer_for = normalizer_for
         self.bad_lines = 0
+        self.fast_paths = FastPaths(strict=options.strict_fast_paths)  # what --debug reports
         opts = stream.options
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
         self.timer = ReplayTimer(
@@ -108,9 +113,7 @@ class Replayer:
 
     def replay_file(self, path: str, handle: BinaryIO) -> None:
         """One input, a capture or NDJSON by its first line, read a block at a time."""
-        from . import blocks as reading
-
-        blocks = read_blocks(handle, 0, reading.BLOCK_SIZE)
+        blocks = read_blocks(handle, 0, self.options.block_size)
         if self.progress is not None:
             blocks = self._ticking(blocks, display_name(path), handle, self.progress)
         try:
@@ -136,7 +139,10 @@ class Replayer:
                 return
             self.stream.number_from(header.first_seq)
             part = Part(header.source, header.start_us, self.normalizer_for)
-            self._feed_frames(path, capture_entries(rest, part, short=SHORT_WAYS))
+            self._feed_frames(
+                path,
+                capture_entries(rest, part, short=self.options.short_ways, paths=self.fast_paths),
+            )
         except ReadFailure as failure:
             self.report(path, failure.lineno, failure.reason)
 
@@ -145,7 +151,13 @@ class Replayer:
         return self.stream.prints_envelopes_again
 
     def _envelopes(self, blocks: Iterator[tuple[int, bytes]]) -> Iterator[Any]:
-        return envelope_entries(blocks, needles=self.needles, exact=self._exact, short=SHORT_WAYS)
+        return envelope_entries(
+            blocks,
+            needles=self.needles,
+            exact=self._exact,
+            short=self.options.short_ways,
+            paths=self.fast_paths,
+        )
 
     def _feed_frames(self, path: str, entries: Iterator[Any]) -> None:
         """Frames into the stream: straight on, or each in its turn when paced."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from wstail.fastpaths import FastPaths
 from wstail.jsonexact import NUMBER_SHAPES, RISKY_SHAPES, loads_exact
 
 from .blocks import BadLine, split_lines
@@ -23,6 +24,7 @@ def envelope_entries(
     needles: tuple[bytes, ...] | None,
     exact: bool,
     short: bool = True,
+    paths: FastPaths | None = None,
 ) -> Iterator[EnvelopeEntry | BadLine]:
     """The envelopes of NDJSON lines and their bad lines, in order, one at a time.
 
@@ -33,10 +35,15 @@ def envelope_entries(
     a needle occurs. `exact`: the envelopes are printed anew (-q, styling),
     so lines holding a number a double may not hold are decoded exactly
     (found by one look at the whole block). `short` False: every line on its
-    own, decoded exactly where `exact` (the same entries).
+    own, decoded exactly where `exact` (the same entries). `paths` counts
+    the lines each way took (lines skipped undecoded count as short) and,
+    strict, raises when a plain envelope line missed the short way.
     """
+    if paths is None:
+        paths = FastPaths()
     loads = orjson.loads
     for before, block in blocks:
+        paths.lines += block.count(b"\n") + (block[-1:] != b"\n")
         number_of = _numbering(block, before)
         if not short:
             lines: Iterable[tuple[int, bytes]] = enumerate(split_lines(block), before + 1)
@@ -57,22 +64,35 @@ def envelope_entries(
             risky = _risky_lines(block, before) if exact else frozenset()
             picked = needles
         for key, line in lines:
-            if (
+            offered = (
                 picked is None
                 and line[:1] == b"{"
                 and line[-1:] == b"}"
                 and (not exact or (risky is not None and key not in risky))
-            ):
+            )
+            if offered:
                 try:  # the common line, inline: a plain object decoded by orjson
                     envelope = loads(line)
-                except ValueError:
+                except orjson.JSONDecodeError:  # bad JSON, 1e400: the general way says
                     envelope = None
                 if type(envelope) is dict and type(envelope.get("event")) is str:
                     yield envelope, line
                     continue
+            paths.general += 1
             entry = envelope_entry(number_of(key), line, picked, exact)
             if entry is not None:
+                if offered and type(entry) is tuple and _plain_envelope(line):
+                    paths.miss("NDJSON", line)
                 yield entry
+
+
+def _plain_envelope(line: bytes) -> bool:
+    """Whether orjson reads the line as an envelope (asked of general-way envelopes only)."""
+    try:
+        envelope = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False  # orjson refuses it (a number like 1e400): the general way is right
+    return type(envelope) is dict and type(envelope.get("event")) is str
 
 
 def _same(number: int) -> int:

@@ -37,7 +37,8 @@ from typing import Any, TypeGuard
 
 import orjson
 
-from wstail.jsonexact import dumps, loads_exact
+from wstail.fastpaths import FastPaths
+from wstail.jsonexact import dumps, loads_exact, risky
 from wstail.sources.socketio.binary import BinaryPacket, binary_problem, split_count
 
 __all__ = [
@@ -185,17 +186,21 @@ Packet = (
 )
 
 
-def decode_packet(data: str | bytes) -> Packet:
-    """Read one Engine.IO packet from a WebSocket frame; never raises."""
+def decode_packet(data: str | bytes, paths: FastPaths | None = None) -> Packet:
+    """Read one Engine.IO packet from a WebSocket frame; never raises (but strict `paths`).
+
+    `paths` (the run's) counts a packet whose JSON orjson should have read
+    but the exact decoder did, and raises FastPathMissed for it in strict mode.
+    """
     if isinstance(data, (bytes, bytearray, memoryview)):
         return BadPacket(f"unexpected binary frame of {len(data)} bytes")
     if not data:
         return BadPacket("empty packet")
     kind, body = data[0], data[1:]
     if kind == "4":
-        return _decode_socketio(body)
+        return _decode_socketio(body, paths)
     if kind == "0":
-        return _decode_open(body)
+        return _decode_open(body, paths)
     if kind == "2":
         return Ping(body)
     if kind == "3":
@@ -211,8 +216,8 @@ def decode_packet(data: str | bytes) -> Packet:
     return BadPacket(f"unknown Engine.IO packet type {kind!r}")
 
 
-def _decode_open(body: str) -> Packet:
-    info = _json(body)
+def _decode_open(body: str, paths: FastPaths | None) -> Packet:
+    info = _json(body, paths)
     if not isinstance(info, dict):
         return BadPacket("open packet is not a JSON object")
     sid = info.get("sid")
@@ -238,7 +243,7 @@ def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _decode_socketio(text: str) -> Packet:
+def _decode_socketio(text: str, paths: FastPaths | None) -> Packet:
     if not text:
         return BadPacket("empty Socket.IO packet")
     kind, rest = text[0], text[1:]
@@ -267,7 +272,7 @@ def _decode_socketio(text: str) -> Packet:
         return Disconnect(namespace)
     if kind == "4":
         return NamespaceError(namespace, _error_message(body))
-    value = _json(body)
+    value = _json(body, paths)
     if value is _INVALID:
         return BadPacket("Socket.IO packet data is not valid JSON")
     if value is _TOO_DEEP:
@@ -300,26 +305,31 @@ _INVALID: Any = object()
 _TOO_DEEP: Any = object()  # valid JSON, nested deeper than the decoders go
 
 
-def _json(text: str) -> Any:
+def _json(text: str, paths: FastPaths | None = None) -> Any:
     """Decode JSON to check it and steer the codec; `_INVALID` if it is not JSON.
 
     No number read here is ever printed (an event keeps its text), so
-    orjson's doubles do; only what orjson refuses (integers beyond 64 bits,
-    1e400) takes the exact decoder. This runs once per frame: the fast path counts.
+    orjson's doubles do (it reads integers beyond 64 bits as doubles); only
+    what orjson refuses (1e400, lone surrogate escapes) takes the exact
+    decoder. This runs once per frame: the fast path counts, and `paths`
+    (when given) says so when the exact decoder read what orjson should.
     """
     if not text:
         return _INVALID
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError:  # not JSON, or numbers orjson refuses: the exact decoder says
         pass
     try:
-        return loads_exact(text)
-    except Exception as error:  # ValueError, RecursionError, UnicodeError: all mean "not JSON"
+        value = loads_exact(text)
+    except ValueError as error:  # what loads_exact raises for anything it cannot read
         # ...except valid JSON nested beyond the decoders' limits: say so.
         message = str(error)
         deep = "depth limit" in message or "nested too deeply" in message
-        return _TOO_DEEP if deep or isinstance(error, RecursionError) else _INVALID
+        return _TOO_DEEP if deep else _INVALID
+    if paths is not None and not risky(text):  # loads_exact reads no more than orjson, but these
+        paths.miss("Socket.IO codec", text)
+    return value
 
 
 def encode_ping(probe: bool = False) -> str:

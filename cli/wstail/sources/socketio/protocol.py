@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import orjson
 
+from wstail.fastpaths import FastPaths
 from wstail.frames import Frame, meta_frame, oversized_frame, truncate_frame
 from wstail.sources.socketio import codec, probe
 from wstail.sources.socketio.binary import EIO3_MESSAGE, Assembly, BinaryPacket
@@ -76,6 +77,7 @@ class SioProtocol:
         "_interval",
         "_next_ping",
         "_opened",
+        "_paths",
         "_patience",
         "_state",
         "_target",
@@ -109,6 +111,7 @@ class SioProtocol:
         # An event of our namespace with no ack id starts so (what nearly every message is).
         ns = self.namespace
         self._event_head = "42" if ns == "/" else f"42{ns},"
+        self._paths = target.fast_paths if target.fast_paths is not None else FastPaths()
 
     def __repr__(self) -> str:
         return f"<SioProtocol {self._target.display_url} {self.namespace} {self._state}>"
@@ -205,12 +208,15 @@ class SioProtocol:
         the message's own frame (if any) waits in `backlog` (`take_backlog`).
         """
         self.last_packet = now
+        paths = self._paths
+        paths.lines += 1
         if isinstance(raw, str):
             data = raw
         else:
             try:
                 data = raw.decode()
             except UnicodeDecodeError:  # websockets would have failed the connection with 1007
+                paths.general += 1
                 bad = _bad_frame(recv_us, "invalid UTF-8", raw)
                 if self.attachments_due:
                     return self._both(self._give_up_binary(recv_us), bad)
@@ -226,11 +232,15 @@ class SioProtocol:
                 if type(value) is list and value and type(value[0]) is str:
                     # (recv_us, kind, payload, channel): positional, half the cost of keywords
                     return Frame(recv_us, "sio", body, self.namespace)
-        packet = codec.decode_packet(data)
+        paths.general += 1
+        packet = codec.decode_packet(data, paths)
         if self.attachments_due:
             cut = self._give_up_binary(recv_us)
             return self._both(cut, self._on_packet(packet, data, recv_us))
         if type(packet) is codec.Event and packet.namespace == self.namespace:
+            if packet.ack_id is None and data.startswith(self._event_head):
+                if _orjson_reads(packet.payload):  # the fast read above should have taken it
+                    paths.miss("Socket.IO event read", data)
             return Frame(
                 recv_us=recv_us, kind="sio", channel=self.namespace, payload=packet.payload
             )
@@ -378,6 +388,17 @@ def _binary_event(assembly: Assembly, namespace: str, recv_us: int) -> Frame:
     payload = assembly.packet.payload
     attachments = {"attachments": assembly.parts} if assembly.parts else None  # none: an event
     return Frame(recv_us=recv_us, kind="sio", channel=namespace, payload=payload, data=attachments)
+
+
+def _orjson_reads(body: str) -> bool:
+    """Whether orjson reads the text as the fast event read wants it (general-way events only)."""
+    if body[:1] != "[":
+        return False
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _bad_frame(recv_us: int, reason: str, data: str | bytes) -> Frame:

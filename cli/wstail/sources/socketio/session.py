@@ -16,6 +16,7 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from wstail.exitcodes import UsageError
+from wstail.fastpaths import FastPaths
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame
 from wstail.redact import redact_url
 
@@ -74,6 +75,8 @@ class SioTarget:
     connect_timeout: float = 10.0
     ping_interval: float | None = None
     max_frame_size: int = DEFAULT_MAX_FRAME_SIZE  # bytes; 0: no limit
+    # The run's fast path counts (strict in the test suite); None: a session's own.
+    fast_paths: FastPaths | None = field(default=None, repr=False, compare=False)
 
     def websocket_url(self, eio: int) -> str:
         """The Engine.IO WebSocket URL: ws(s)://host/path/?EIO=n&transport=websocket."""

@@ -45,6 +45,7 @@ from typing import Any
 
 from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
+from wstail.fastpaths import FastPaths
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame, frames_of, meta_frame
 from wstail.sources.retry import attempts_left, backoff, gave_up
 from wstail.sources.socketio.driver import open_session
@@ -107,6 +108,7 @@ class SocketIOSource:
         ping_interval: float | None = None,
         path: str = DEFAULT_PATH,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        fast_paths: FastPaths | None = None,
     ) -> None:
         if eio not in EIO_CHOICES:
             raise UsageError(f"--eio {eio}: expected one of {', '.join(EIO_CHOICES)}")
@@ -133,6 +135,7 @@ class SocketIOSource:
             connect_timeout=connect_timeout,
             ping_interval=ping_interval,
             max_frame_size=max_frame_size,
+            fast_paths=fast_paths,
         )
 
     def __repr__(self) -> str:
