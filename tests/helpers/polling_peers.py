@@ -19,7 +19,7 @@ import ssl
 import struct
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -87,28 +87,25 @@ def check_exact_envelopes(
     assert grep_secrets(*out) == []
 
 
-class UpgradeRefusingProxy:
-    """A loopback TCP proxy: plain HTTP goes through, a WebSocket upgrade gets HTTP 400.
+class LoopbackRelay:
+    """A TCP relay on 127.0.0.1 (port 0) to a local server: the lifecycle its kinds share.
 
-    As nginx without `proxy_set_header Upgrade` effectively does. With
-    `let_sid`, an upgrade of an open session (`sid=` in its query) goes
-    through: a bare WebSocket is refused, an Engine.IO upgrade is not.
+    A subclass writes `_relay`, one client connection's life; the task
+    running it is cancelled when the relay closes.
     """
 
-    def __init__(self, upstream: int, *, let_sid: bool = False) -> None:
+    def __init__(self, upstream: int) -> None:
         self.upstream = upstream
-        self.let_sid = let_sid
-        self.upgrades: list[str] = []  # request targets of the upgrades seen
         self.port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
-        """The base URL to give SocketIOSource."""
+        """The base URL to give wstail or SocketIOSource."""
         return f"http://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> UpgradeRefusingProxy:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -124,6 +121,29 @@ class UpgradeRefusingProxy:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        try:
+            await self._relay(reader, writer)
+        finally:
+            self._tasks.discard(task)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class UpgradeRefusingProxy(LoopbackRelay):
+    """A loopback TCP proxy: plain HTTP goes through, a WebSocket upgrade gets HTTP 400.
+
+    As nginx without `proxy_set_header Upgrade` effectively does. With
+    `let_sid`, an upgrade of an open session (`sid=` in its query) goes
+    through: a bare WebSocket is refused, an Engine.IO upgrade is not.
+    """
+
+    def __init__(self, upstream: int, *, let_sid: bool = False) -> None:
+        super().__init__(upstream)
+        self.let_sid = let_sid
+        self.upgrades: list[str] = []  # request targets of the upgrades seen
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             target = head.split(b" ", 2)[1].decode()
@@ -140,7 +160,6 @@ class UpgradeRefusingProxy:
             pass
         finally:
             writer.close()
-            self._tasks.discard(task)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -155,7 +174,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 CUTS = ("nothing", "status line", "half the body")  # what of a lost answer reaches the client
 
 
-class LossyRelay:
+class LossyRelay(LoopbackRelay):
     """A loopback TCP relay that loses a long-poll's answer in flight, then resets the client.
 
     Requests go through as they are, responses whole (read by their
@@ -168,37 +187,14 @@ class LossyRelay:
 
     def __init__(self, upstream: int, *, needle: bytes, lose: int, cut: str) -> None:
         assert cut in CUTS, cut
-        self.upstream = upstream
+        super().__init__(upstream)
         self.needle = needle
         self.lose = lose
         self.cut = cut
         self.matched = 0  # responses seen holding `needle`
         self.lost: list[bytes] = []  # the bodies lost (decoded)
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def url(self) -> str:
-        """The base URL to give wstail."""
-        return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> LossyRelay:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
             requests = asyncio.ensure_future(_pipe(reader, up_writer))
@@ -211,7 +207,6 @@ class LossyRelay:
             pass
         finally:
             writer.close()
-            self._tasks.discard(task)
 
     async def _responses(self, up: asyncio.StreamReader, down: asyncio.StreamWriter) -> None:
         """Pass responses on, whole, until one is lost or the server closes."""
