@@ -6,9 +6,11 @@ import io
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import make_stream
-from wstail.envelope import format_us
+from wstail.envelope import format_new_us, format_us
 from wstail.exitcodes import UsageError
 from wstail.frames import Frame, meta_frame
 from wstail.jsonexact import loads_exact
@@ -325,3 +327,19 @@ def test_frames_of_many_envelopes_lose_none_across_hand_overs() -> None:
     records = [loads_exact(line) for line in out.getvalue().splitlines()]
     assert [record["seq"] for record in records] == list(range(1, 3_001))
     assert stream.passed == 3_000
+
+
+@given(st.integers(min_value=0, max_value=253402300799_999999))
+def test_receive_times_are_written_as_every_other_time(us: int) -> None:
+    """The uncached writer of receive times gives format_us's text, digit for digit."""
+    assert format_new_us(us) == format_us(us)
+
+
+def test_frames_of_one_read_share_their_receive_time_text() -> None:
+    """Frames received at the same time (one socket read) carry the same recv_ts."""
+    stream, out = make_stream()
+    items = [("paymium.public", "trade", None, {"n": 1})]
+    stream.feed_frames([(items, START, None), (items, START, None), (items, START + 1, None)])
+    stream.close()
+    times = [loads_exact(line)["recv_ts"] for line in out.getvalue().splitlines()]
+    assert times == [format_us(START), format_us(START), format_us(START + 1)]

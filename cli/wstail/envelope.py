@@ -30,19 +30,24 @@ _texts: dict[int, str] = {}
 
 def format_us(us: int) -> str:
     """RFC 3339 UTC time with microseconds and `Z` from microseconds since the epoch."""
-    # Times repeat: the frames of one read share theirs, events of one second theirs.
+    # Times repeat: events of one second share theirs, the frames of one read theirs.
     text = _texts.get(us)
     if text is None:
         if len(_texts) >= 4096:
             _texts.clear()
-        second, micro = divmod(us, _US)
-        prefix = _prefixes.get(second)
-        if prefix is None:
-            if len(_prefixes) >= 4096:
-                _prefixes.clear()
-            prefix = _prefixes[second] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-        text = _texts[us] = prefix + str(micro + _US)[1:] + "Z"
+        text = _texts[us] = format_new_us(us)
     return text
+
+
+def format_new_us(us: int) -> str:
+    """format_us for a time unlikely to come again (a frame's receive time): nothing cached."""
+    second, micro = divmod(us, _US)
+    prefix = _prefixes.get(second)
+    if prefix is None:
+        if len(_prefixes) >= 4096:
+            _prefixes.clear()
+        prefix = _prefixes[second] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+    return prefix + str(micro + _US)[1:] + "Z"
 
 
 def now_us() -> int:

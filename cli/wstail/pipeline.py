@@ -1,8 +1,8 @@
 """The stream every command shares: items in, envelopes numbered, filtered, written.
 
 One route out: `Stream.feed_frames` (frames' normalized items, numbered
-here) and `Stream.feed_envelopes` (envelopes read back from NDJSON) both
-go through one loop (`_send_on`) to the same record list, handed to the
+here) and `Stream.feed_envelopes` (envelopes read back from NDJSON, a block
+at a time) both go through one loop (`_send_on`) to the same record list, handed to the
 writer every 256 records and at `end_batch`. Numbering, the --from/--to
 window, counters, -n, --until and --stats live here and nowhere else.
 What varies with the options (how a record is made, which filters run) is
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import orjson
 
-from wstail.envelope import Envelope, format_us, iso_to_us
+from wstail.envelope import Envelope, format_new_us, format_us, iso_to_us
 from wstail.filters import (
     EnvelopeFilter,
     EventFilter,
@@ -220,127 +220,115 @@ class Stream:
         everything before it written. StreamDone at -n or --until,
         `next_seq` then right after the envelope that ended it.
         """
-        numbered = self._numbered(frames)
-        try:
-            self._send_on(numbered, other)
-        finally:
-            numbered.close()  # its last number becomes next_seq, whatever ended the feeding
+        self._send_on(frames, other)
 
     def feed_envelopes(
-        self, pairs: Iterable[Any], other: Callable[[Any], None] | None = None
+        self, batches: Iterable[Any], other: Callable[[Any], None] | None = None
     ) -> None:
-        """Filter and send on envelopes read back, each with its canonical text if known.
+        """Filter and send on envelopes read back: lists of (envelope, line) pairs.
 
-        They keep their own `seq`. Anything but an (envelope, line) tuple
-        among `pairs` (a reader's bad line) goes to `other`, in its place,
-        with everything before it written. StreamDone at -n or --until.
+        `line` is the envelope's canonical text if known (else None). They
+        keep their own `seq`. Anything but a list among `batches` (a reader's
+        bad line) goes to `other`, in its place, with everything before it
+        written. StreamDone at -n or --until.
+        """
+        self._send_on(
+            ((batch, None, None) if type(batch) is list else batch for batch in batches), other
+        )
+
+    def _send_on(self, frames: Iterable[Any], other: Callable[[Any], None] | None) -> None:
+        """The one loop every envelope takes: numbering, window, filters, record, counters, end.
+
+        `frames` are FrameItems, or (pairs, None, None) for envelopes read
+        back (a receive time of None says so): their items are (envelope,
+        line) pairs, numbered already. Anything else goes to `other`. Written
+        out flat on purpose: the loop runs once per envelope, no helper calls.
         """
         window = self._window
-        self._send_on(pairs if window is None else _windowed(pairs, window), other)
-
-    def _numbered(self, frames: Iterable[Any]) -> Generator[Any, None, None]:
-        """Each frame's items as numbered envelopes inside the window, for `_send_on`.
-
-        An envelope comes alone, or with --raw paired with its frame (whose
-        payload is printed instead, once). Anything else passes as it
-        is, with `next_seq` up to date for `other` (which may renumber).
-        """
-        window = self._window
-        raw_mode = self.options.raw
-        number = self._seq
-        try:
-            for frame in frames:
-                if type(frame) is not tuple:
-                    self._seq = number
-                    yield frame
-                    number = self._seq
-                    continue
-                items, recv_us, _ = frame
-                recv_ts = format_us(recv_us)  # once for all the frame's envelopes
-                for source, event, event_us, data in items:
-                    seq = number
-                    number += 1
-                    if window is not None and not window(seq, recv_us):
-                        continue
-                    envelope = {  # envelope.make_envelope_at, inline: once per envelope
-                        "seq": seq,
-                        "recv_ts": recv_ts,
-                        "source": source,
-                        "event": event,
-                        "event_ts": None if event_us is None else format_us(event_us),
-                        "data": data,
-                    }
-                    yield (envelope, frame) if raw_mode else envelope
-                self._seq = number  # a recorder asks between frames where the next starts
-        finally:
-            self._seq = number
-
-    def _send_on(self, entries: Iterable[Any], other: Callable[[Any], None] | None) -> None:
-        """The one loop every envelope takes: filters, record, counters, -n/--until, hand-over.
-
-        `entries` are a frame's envelopes (dicts) and (envelope, line) tuples,
-        line being the envelope's canonical text when read back (or None), or
-        with --raw the envelope's frame; anything else goes to `other`.
-        Written flat on purpose: it runs once per envelope.
-        """
         allows = self._allows
         passes = self._passes
         record = self._record
         canonical = record is _canonical_record  # compact, colourless whole envelopes
+        raw_mode = self.options.raw
         after = self._after
         out = self._out
         counts = self.counts if self._tally else None
+        number = self._seq
         passed = self.passed
-        printed: Any = None  # with --raw, the frame whose payload was printed last
+        last_us = None  # the receive time of the frame before, and its text
+        recv_ts = ""
         try:
-            for entry in entries:
-                kind = type(entry)
-                if kind is dict:  # a frame's envelope: the common case first
-                    envelope = entry
-                    line = None
-                elif kind is tuple:
-                    envelope, line = entry
-                else:
+            for frame in frames:
+                if type(frame) is not tuple:
+                    self._seq = number
                     self.passed = passed
                     self._hand_over()
                     if other is None:
-                        raise TypeError(f"not an entry of the stream: {entry!r}")
-                    other(entry)
+                        raise TypeError(f"not an entry of the stream: {frame!r}")
+                    other(frame)  # may number from elsewhere (a next part)
                     out = self._out
+                    number = self._seq
                     continue
-                event = envelope["event"]
-                if event[:5] == "meta.":
-                    self._meta(envelope, line if type(line) is bytes else None)
-                    continue
-                if (allows is not None and not allows(event)) or (
-                    passes is not None and not passes(envelope)
-                ):
-                    continue
-                if line is None:
-                    if canonical:
+                items, recv_us, raw = frame
+                numbered = recv_us is not None
+                if numbered and recv_us != last_us:  # once for all the frame's envelopes,
+                    recv_ts = format_new_us(recv_us)  # and the frames of one read
+                    last_us = recv_us
+                for item in items:
+                    if numbered:
+                        source, event, event_us, data = item
+                        seq = number
+                        number += 1
+                        if window is not None and not window(seq, recv_us):
+                            continue
+                        envelope = {  # envelope.make_envelope_at, inline: once per envelope
+                            "seq": seq,
+                            "recv_ts": recv_ts,
+                            "source": source,
+                            "event": event,
+                            "event_ts": None if event_us is None else format_us(event_us),
+                            "data": data,
+                        }
+                        line = None
+                    else:
+                        envelope, line = item
+                        event = envelope["event"]
+                        if window is not None and not _inside_as_read(window, envelope):
+                            continue
+                    if event[:5] == "meta.":
+                        self._meta(envelope, line)
+                        continue
+                    if (allows is not None and not allows(event)) or (
+                        passes is not None and not passes(envelope)
+                    ):
+                        continue
+                    if line is not None:
+                        out.append(line if canonical else self.format_envelope(envelope, line))
+                    elif raw_mode and numbered:
+                        if raw is not None:
+                            out.append(raw_frame_bytes(raw))
+                            raw = None  # a frame is printed once, however many envelopes pass
+                    elif canonical:
                         try:
                             out.append(orjson.dumps(envelope, default=json_default))
                         except orjson.JSONEncodeError:  # an ExactNumber too long, too deep
                             out.append(_canonical_record(envelope))
                     else:
                         out.append(record(envelope))
-                elif type(line) is bytes:
-                    out.append(line if canonical else self.format_envelope(envelope, line))
-                elif line is not printed:  # --raw: a frame is printed once, however many pass
-                    printed = line
-                    if line[2] is not None:
-                        out.append(raw_frame_bytes(line[2]))
-                passed += 1
-                if counts is not None:
-                    counts[event] = counts.get(event, 0) + 1
-                if after is not None:
-                    self.passed = passed
-                    after(envelope)
-                if len(out) >= _HAND_OVER:
-                    self.passed = passed
-                    self._hand_over()
-                    out = self._out
+                    passed += 1
+                    if counts is not None:
+                        counts[event] = counts.get(event, 0) + 1
+                    if after is not None:
+                        self.passed = passed
+                        self._seq = number
+                        after(envelope)
+                    if len(out) >= _HAND_OVER:
+                        self.passed = passed
+                        self._hand_over()
+                        out = self._out
+                self._seq = number  # a recorder asks between frames where the next starts
         finally:
+            self._seq = number
             self.passed = passed
 
     @property
@@ -413,17 +401,12 @@ class Stream:
             self.last_pass = time.monotonic()
 
 
-def _windowed(pairs: Iterable[Any], window: Window) -> Iterator[Any]:
-    """The envelopes read back that are inside the window, by their own seq and time."""
-    for pair in pairs:
-        if type(pair) is tuple:
-            envelope = pair[0]
-            seq = envelope.get("seq")
-            recv_ts = envelope.get("recv_ts")
-            recv_us = iso_to_us(recv_ts) if type(recv_ts) is str else None
-            if not window(seq if type(seq) is int else 0, recv_us or 0):
-                continue
-        yield pair
+def _inside_as_read(window: Window, envelope: Envelope) -> bool:
+    """Whether an envelope read back is inside the window, by its own seq and receive time."""
+    seq = envelope.get("seq")
+    recv_ts = envelope.get("recv_ts")
+    recv_us = iso_to_us(recv_ts) if type(recv_ts) is str else None
+    return window(seq if type(seq) is int else 0, recv_us or 0)
 
 
 def _canonical_record(envelope: Envelope) -> bytes:

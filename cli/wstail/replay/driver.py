@@ -193,16 +193,17 @@ class Replayer:
             return
         speed = self.options.speed
         for entry in entries:
-            if type(entry) is not tuple:
+            if type(entry) is not list:
                 other(entry)
                 continue
-            envelope = entry[0]
-            seq = envelope.get("seq")
-            recv_us = _recv_us(envelope)
-            if stream.inside(seq if type(seq) is int else 0, recv_us or 0):
-                # no wait for what is left out; the wait writes what is held
-                self.timer.wait(recv_us if speed else None)
-            stream.feed_envelopes((entry,))
+            for pair in entry:
+                envelope = pair[0]
+                seq = envelope.get("seq")
+                recv_us = _recv_us(envelope)
+                if stream.inside(seq if type(seq) is int else 0, recv_us or 0):
+                    # no wait for what is left out; the wait writes what is held
+                    self.timer.wait(recv_us if speed else None)
+                stream.feed_envelopes(([pair],))
 
     def _ticking(
         self, blocks: Iterator[tuple[int, bytes]], name: str, handle: BinaryIO, progress: Progress
@@ -229,8 +230,9 @@ def _needles(stream: Stream) -> tuple[bytes, ...] | None:
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    """The first line's entry (an envelope as a list of one), then the reader's."""
     if first is not None:
-        yield first
+        yield [first] if type(first) is tuple else first
     yield from rest
 
 

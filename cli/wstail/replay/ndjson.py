@@ -16,6 +16,9 @@ EnvelopeEntry = tuple[dict[str, Any], bytes]
 """One envelope read back, with its line as read (its canonical text)."""
 
 RS = b"\x1e"
+# Envelopes handed on at once, at most: few enough that the decoded values
+# of one batch are still in the CPU's caches when the stream writes them.
+_BATCH = 64
 
 
 def envelope_entries(
@@ -25,8 +28,11 @@ def envelope_entries(
     exact: bool,
     short: bool = True,
     paths: FastPaths | None = None,
-) -> Iterator[EnvelopeEntry | BadLine]:
-    """The envelopes of NDJSON lines and their bad lines, in order, one at a time.
+) -> Iterator[list[EnvelopeEntry] | BadLine]:
+    """The envelopes of NDJSON lines and their bad lines, in order, a block's worth at a time.
+
+    Envelopes come in lists (those of one block between bad lines), for
+    `Stream.feed_envelopes`.
 
     `needles`: lines that hold none of them (quoted event names) cannot
     pass the filters and are skipped undecoded; a name can only hide from a
@@ -42,48 +48,73 @@ def envelope_entries(
     if paths is None:
         paths = FastPaths()
     loads = orjson.loads
-    for before, block in blocks:
-        paths.lines += block.count(b"\n") + (block[-1:] != b"\n")
-        number_of = _numbering(block, before)
-        if not short:
-            lines: Iterable[tuple[int, bytes]] = enumerate(split_lines(block), before + 1)
-            number_of = _same
-            risky: frozenset[int] | None = None
-            picked = needles
-        elif needles is not None and _all_objects(block):
-            spans = _lines_holding(block, needles)
-            if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
-                spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
-            # Keyed by where they start: a line's number is only counted if it is bad.
-            lines = ((start, block[start:end]) for start, end in spans)
-            risky = None  # each picked line gets a look of its own
-            picked = None
-        else:
-            lines = enumerate(split_lines(block), before + 1)
-            number_of = _same
-            risky = _risky_lines(block, before) if exact else frozenset()
-            picked = needles
-        for key, line in lines:
-            offered = (
-                picked is None
-                and line[:1] == b"{"
-                and line[-1:] == b"}"
-                and (not exact or (risky is not None and key not in risky))
-            )
-            if offered:
-                try:  # the common line, inline: a plain object decoded by orjson
-                    envelope = loads(line)
-                except orjson.JSONDecodeError:  # bad JSON, 1e400: the general way says
-                    envelope = None
-                if type(envelope) is dict and type(envelope.get("event")) is str:
-                    yield envelope, line
+    first: int | None = None  # the line number before the first block
+    before, block = 0, b""
+    try:
+        for before, block in blocks:
+            if first is None:
+                first = before
+            number_of = _numbering(block, before)
+            if not short:
+                lines: Iterable[tuple[int, bytes]] = enumerate(split_lines(block), before + 1)
+                number_of = _same
+                risky: frozenset[int] | None = None
+                picked = needles
+            elif needles is not None and _all_objects(block):
+                spans = _lines_holding(block, needles)
+                if block.find(b"\\") >= 0:  # rare: an escape might hide a needle
+                    spans = sorted(set(spans + _lines_holding(block, (b"\\u",))))
+                # Keyed by where they start: a line's number is only counted if it is bad.
+                lines = ((start, block[start:end]) for start, end in spans)
+                risky = None  # each picked line gets a look of its own
+                picked = None
+            else:
+                lines = enumerate(split_lines(block), before + 1)
+                number_of = _same
+                risky = _risky_lines(block, before) if exact else frozenset()
+                picked = needles
+            batch: list[EnvelopeEntry] = []  # the block's envelopes, handed on at once
+            add = batch.append
+            for key, line in lines:
+                offered = (
+                    picked is None
+                    and line[:1] == b"{"
+                    and line[-1:] == b"}"
+                    and (not exact or (risky is not None and key not in risky))
+                )
+                if offered:
+                    try:  # the common line, inline: a plain object decoded by orjson
+                        envelope = loads(line)
+                    except orjson.JSONDecodeError:  # bad JSON, 1e400: the general way says
+                        envelope = None
+                    if type(envelope) is dict and type(envelope.get("event")) is str:
+                        add((envelope, line))
+                        if len(batch) >= _BATCH:
+                            yield batch
+                            batch = []
+                            add = batch.append
+                        continue
+                paths.general += 1
+                entry = envelope_entry(number_of(key), line, picked, exact)
+                if entry is None:
                     continue
-            paths.general += 1
-            entry = envelope_entry(number_of(key), line, picked, exact)
-            if entry is not None:
-                if offered and type(entry) is tuple and _plain_envelope(line):
+                if isinstance(entry, BadLine):  # in its place: what came before goes first
+                    if batch:
+                        yield batch
+                        batch = []
+                        add = batch.append
+                    yield entry
+                    continue
+                if offered and _plain_envelope(line):
                     paths.miss("NDJSON", line)
-                yield entry
+                add(entry)
+            if batch:
+                yield batch
+    finally:
+        # The lines offered, counted from the blocks' numbering: no extra pass over them.
+        if first is not None:
+            last = block.count(b"\n") + (block[-1:] != b"\n")
+            paths.lines += before + last - first
 
 
 def _plain_envelope(line: bytes) -> bool:
