@@ -15,6 +15,7 @@ from types import ModuleType
 import pytest
 
 from conftest import make_stream
+from helpers.targets import undialled_target
 from wstail.fastpaths import (
     BLOCK_SIZE_VARIABLE,
     SHORT_WAYS_VARIABLE,
@@ -27,7 +28,6 @@ from wstail.feeds import normalizer_for
 from wstail.replay import Replayer, ReplayOptions
 from wstail.sources.socketio import codec
 from wstail.sources.socketio.protocol import SioProtocol
-from wstail.sources.socketio.session import SioTarget
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "cli" / "wstail" / "data").glob("*.jsonl"))
@@ -232,16 +232,7 @@ def test_codec_reads_json_the_fast_way() -> None:
 
 def _protocol(paths: FastPaths) -> SioProtocol:
     """An open session of /public, as the driver holds it after the handshake."""
-    target = SioTarget(
-        scheme="http",
-        netloc="127.0.0.1:1",
-        query="",
-        path="/socket.io",
-        namespace="/public",
-        display_url="http://127.0.0.1:1",
-        fast_paths=paths,
-    )
-    protocol = SioProtocol(target, "eio4")
+    protocol = SioProtocol(undialled_target(fast_paths=paths), "eio4")
     protocol.receive_handshake('0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":1}')
     protocol.receive_handshake('40/public,{"sid":"t"}')
     assert protocol.is_open

@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from helpers.targets import undialled_target
 from wstail.envelope import make_envelope, serialize
-from wstail.fastpaths import FastPaths
 from wstail.frames import Frame
 from wstail.jsonexact import ExactNumber, dumps, loads_exact
 from wstail.normalize import INTERNAL_ERROR, normalize_frame
@@ -440,14 +440,8 @@ def test_paymium_events_read_live_equal_the_general_way(text: str, channel: str)
     from wstail.normalize import normalize_paymium_frame
     from wstail.normalize.paymium import normalize_paymium_event_exactly
     from wstail.sources.socketio.protocol import SioProtocol
-    from wstail.sources.socketio.session import SioTarget
 
-    where = {"scheme": "http", "netloc": "127.0.0.1:1", "query": "", "path": "/socket.io"}
-    strict = FastPaths(strict=True)  # every such event is read the fast way
-    target = SioTarget(
-        **where, namespace=channel, display_url="http://127.0.0.1:1", fast_paths=strict
-    )
-    protocol = SioProtocol(target, "eio3")
+    protocol = SioProtocol(undialled_target(channel), "eio3")  # strict: read the fast way
     opened = '0{"sid":"s3","upgrades":[],"pingInterval":25000,"pingTimeout":60000}'
     for message in (opened, "40" + channel):
         protocol.receive_handshake(message)

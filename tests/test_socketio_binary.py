@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from wstail.fastpaths import FastPaths
+from helpers.targets import undialled_target
 from wstail.frames import Frame
 from wstail.jsonexact import dumps, loads_exact
 from wstail.normalize import normalize_paymium_frame
@@ -38,16 +38,7 @@ PLAIN = '42/public,["stream",{"ticker":{"price":"1.10"}}]'
 
 def target(max_frame_size: int = 0) -> SioTarget:
     """A target for /public; nothing is ever dialled."""
-    return SioTarget(
-        scheme="http",
-        netloc="127.0.0.1:1",
-        query="",
-        path="/socket.io",
-        namespace="/public",
-        display_url="http://127.0.0.1:1",
-        max_frame_size=max_frame_size,
-        fast_paths=FastPaths(strict=True),  # an event read the codec's way would be a bug
-    )
+    return undialled_target(max_frame_size=max_frame_size)
 
 
 def session(eio: str, max_frame_size: int = 0) -> SioProtocol:

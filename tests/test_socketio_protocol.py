@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wstail.fastpaths import FastPaths
+from helpers.targets import undialled_target
 from wstail.frames import Frame
 from wstail.sources.socketio.codec import Event, Open, decode_packet
 from wstail.sources.socketio.protocol import SioProtocol, eio3_ping_interval, patience
@@ -25,17 +25,7 @@ EVENT = '42/public,["stream",{"price":1.50}]'
 
 def target(namespace: str = "/public", *channels: str, ping: float | None = None) -> SioTarget:
     """A target for `namespace` with `channels`; nothing is ever dialled."""
-    return SioTarget(
-        scheme="http",
-        netloc="127.0.0.1:1",
-        query="",
-        path="/socket.io",
-        namespace=namespace,
-        display_url="http://127.0.0.1:1",
-        channels=channels,
-        ping_interval=ping,
-        fast_paths=FastPaths(strict=True),  # an event read the codec's way would be a bug
-    )
+    return undialled_target(namespace, channels=channels, ping_interval=ping)
 
 
 def opened(dialect: str, *handshake: str) -> SioProtocol:

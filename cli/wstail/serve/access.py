@@ -134,6 +134,17 @@ def _is_wildcard(name: str) -> bool:
     return not name or (address is not None and address.is_unspecified)
 
 
+def _parsed(what: str, values: Iterable[str], parse: Callable[[str], str]) -> tuple[str, ...]:
+    """Each value parsed; ValueError naming the first bad one (`origin 'x': ...`)."""
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(parse(value))
+        except ValueError as exc:
+            raise ValueError(f"{what} {value!r}: {exc}") from None
+    return tuple(parsed)
+
+
 @dataclass(frozen=True, slots=True)
 class Access:
     """The Host names and cross-origin pages a served capture answers.
@@ -150,19 +161,11 @@ class Access:
     @classmethod
     def of(cls, bound: str, origins: Iterable[str] = (), hosts: Iterable[str] = ()) -> Access:
         """An Access from option values; ValueError naming a bad origin or host."""
-        parsed_origins = []
-        for origin in origins:
-            try:
-                parsed_origins.append(parse_origin(origin))
-            except ValueError as exc:
-                raise ValueError(f"origin {origin!r}: {exc}") from None
-        parsed_hosts = []
-        for host in hosts:
-            try:
-                parsed_hosts.append(parse_allowed_host(host))
-            except ValueError as exc:
-                raise ValueError(f"host {host!r}: {exc}") from None
-        return cls(_host_name(bound), tuple(parsed_origins), tuple(parsed_hosts))
+        return cls(
+            _host_name(bound),
+            _parsed("origin", origins, parse_origin),
+            _parsed("host", hosts, parse_allowed_host),
+        )
 
     @property
     def any_origin(self) -> bool:
