@@ -148,6 +148,39 @@ def test_tail_to_a_file_over_its_size_limit_says_stdout(tmp_path: Path) -> None:
     assert out.stat().st_size <= LIMIT
 
 
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_tail_whose_last_write_fails_while_the_feed_is_quiet_still_exits(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    """The output failing after the last frame (the feed then quiet) ends the run: exit 5.
+
+    One frame larger than the file size limit: the writer's thread fails on
+    it after the pump has handed it over and gone back to waiting for the
+    socket, where no other frame will ever wake it. With PYTHONUNBUFFERED
+    stdout is the raw file, which takes the bytes up to the limit and says
+    nothing of the rest: they must still be written, or the failure said.
+    """
+    env = wstail_env(tmp_path)
+    env.pop("PYTHONUNBUFFERED", None)
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    out = tmp_path / "out.ndjson"
+    with out.open("wb") as sink:
+        done = run(
+            lambda: run_against_peer(
+                ["tail", "node"],
+                [frame(0, pad=2 * LIMIT)],
+                stdout=sink,
+                preexec=size_limit(LIMIT),
+                env=env,
+                timeout=15,
+            ),
+            timeout=30,
+        )
+    assert done.code == 5, done.err
+    assert done.err_lines[-1] == "wstail: cannot write stdout: File too large"
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
 def test_replay_to_dev_full_fails_with_the_reason(tmp_path: Path) -> None:
     """replay > /dev/full: exit 5 and one line, no traceback."""

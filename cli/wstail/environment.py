@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
 from wstail.pipeline import CompiledOptions, Stream, StreamOptions, Window
-from wstail.sinks import BackgroundWriter, NullWriter, OutputWriter, RecordWriter
+from wstail.sinks import (
+    BackgroundWriter,
+    NullWriter,
+    OutputWriter,
+    RecordWriter,
+    buffered_stdout,
+)
 from wstail.terminal import Terminal
 
 
@@ -38,12 +44,12 @@ class Environment:
 
     @classmethod
     def from_system(cls) -> Environment:
-        """The real process: sys.stdout's buffer, sys.stderr, os.environ."""
+        """The real process: stdout for bytes (buffered), sys.stderr, os.environ."""
         try:
             isatty = sys.stdout.isatty()
         except (AttributeError, ValueError):
             isatty = False
-        return cls(sys.stdout.buffer, sys.stderr, isatty, os.environ)
+        return cls(buffered_stdout(), sys.stderr, isatty, os.environ)
 
     def terminal(self, style: OutputStyle) -> Terminal:
         """How output looks: pretty and colour from the options, the TTY and NO_COLOR."""

@@ -132,6 +132,8 @@ class _HandOver:
         self._frames = 0  # fed, records not handed over yet
         self._handle: asyncio.Handle | None = None
         self._failure: BaseException | None = None
+        # The output may fail in the writer's thread while the pump waits on a quiet source.
+        stream.writer.on_failure(self._output_failed_soon)
 
     def fed(self, frames: int) -> None:
         self._frames += frames
@@ -150,9 +152,24 @@ class _HandOver:
         try:
             self._hand()
         except BaseException as exc:  # noqa: BLE001 - raised in the pump, which owns the run
+            self._fail(exc)
+
+    def _output_failed_soon(self) -> None:
+        """From the writer's thread: have the loop run `_output_failed`."""
+        self._loop.call_soon_threadsafe(self._output_failed)
+
+    def _output_failed(self) -> None:
+        """The writer's thread met a failure: the pump, perhaps waiting, raises it."""
+        try:
+            self._stream.end_batch()  # raises why the output failed
+        except BaseException as exc:  # noqa: BLE001 - raised in the pump, which owns the run
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._failure is None:
             self._failure = exc
-            if self._task is not None:
-                self._task.cancel()
+        if self._task is not None:
+            self._task.cancel()
 
     def raise_failure(self) -> None:
         failure = self._failure
@@ -167,6 +184,7 @@ class _HandOver:
 
     def cancel(self) -> None:
         """The pump ends: no late hand-over (Stream.close writes what is held)."""
+        self._stream.writer.on_failure(None)
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None

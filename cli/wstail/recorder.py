@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from wstail.capture import CaptureHeader, encode_frame
 from wstail.exitcodes import UsageError, output_failed
 from wstail.frames import Frame
+from wstail.sinks import buffered_stdout
 from wstail.wholelines import GzipLines, PlainLines, ZstdLines, open_lines
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class CaptureFile:
 
 def _write_stdout(data: bytes) -> None:
     """A capture line to stdout (-o -), flushed; a closed pipe stays a quiet end."""
-    stdout = sys.stdout.buffer
+    stdout = buffered_stdout()
     try:
         stdout.write(data)
         stdout.flush()

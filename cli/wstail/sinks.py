@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import errno
+import functools
+import io
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import BinaryIO, Protocol, TextIO
 
 from wstail.exitcodes import output_failed
@@ -25,6 +28,9 @@ class RecordWriter(Protocol):
     def flush(self) -> None:
         """Hand everything queued on."""
 
+    def on_failure(self, callback: Callable[[], None] | None) -> None:
+        """Have `callback` called, from any thread, when the output fails between calls."""
+
 
 class NullWriter:
     """Where records go when only counted (record without --tee)."""
@@ -38,6 +44,9 @@ class NullWriter:
     def flush(self) -> None:
         """Nothing to flush."""
 
+    def on_failure(self, callback: Callable[[], None] | None) -> None:
+        """Nothing to watch: a failure is raised by the call that meets it."""
+
 
 class StdoutClosed(Exception):
     """The reader closed the pipe (`| head -1`): stop quietly, exit 0."""
@@ -49,7 +58,7 @@ class OutputWriter:
     def __init__(
         self, stream: BinaryIO | None = None, *, block: bool = True, rs: bool = False
     ) -> None:
-        self._stream = stream if stream is not None else sys.stdout.buffer
+        self._stream = stream if stream is not None else buffered_stdout()
         self._block = block
         self._prefix = RS if rs else b""
         self._parts: list[bytes] = []
@@ -90,6 +99,24 @@ class OutputWriter:
                 raise StdoutClosed from None
             raise output_failed("stdout", exc) from None
 
+    def on_failure(self, callback: Callable[[], None] | None) -> None:
+        """Nothing to watch: a failure is raised by the call that meets it."""
+
+
+@functools.cache
+def buffered_stdout() -> BinaryIO:
+    """stdout for bytes, always buffered: every byte written or an error raised.
+
+    With PYTHONUNBUFFERED (or -u) `sys.stdout.buffer` is the raw file, whose
+    write may take only part of the bytes (a file size limit reached) and
+    say so only by its return value: the rest would be lost silently. One
+    buffered writer over the same descriptor (made once: it is the
+    process's) writes them all or raises why not.
+    """
+    if not isinstance(sys.stdout.buffer, io.RawIOBase):
+        return sys.stdout.buffer
+    return io.BufferedWriter(io.FileIO(sys.stdout.fileno(), "wb", closefd=False))
+
 
 def silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's last flush cannot fail loudly."""
@@ -126,7 +153,7 @@ class BackgroundWriter:
         import queue
         import threading
 
-        self._stream = stream if stream is not None else sys.stdout.buffer
+        self._stream = stream if stream is not None else buffered_stdout()
         self._prefix = RS if rs else b""
         self._limit = limit
         self._stall = stall
@@ -143,6 +170,7 @@ class BackgroundWriter:
         self._reported = 0
         self.closed = False
         self.error: OSError | None = None
+        self._on_failure: Callable[[], None] | None = None
         self._thread = threading.Thread(target=self._run, name="wstail-stdout", daemon=True)
         self._thread.start()
 
@@ -177,6 +205,22 @@ class BackgroundWriter:
                 return
             self._waiting = waiting + size
         self._queue.put((data, records))
+
+    def on_failure(self, callback: Callable[[], None] | None) -> None:
+        """Have `callback` called from the writer's thread when a write fails (None: no more).
+
+        A live run waits on its socket between batches: without this, a
+        write failing after the last batch of a quiet feed would go unseen.
+        """
+        self._on_failure = callback
+
+    def _failed(self) -> None:
+        callback = self._on_failure
+        if callback is not None:
+            try:
+                callback()
+            except RuntimeError:  # the event loop is gone: the run has its outcome already
+                pass
 
     def _reader_stalled(self, total: int) -> bool:
         """Over the bound: drop if the thread is stuck on a write, or far over."""
@@ -227,11 +271,13 @@ class BackgroundWriter:
             except (BrokenPipeError, ValueError):
                 self.closed = True
                 silence_stdout()
+                self._failed()
                 return
             except OSError as exc:
                 self.error = exc
                 self.closed = True
                 silence_stdout()
+                self._failed()
                 return
             finally:
                 self._writing = False
