@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from wstail.capture import CaptureHeader, encode_frame
 from wstail.exitcodes import UsageError, output_failed
@@ -78,7 +78,10 @@ class CaptureFile:
         self.header_written = False
         self.failed = False
         self._lines: PlainLines | GzipLines | ZstdLines | None = None
-        if path != "-":
+        self._stdout: BinaryIO | None = None
+        if path == "-":
+            self._stdout = buffered_stdout()
+        else:
             mode = 0o600 if private else 0o666
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -98,8 +101,8 @@ class CaptureFile:
         try:
             if lines is not None:
                 lines.write_line(data)
-            else:
-                _write_stdout(data)
+            elif self._stdout is not None:
+                _write_stdout(self._stdout, data)
         except BaseException:
             self.failed = True
             raise
@@ -126,9 +129,8 @@ class CaptureFile:
                 lines.close()
 
 
-def _write_stdout(data: bytes) -> None:
+def _write_stdout(stdout: BinaryIO, data: bytes) -> None:
     """A capture line to stdout (-o -), flushed; a closed pipe stays a quiet end."""
-    stdout = buffered_stdout()
     try:
         stdout.write(data)
         stdout.flush()

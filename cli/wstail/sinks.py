@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import functools
 import io
 import os
 import sys
@@ -103,15 +102,14 @@ class OutputWriter:
         """Nothing to watch: a failure is raised by the call that meets it."""
 
 
-@functools.cache
 def buffered_stdout() -> BinaryIO:
     """stdout for bytes, always buffered: every byte written or an error raised.
 
     With PYTHONUNBUFFERED (or -u) `sys.stdout.buffer` is the raw file, whose
     write may take only part of the bytes (a file size limit reached) and
-    say so only by its return value: the rest would be lost silently. One
-    buffered writer over the same descriptor (made once: it is the
-    process's) writes them all or raises why not.
+    say so only by its return value: the rest would be lost silently. A
+    buffered writer over the same descriptor writes them all or raises why
+    not. Call it once per writer: each call over a raw file makes a new one.
     """
     if not isinstance(sys.stdout.buffer, io.RawIOBase):
         return sys.stdout.buffer
