@@ -161,7 +161,7 @@ def test_options_without_a_source_name_the_place(wstail: Wstail) -> None:
     result = wstail("tail", "--demo", env=CLEAN)
     assert result.code == 2
     assert result.stderr == (
-        "wstail: wstail tail needs a source (node, public, user); its options may go "
+        "wstail: wstail tail needs a source (node, public, sio, user, ws); its options may go "
         "before or after it (see 'wstail tail --help')\n"
     )
 

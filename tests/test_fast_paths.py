@@ -24,7 +24,7 @@ from wstail.fastpaths import (
     FastPathMissed,
     FastPaths,
 )
-from wstail.feeds import normalizer_for
+from wstail.feeds import reading_for
 from wstail.replay import Replayer, ReplayOptions
 from wstail.sources.socketio import codec
 from wstail.sources.socketio.protocol import SioProtocol
@@ -54,7 +54,7 @@ def replay(
     stream, out = make_stream(meta=meta)
     stderr = io.StringIO()
     options = ReplayOptions(short_ways=short, block_size=block_size, strict_fast_paths=True)
-    replayer = Replayer(stream, options, stderr, normalizer_for)
+    replayer = Replayer(stream, options, stderr, reading_for)
     try:
         replayer.replay([str(path)])
     except Exception as error:  # BadInputError: the bad lines are in the reports

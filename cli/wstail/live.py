@@ -14,8 +14,8 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from wstail.exitcodes import IdleTimeout, Interrupted
 from wstail.frames import Frame, batches_of_one, raw_payload
@@ -46,6 +46,7 @@ class LiveSource:
     display_url: str
     protocol: str
     private: bool
+    header: dict[str, Any] = field(default_factory=dict)  # more for a capture's header line
 
 
 async def pump(

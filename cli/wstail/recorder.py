@@ -279,6 +279,7 @@ class RecordOptions:
             url=live.display_url,
             protocol=live.protocol,
             tool=f"wstail {__version__}",
+            extra=dict(live.header),
         )
         recorder = Recorder(
             self.path,

@@ -23,3 +23,39 @@ def _redact_query_item(item: str) -> str:
         return item
     name, equals, _ = item.partition("=")
     return f"{name}=***" if equals else "***"  # a bare item may itself be the secret
+
+
+_SECRET_KEYS = ("auth", "token", "secret", "signature", "key", "pass")
+
+
+def redact_sent(text: str) -> str:
+    """A message sent to a feed (--send, --emit), fit for a capture header.
+
+    In JSON, the string values of keys that name a secret (token, signature,
+    key, passphrase...) become "***", at any depth; other text is kept as is.
+    """
+    import orjson
+
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    redacted, changed = _redacted(value)
+    return orjson.dumps(redacted).decode() if changed else text
+
+
+def _redacted(value: object) -> tuple[object, bool]:
+    if isinstance(value, dict):
+        changed = False
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            if isinstance(item, str) and any(word in key.lower() for word in _SECRET_KEYS):
+                out[key], changed = "***", True
+            else:
+                out[key], inner = _redacted(item)
+                changed = changed or inner
+        return out, changed
+    if isinstance(value, list):
+        items = [_redacted(item) for item in value]
+        return [item for item, _ in items], any(inner for _, inner in items)
+    return value, False

@@ -16,6 +16,7 @@ from wstail.feeds import ConnectSettings, Feed
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE
 from wstail.live import LiveSource, Prepare
 
+from .generic import emits_of, name_of, rules_of
 from .options import LINE_LIST, environment
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -171,20 +172,39 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def feed_options(feed: Feed, *more: Decorator) -> Decorator:
-    """The options a feed's commands take, as its registry entry says; `more` after CHANNEL."""
+    """The options a feed's commands take, as its registry entry says; `more` after CHANNEL.
+
+    A generic feed takes its URL as an argument (no --url) and its generic
+    options; --eio is only for Socket.IO feeds.
+    """
+    from .generic import generic_options
+
     bundles: list[Decorator] = []
     if feed.channels:
         bundles.append(channel_options)
+    if feed.generic:
+        bundles.append(generic_options(feed))
     bundles += [*more, connect_options]
     if feed.auth:
         bundles.append(node_options)
+    dropped = {"url"} if feed.generic else set()
+    if feed.protocol != "socketio":
+        dropped.add("eio")
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         for bundle in reversed(bundles):
             func = bundle(func)
+        params = getattr(func, "__click_params__", [])
+        kept = [param for param in params if not _dropped(param, dropped)]
+        func.__click_params__ = kept  # type: ignore[attr-defined]
         return func
 
     return decorate
+
+
+def _dropped(param: click.Parameter, names: set[str]) -> bool:
+    """Whether a bundle's option is not for this feed (the generic URL argument stays)."""
+    return isinstance(param, click.Option) and param.name in names
 
 
 def collect_channels(
@@ -228,7 +248,7 @@ def connect_settings(params: dict[str, Any], channels: list[str] | None = None) 
     """The typed CONNECT/NODE settings of a command's parsed options."""
     return ConnectSettings(
         url=params["url"],
-        eio=params["eio"],
+        eio=params.get("eio", "auto"),
         headers=parse_headers(params["headers"]),
         insecure=params["insecure"],
         cacert=params["cacert"],
@@ -241,6 +261,12 @@ def connect_settings(params: dict[str, Any], channels: list[str] | None = None) 
         channels=tuple(channels or ()),
         max_frame_size=params.get("max_frame_size", DEFAULT_MAX_FRAME_SIZE),
         fast_paths=FastPaths.of_run(environment().environ),
+        sends=tuple(params.get("sends") or ()),
+        emits=emits_of(tuple(params.get("emits") or ())),
+        namespace=params.get("namespace"),
+        path=params.get("path"),
+        name=name_of(params),
+        rules=rules_of(params),
     )
 
 

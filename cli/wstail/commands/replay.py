@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from wstail.exitcodes import UsageError
 
+from .generic import rule_options, rules_of
 from .options import environment, output_style, stream_options, stream_settings
 
 EXAMPLES = """\b
@@ -51,6 +52,7 @@ Examples:
     help="Serve the capture as a live endpoint of its own protocol instead of printing.",
 )
 @click.option("--loop", is_flag=True, help="With --serve: start over at the end.")
+@rule_options
 @click.option(
     "--eio",
     type=click.Choice(["3", "4"]),
@@ -80,8 +82,10 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     Compression is read from the file (.gz, .zst). Corrupt lines are reported
     as FILE:LINE: reason on stderr; good lines are still printed (exit 4).
     """
+    from functools import partial
+
     from wstail.fastpaths import DeveloperSwitches
-    from wstail.feeds import normalizer_for
+    from wstail.feeds import reading_for
     from wstail.replay import Bound, Replayer, ReplayOptions, Window
     from wstail.replay.blocks import BLOCK_SIZE
 
@@ -116,7 +120,8 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         block=not params["speed"],
         window=window.contains if window.active else None,
     )
-    replayer = Replayer(stream, options, env.stderr, normalizer_for)
+    rules = rules_of(params)
+    replayer = Replayer(stream, options, env.stderr, partial(reading_for, rules=rules))
     try:
         replayer.replay(paths)
     finally:

@@ -35,7 +35,7 @@ class SourceGroup(click.Group):
             attached = "=" in token if token.startswith("--") else len(token) > 2
             if name in ctx.help_option_names:
                 return args
-            index += 2 if name in takes_value and not attached else 1
+            index += 1 if attached else 1 + takes_value.get(name, 0)
         if args and not ctx.resilient_parsing:
             sources = ", ".join(self.list_commands(ctx))
             raise click.UsageError(
@@ -45,12 +45,13 @@ class SourceGroup(click.Group):
             )
         return args
 
-    def _value_options(self, ctx: click.Context) -> set[str]:
-        """Every option name, across the sources, that takes a value."""
-        names: set[str] = set()
+    def _value_options(self, ctx: click.Context) -> dict[str, int]:
+        """Every option name, across the sources, that takes values: how many (--emit: 2)."""
+        names: dict[str, int] = {}
         for name in self.list_commands(ctx):
             command = self.get_command(ctx, name)
             for param in command.params if command is not None else ():
                 if isinstance(param, click.Option) and not param.is_flag:
-                    names.update(param.opts + param.secondary_opts)
+                    for opt in param.opts + param.secondary_opts:
+                        names[opt] = param.nargs
         return names

@@ -9,6 +9,7 @@ text.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from wstail.frames import Frame
 from wstail.normalize.common import BAD_FRAME, UNKNOWN, Item, bad_frame
@@ -27,6 +28,7 @@ __all__ = [
     "UNKNOWN",
     "Item",
     "Normalizer",
+    "Reading",
     "normalize_frame",
     "normalize_node_frame",
     "normalize_paymium_frame",
@@ -42,6 +44,20 @@ INTERNAL_ERROR = "internal normalizer error"
 
 Normalizer = Callable[[Frame, str], list[Item]]
 """A feed's normalizer: one frame (and the feed's source name) to its items; never raises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a feed's frames become items: the general way, and the short ways of replay.
+
+    The short ways take a capture line's text without a Frame: `event` a
+    Socket.IO event array's text and its namespace, `text` a WebSocket text
+    frame's text and the source. All three give the same items for a frame.
+    """
+
+    frame: Normalizer
+    event: Callable[[str, str], list[Item]]
+    text: Callable[[str, str], list[Item]]
 
 
 def normalize_paymium_frame(frame: Frame, source: str) -> list[Item]:

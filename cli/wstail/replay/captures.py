@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -11,29 +12,27 @@ from wstail.capture import CaptureError, decode_frame, decode_header, is_header
 from wstail.fastpaths import FastPaths
 from wstail.frames import Frame, FrameKind, raw_payload
 from wstail.jsonexact import loads_exact
-from wstail.normalize import (
-    Item,
-    Normalizer,
-    normalize_node_text,
-    normalize_paymium_event,
-    normalizer_failed,
-)
+from wstail.normalize import Item, Reading, normalizer_failed
 from wstail.pipeline import FrameItems
 
 from .blocks import BadLine, split_lines
 
+ReadingFor = Callable[[str, dict[str, Any]], Reading]
+"""How a part's frames are read, from its header's source and other fields."""
+
 
 @dataclass(slots=True)
 class Part:
-    """The capture part being read: its source, start time and its feed's normalizer."""
+    """The capture part being read: its source, start time and how its feed is read."""
 
     source: str
     start_us: int
-    normalizer_for: Callable[[str], Normalizer]
-    normalize: Normalizer = field(init=False)
+    extra: dict[str, Any]
+    reading_for: ReadingFor
+    reading: Reading = field(init=False)
 
     def __post_init__(self) -> None:
-        self.normalize = self.normalizer_for(self.source)
+        self.reading = self.reading_for(self.source, self.extra)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +68,7 @@ def capture_entries(
         paths = FastPaths()
     loads = orjson.loads
     for before, block in blocks:
+        reading = part.reading
         start_us = part.start_us
         lines = split_lines(block)
         paths.lines += len(lines)
@@ -95,7 +95,7 @@ def capture_entries(
                             text = row[3]
                             if type(text) is str:
                                 try:
-                                    items = normalize_paymium_event(text, row[2])
+                                    items = reading.event(text, row[2])
                                 except Exception as error:  # noqa: BLE001 - as the general way's guard
                                     items = _failed("sio", text, row[2], part.source, error)
                                 yield items, recv_us, text
@@ -104,7 +104,7 @@ def capture_entries(
                             text = row[2]
                             if type(text) is str:
                                 try:
-                                    items = normalize_node_text(text, part.source)
+                                    items = reading.text(text, part.source)
                                 except Exception as error:  # noqa: BLE001 - as the general way's guard
                                     items = _failed("text", text, "", part.source, error)
                                 yield items, recv_us, text
@@ -117,7 +117,7 @@ def capture_entries(
                 paths.miss("capture", line)
             yield entry
             if type(entry) is NewPart:
-                start_us = part.start_us
+                start_us, reading = part.start_us, part.reading
             elif type(entry) is BadHeader:
                 for _ in blocks:  # nothing more can be timed; reading on reports a cut file
                     pass
@@ -166,6 +166,6 @@ def _general_entry(number: int, line: bytes, part: Part) -> FrameItems | BadLine
         except CaptureError as bad:
             return BadHeader(number, str(bad))
         part.source, part.start_us = header.source, header.start_us
-        part.normalize = part.normalizer_for(header.source)
+        part.reading = part.reading_for(header.source, header.extra)
         return NewPart(header.first_seq)
-    return part.normalize(frame, part.source), frame.recv_us, raw_payload(frame)
+    return part.reading.frame(frame, part.source), frame.recv_us, raw_payload(frame)

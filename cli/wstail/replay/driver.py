@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TextIO
 
@@ -19,12 +19,11 @@ from wstail.fastpaths import FastPaths
 from wstail.filters import event_names_needed
 from wstail.inputs import display_name, open_input
 from wstail.jsonexact import loads_exact
-from wstail.normalize import Normalizer
 from wstail.pipeline import Stream
 from wstail.progress import Progress
 
 from .blocks import BLOCK_SIZE, BadLine, ReadFailure, content_of, first_line, read_blocks
-from .captures import NewPart, Part, capture_entries
+from .captures import NewPart, Part, ReadingFor, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
 from .window import Bound
@@ -57,12 +56,12 @@ class Replayer:
         stream: Stream,
         options: ReplayOptions,
         stderr: TextIO,
-        normalizer_for: Callable[[str], Normalizer],
+        reading_for: ReadingFor,
     ) -> None:
         self.stream = stream
         self.options = options
         self.stderr = stderr
-        self.normalizer_for = normalizer_for
+        self.reading_for = reading_for
         self.bad_lines = 0
         self.fast_paths = FastPaths(strict=options.strict_fast_paths)  # what --debug reports
         opts = stream.options
@@ -138,7 +137,7 @@ class Replayer:
                     pass
                 return
             self.stream.number_from(header.first_seq)
-            part = Part(header.source, header.start_us, self.normalizer_for)
+            part = Part(header.source, header.start_us, header.extra, self.reading_for)
             self._feed_frames(
                 path,
                 capture_entries(rest, part, short=self.options.short_ways, paths=self.fast_paths),

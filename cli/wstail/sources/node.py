@@ -13,7 +13,7 @@ import asyncio
 import ipaddress
 import logging
 import ssl
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -63,6 +63,7 @@ _CLOSE_TIMEOUT = 2.0
 _REFUSED = {401, 403}
 _SECRET_HEADER_WORDS = ("auth", "cookie", "token", "secret", "key", "password")
 _USER_AGENT = f"wstail/{__version__} websockets/{websockets.__version__}"
+_NODE_CREDENTIALS = "--cookie-file FILE, or --user NAME with --password-file FILE"
 
 
 def _ws_scheme(url: str) -> str:
@@ -195,8 +196,12 @@ class NodeSource:
         ping_interval: float | None = 20.0,
         delays: Callable[[], Iterator[float]] = backoff,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        sends: Sequence[str] = (),
+        credentials_hint: str = _NODE_CREDENTIALS,
     ) -> None:
         self.url = url
+        self.sends = tuple(sends)  # texts sent after every connect, in order (never logged)
+        self._credentials_hint = credentials_hint
         self.max_frame_size = max_frame_size
         self._dial_url = websocket_url(url)
         self.display_url = redact_url(self._dial_url)
@@ -249,8 +254,11 @@ class NodeSource:
                     )
                 ]
                 try:
+                    sent = self._send_all(connection)
                     while True:
                         try:
+                            if sent is not None:
+                                raise sent
                             messages = await connection.recv_batch()
                         except ConnectionClosed as closed:
                             reason = describe_close(closed, self.ping_timeout)
@@ -275,6 +283,18 @@ class NodeSource:
             yield [meta_frame(now_us(), "meta.reconnecting", **details)]
             await asyncio.sleep(delay)
 
+    def _send_all(self, connection: WebSocketClient) -> ConnectionClosed | None:
+        """Send --send's texts, in order: a subscription renewed on every connect.
+
+        The closing that stopped it, if the server closed first (it is read as any close).
+        """
+        try:
+            for text in self.sends:
+                connection.send_text(text)
+        except ConnectionClosed as closed:
+            return closed
+        return None
+
     async def _open(self) -> WebSocketClient:
         return await connect(
             self._dial_url,
@@ -298,8 +318,7 @@ class NodeSource:
             hint = (
                 ""
                 if self._sends_credentials
-                else "; no credentials were sent: give --cookie-file FILE,"
-                " or --user NAME with --password-file FILE"
+                else f"; no credentials were sent: give {self._credentials_hint}"
             )
             raise ConnectError(
                 f"{self.display_url}: credentials refused (HTTP {code}){hint}"

@@ -193,6 +193,8 @@ class SioProtocol:
         namespace = self.namespace
         for channel in self._target.channels:
             self.outgoing.append(codec.encode_event(namespace, "channel", channel))
+        for payload in self._target.emits:  # --emit: written as given, no number re-encoded
+            self.outgoing.append(codec.encode_event_text(namespace, payload))
         self._state = _OPEN
 
     # The session

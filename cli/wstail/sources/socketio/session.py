@@ -69,6 +69,8 @@ class SioTarget:
     namespace: str
     display_url: str  # redacted, for messages and meta frames
     channels: tuple[str, ...] = field(default=(), repr=False)
+    # Events emitted after every join, after the channels: each event array's JSON text.
+    emits: tuple[str, ...] = field(default=(), repr=False)
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     insecure: bool = False
     cacert: str | None = None

@@ -47,6 +47,7 @@ from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.fastpaths import FastPaths
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame, frames_of, meta_frame
+from wstail.jsonexact import dumps
 from wstail.sources.retry import attempts_left, backoff, gave_up
 from wstail.sources.socketio.driver import open_session
 from wstail.sources.socketio.session import (
@@ -81,15 +82,21 @@ def is_stable(delivered: bool, lasted: float) -> bool:
     return delivered or lasted >= STABLE_AFTER
 
 
+def event_array(event: str, argument: str) -> str:
+    """The JSON text of an event array from its name and its argument's JSON text (kept as is)."""
+    return "[" + dumps(event).decode() + "," + argument.strip() + "]"
+
+
 class SocketIOSource:
     """Frames of one Socket.IO namespace, reconnecting; `async for frame in source`.
 
     `url` is the server (`https://paymium.com`); a path in it replaces `path`
     as the Socket.IO path. `channels` are emitted as `channel` events after
-    every (re)connect. `eio` is "auto", "3" or "4". `connect_timeout` bounds
-    each handshake, namespace join included. `ping_interval` replaces the
-    server's pingInterval for the client pings of EIO3; in EIO4 the server
-    pings and it has no effect. Yields `sio` frames (payload: the event
+    every (re)connect, then `emits` (event name, the argument's JSON text).
+    `eio` is "auto", "3" or "4". `connect_timeout` bounds each handshake,
+    namespace join included. `ping_interval` replaces the server's
+    pingInterval for the client pings of EIO3; in EIO4 the server pings and
+    it has no effect. Yields `sio` frames (payload: the event
     array's JSON text) and `meta.*` frames; raises ConnectError (exit 3).
     """
 
@@ -109,6 +116,7 @@ class SocketIOSource:
         path: str = DEFAULT_PATH,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         fast_paths: FastPaths | None = None,
+        emits: Sequence[tuple[str, str]] = (),
     ) -> None:
         if eio not in EIO_CHOICES:
             raise UsageError(f"--eio {eio}: expected one of {', '.join(EIO_CHOICES)}")
@@ -129,6 +137,7 @@ class SocketIOSource:
             namespace=namespace,
             display_url=self.display_url,
             channels=tuple(channels),
+            emits=tuple(event_array(event, argument) for event, argument in emits),
             headers=tuple((headers or {}).items()),
             insecure=insecure,
             cacert=cacert,
