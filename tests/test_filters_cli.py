@@ -158,3 +158,31 @@ def test_bare_number_is_a_usage_error_hinting_at_backticks(
     )
     assert echo == "  " + expression
     assert caret == " " * (2 + column - 1) + "^"
+
+
+# ---------------------------------------------------------------- filters on --meta
+
+
+@pytest.mark.parametrize("kind", ["capture", "ndjson"])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--meta", "-q", "event"], [b'"meta.connected"', b'"ticker"']),
+        (["--meta", "-x", "meta.*", "-q", "event"], [b'"ticker"', b'"trade"']),
+        (["--meta", "-e", "meta.*", "-q", "data.namespace", "-r"], [b"/public"]),
+        (["--meta", "-f", "data.url", "-q", "[seq, event]"], [b'[1,"meta.connected"]']),
+        (["-e", "meta.*"], []),
+    ],
+)
+def test_filters_and_query_apply_to_meta_envelopes(
+    wstail: Wstail, tmp_path: Any, kind: str, args: list[str], expected: list[bytes]
+) -> None:
+    """With --meta, -e/-x/-f and -q treat lifecycle envelopes as any other, from a capture or
+    from wstail's own NDJSON (whose event-name short way must still find them)."""
+    source = SAMPLE
+    if kind == "ndjson":
+        source = tmp_path / "sample.ndjson"
+        source.write_bytes(wstail("replay", "--meta", SAMPLE).stdout)
+    result = wstail("replay", source, *args)
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[:2] == expected

@@ -148,29 +148,31 @@ def test_until_is_checked_after_the_filters() -> None:
     assert seqs_and_events(out) == [(4, "ticker")]
 
 
-def test_meta_envelopes_bypass_filters_and_query() -> None:
-    """With --meta, lifecycle envelopes are printed whole whatever -e and -q say."""
+def test_meta_envelopes_take_the_filters_and_query() -> None:
+    """With --meta, lifecycle envelopes pass -e/-x/-f and -q like any other envelope."""
     stream, out = make_stream(meta=True, events=["ticker"], query="data.price")
     feed(stream, FRAMES)
-    assert records(out) == [
-        {
-            "seq": 1,
-            "recv_ts": format_us(START),
-            "source": "paymium.public",
-            "event": "meta.connected",
-            "event_ts": None,
-            "data": {"url": "https://example.test"},
-        },
-        5,
-        {
-            "seq": 5,
-            "recv_ts": format_us(START + 3),
-            "source": "paymium.public",
-            "event": "meta.disconnected",
-            "event_ts": None,
-            "data": {"reason": "closed"},
-        },
-    ]
+    assert records(out) == [5]
+    stream, out = make_stream(meta=True, events=["ticker", "meta.*"], query="[event, data.price]")
+    feed(stream, FRAMES)
+    assert records(out) == [["meta.connected", None], ["ticker", 5], ["meta.disconnected", None]]
+    stream, out = make_stream(meta=True, excludes=["meta.*"])
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(2, "trade"), (3, "trade"), (4, "ticker"), (6, "trade")]
+    stream, out = make_stream(meta=True, filters=["data.reason"])
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(5, "meta.disconnected")]
+
+
+def test_meta_envelopes_that_pass_are_never_counted() -> None:
+    """-n, --until and --stats count data envelopes only, whatever lifecycle ones pass."""
+    stream, out = make_stream(meta=True, events=["meta.*"], count=1)
+    assert not feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(1, "meta.connected"), (5, "meta.disconnected")]
+    assert (stream.passed, stream.counts) == (0, {})
+    stream, out = make_stream(meta=True, until="event == 'meta.connected'")
+    assert not feed(stream, FRAMES)
+    assert len(records(out)) == 6
 
 
 def test_query_and_raw_output() -> None:

@@ -121,7 +121,13 @@ def stream_options(func: F) -> F:
             click.option(
                 "--raw", is_flag=True, help="Print frames as received instead of envelopes."
             ),
-            click.option("--meta", is_flag=True, help="Also print lifecycle envelopes (meta.*)."),
+            click.option(
+                "--meta",
+                is_flag=True,
+                help="Also print lifecycle envelopes (meta.*), through -e/-x/-f and -q as any "
+                "other (never counted by -n, --until, --stats). Without it: live, a line on "
+                "stderr each.",
+            ),
             click.option(
                 "--seq", "rs", is_flag=True, help="Frame records as RFC 7464 JSON text sequences."
             ),

@@ -223,10 +223,9 @@ def _needles(stream: Stream) -> tuple[bytes, ...] | None:
     # The event's value must appear as the quoted string itself, unless
     # written with \u escapes (such lines are always decoded): so
     # `"trade"` and not `trade_id` or `"trades"` marks a candidate.
-    needles = {b'"' + name.encode() + b'"' for name in names}
-    if stream.options.meta:
-        needles.add(b'"meta.')
-    return tuple(needles)
+    # Lifecycle envelopes take the same filters (with --meta; without, replay
+    # drops them): one passes only if its name is among these too.
+    return tuple({b'"' + name.encode() + b'"' for name in names})
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
