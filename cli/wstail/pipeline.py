@@ -28,6 +28,7 @@ from wstail.filters import (
     stream_warnings,
 )
 from wstail.jsonexact import json_default
+from wstail.rows import TableKind, table_row
 from wstail.sinks import RecordWriter
 from wstail.terminal import Terminal
 
@@ -56,6 +57,7 @@ class StreamOptions:
     raw: bool = False
     meta: bool = False
     seq: bool = False
+    table: TableKind | None = None  # --tsv/--csv: -q's result as a row
 
 
 @dataclass(slots=True)
@@ -359,7 +361,7 @@ class Stream:
         self.flush()
 
     def format_envelope(self, envelope: Envelope, line: bytes | None = None) -> bytes:
-        """The record of an envelope that passed: -q's result, or the envelope.
+        """The record of an envelope that passed: -q's result (a row with --tsv/--csv), or it.
 
         `line` is the envelope's canonical text, if known (written as it is
         when the output is compact and colourless).
@@ -367,6 +369,9 @@ class Stream:
         query = self.compiled.query
         if query is not None:
             result = query(envelope)
+            table = self.options.table
+            if table is not None:
+                return table_row(result, table)
             if self.options.raw_output and isinstance(result, str):
                 return result.encode("utf-8", "surrogateescape")
             return self.terminal.render(result)
