@@ -27,15 +27,14 @@ from .blocks import BLOCK_SIZE, BadLine, ReadFailure, content_of, first_line, re
 from .captures import NewPart, Part, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
-from .window import Bound
+from .window import Window
 
 
 @dataclass(slots=True)
 class ReplayOptions:
     """The REPLAY options that shape reading (not serving)."""
 
-    start: Bound | None = None
-    end: Bound | None = None
+    window: Window | None = None  # --from/--to, told the capture's start
     speed: float | None = None
     max_gap: float | None = None
     # Developer switches (the differential tests, --debug, WSTAIL_STRICT_FAST_PATHS):
@@ -137,6 +136,8 @@ class Replayer:
                 for _ in rest:  # nothing can be read, but a cut file is still said
                     pass
                 return
+            if self.options.window is not None:
+                self.options.window.anchor(header.start_us)  # +DURATION: from the first start
             self.stream.number_from(header.first_seq)
             part = Part(header.source, header.start_us, self.normalizer_for)
             self._feed_frames(
