@@ -221,3 +221,24 @@ def test_cacert_must_be_a_readable_file(wstail: Wstail, tmp_path: Path, source: 
     result = wstail("tail", source, "--url", "wss://127.0.0.1:9/ws", "--cacert", missing, env=CLEAN)
     assert result.code == 2
     assert "--cacert" in result.stderr and "no-ca.pem" in result.stderr
+
+
+def test_short_options_never_clash_and_c_is_compact() -> None:
+    """No command takes one short option for two things; -c is --compact where it exists."""
+    cli = _build_cli()
+    commands: dict[tuple[str, ...], list[str]] = {}
+    for path, option in walk(cli, []):
+        commands.setdefault(tuple(path), []).extend(option.opts + option.secondary_opts)
+    for path, names in commands.items():
+        shorts = [name for name in names if not name.startswith("--")]
+        assert len(shorts) == len(set(shorts)), (path, sorted(shorts))
+    for path in (("tail", "public"), ("record", "node"), ("replay",)):
+        assert "-c" in commands[path] and "--compact" in commands[path], path
+
+
+def test_tsv_on_a_terminal_is_a_plain_row() -> None:
+    """--tsv rows are neither indented nor coloured on a terminal, where replay is pretty."""
+    printed = run_in_pty(
+        ["replay", str(SAMPLE), "-e", "trade", "-n", "2", "--tsv", "-q", "[seq, event]"]
+    )
+    assert printed.splitlines() == ["3\ttrade", "8\ttrade"]

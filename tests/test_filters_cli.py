@@ -158,3 +158,156 @@ def test_bare_number_is_a_usage_error_hinting_at_backticks(
     )
     assert echo == "  " + expression
     assert caret == " " * (2 + column - 1) + "^"
+
+
+# ---------------------------------------------------------------- filters on --meta
+
+
+@pytest.mark.parametrize("kind", ["capture", "ndjson"])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--meta", "-q", "event"], [b'"meta.connected"', b'"ticker"']),
+        (["--meta", "-x", "meta.*", "-q", "event"], [b'"ticker"', b'"trade"']),
+        (["--meta", "-e", "meta.*", "-q", "data.namespace", "-r"], [b"/public"]),
+        (["--meta", "-f", "data.url", "-q", "[seq, event]"], [b'[1,"meta.connected"]']),
+        (["-e", "meta.*"], []),
+    ],
+)
+def test_filters_and_query_apply_to_meta_envelopes(
+    wstail: Wstail, tmp_path: Any, kind: str, args: list[str], expected: list[bytes]
+) -> None:
+    """With --meta, -e/-x/-f and -q treat lifecycle envelopes as any other, from a capture or
+    from wstail's own NDJSON (whose event-name short way must still find them)."""
+    source = SAMPLE
+    if kind == "ndjson":
+        source = tmp_path / "sample.ndjson"
+        source.write_bytes(wstail("replay", "--meta", SAMPLE).stdout)
+    result = wstail("replay", source, *args)
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[:2] == expected
+
+
+# ---------------------------------------------------------------- jq habits
+
+
+@pytest.mark.parametrize(
+    ("option", "expression", "hint"),
+    [
+        ("-q", ".data.price", "drop the leading dot: data.price"),
+        ("--query", " .data", "drop the leading dot: data"),
+        ("-f", ".x", "drop the leading dot: x"),
+        ("--filter", ".data.price > `1`", "drop the leading dot: data.price > `1`"),
+        ("--until", ".x", "drop the leading dot: x"),
+        ("-q", ".[0]", "drop the leading dot: [0]"),
+        ("-q", ".", "JMESPath has no '.': the whole envelope is '@'"),
+    ],
+)
+def test_a_leading_dot_is_a_usage_error_saying_to_drop_it(
+    wstail: Wstail, option: str, expression: str, hint: str
+) -> None:
+    """jq's `.data.price` is exit 2 with one line saying what JMESPath wants instead."""
+    result = wstail("replay", SAMPLE, option, expression)
+    assert (result.code, result.stdout) == (2, b"")
+    long = {"-q": "--query", "-f": "--filter"}.get(option, option)
+    assert result.stderr == f"wstail: {long} {expression!r}: {hint}\n"
+
+
+def test_c_is_compact(wstail: Wstail) -> None:
+    """-c is --compact: one plain line an envelope, whatever the layout default."""
+    compact = wstail("replay", SAMPLE, "-n", "3", "--compact")
+    short = wstail("replay", SAMPLE, "-n", "3", "-c")
+    assert (short.code, short.stderr) == (0, "")
+    assert short.stdout == compact.stdout and len(short.stdout.splitlines()) == 3
+
+
+TABLE_DATA = {
+    "s": 'tab\there, comma, "quote"',
+    "lines": "a\nb\r\\c",
+    "none": None,
+    "yes": True,
+    "exact": "1234567890.12345678901",
+    "int": 7,
+    "nested": {"k": [1, "x,y"]},
+    "empty": "",
+}
+
+
+def table_input() -> bytes:
+    """One wstail NDJSON envelope holding every kind of field."""
+    import orjson
+
+    envelope = {
+        "seq": 1,
+        "recv_ts": "2026-11-23T10:00:00.000000Z",
+        "source": "node",
+        "event": "status",
+        "event_ts": None,
+        "data": TABLE_DATA,
+    }
+    text = orjson.dumps(envelope).replace(b'"1234567890.12345678901"', b"1234567890.12345678901")
+    return text + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--tsv", "-q", "data"],
+            'tab\\there, comma, "quote"\ta\\nb\\r\\\\c\t\ttrue\t1234567890.12345678901\t7\t'
+            '{"k":[1,"x,y"]}\t\n',
+        ),
+        (
+            ["--csv", "-q", "data"],
+            '"tab\there, comma, ""quote""","a\nb\r\\c",,true,1234567890.12345678901,7,'
+            '"{""k"":[1,""x,y""]}",\n',
+        ),
+        (["--csv", "-q", "[data.int, data.none, data.exact]"], "7,,1234567890.12345678901\n"),
+        (["--tsv", "-q", "data.exact"], "1234567890.12345678901\n"),
+        (["--csv", "-q", "data.s"], '"tab\there, comma, ""quote"""\n'),
+        (["--tsv", "-q", "data.none"], "\n"),
+        (["--tsv", "-r", "-q", "[event, source]"], "status\tnode\n"),
+        (["--csv", "-q", "data.nested.k"], '1,"x,y"\n'),
+    ],
+)
+def test_tsv_and_csv_print_query_results_as_rows(
+    wstail: Wstail, args: list[str], expected: str
+) -> None:
+    """--tsv escapes as jq's @tsv, --csv quotes as RFC 4180; null empty, exact numbers whole."""
+    result = wstail("replay", "-", *args, input=table_input())
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout.decode() == expected
+
+
+def test_tsv_rows_from_a_capture_with_meta(wstail: Wstail) -> None:
+    """A row per envelope that passes, lifecycle ones included with --meta."""
+    result = wstail("replay", SAMPLE, "--meta", "-e", "meta.*,trade", "--tsv", "-q", "[seq, event]")
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout.decode().splitlines() == [
+        "1\tmeta.connected",
+        "3\ttrade",
+        "8\ttrade",
+        "9\ttrade",
+        "11\ttrade",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tsv"], "--tsv needs -q EXPR: it prints the query's result as a row"),
+        (["--csv", "-e", "trade"], "--csv needs -q EXPR: it prints the query's result as a row"),
+        (["--tsv", "--csv", "-q", "seq"], "--tsv and --csv cannot be combined"),
+        (["--csv", "-q", "seq", "--pretty"], "--csv cannot be combined with --pretty"),
+        (["--tsv", "-q", "seq", "--raw"], "--tsv cannot be combined with --raw"),
+        (["--tsv", "-q", "seq", "--oneline"], "--tsv cannot be combined with --oneline"),
+        (["--csv", "-q", "seq", "--seq", "--raw"], "--csv cannot be combined with --raw, --seq"),
+        (["--serve", "0", "--csv"], "--csv cannot be used with --serve"),
+    ],
+)
+def test_tsv_and_csv_misuse_is_a_usage_error(wstail: Wstail, args: list[str], message: str) -> None:
+    """--tsv/--csv without -q, together, or with another layout: exit 2, one line."""
+    result = wstail("replay", SAMPLE, *args)
+    assert (result.code, result.stdout) == (2, b"")
+    assert result.stderr.startswith(f"wstail: {message}")
+    assert result.stderr.count("\n") == 1

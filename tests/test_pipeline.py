@@ -148,29 +148,31 @@ def test_until_is_checked_after_the_filters() -> None:
     assert seqs_and_events(out) == [(4, "ticker")]
 
 
-def test_meta_envelopes_bypass_filters_and_query() -> None:
-    """With --meta, lifecycle envelopes are printed whole whatever -e and -q say."""
+def test_meta_envelopes_take_the_filters_and_query() -> None:
+    """With --meta, lifecycle envelopes pass -e/-x/-f and -q like any other envelope."""
     stream, out = make_stream(meta=True, events=["ticker"], query="data.price")
     feed(stream, FRAMES)
-    assert records(out) == [
-        {
-            "seq": 1,
-            "recv_ts": format_us(START),
-            "source": "paymium.public",
-            "event": "meta.connected",
-            "event_ts": None,
-            "data": {"url": "https://example.test"},
-        },
-        5,
-        {
-            "seq": 5,
-            "recv_ts": format_us(START + 3),
-            "source": "paymium.public",
-            "event": "meta.disconnected",
-            "event_ts": None,
-            "data": {"reason": "closed"},
-        },
-    ]
+    assert records(out) == [5]
+    stream, out = make_stream(meta=True, events=["ticker", "meta.*"], query="[event, data.price]")
+    feed(stream, FRAMES)
+    assert records(out) == [["meta.connected", None], ["ticker", 5], ["meta.disconnected", None]]
+    stream, out = make_stream(meta=True, excludes=["meta.*"])
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(2, "trade"), (3, "trade"), (4, "ticker"), (6, "trade")]
+    stream, out = make_stream(meta=True, filters=["data.reason"])
+    feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(5, "meta.disconnected")]
+
+
+def test_meta_envelopes_that_pass_are_never_counted() -> None:
+    """-n, --until and --stats count data envelopes only, whatever lifecycle ones pass."""
+    stream, out = make_stream(meta=True, events=["meta.*"], count=1)
+    assert not feed(stream, FRAMES)
+    assert seqs_and_events(out) == [(1, "meta.connected"), (5, "meta.disconnected")]
+    assert (stream.passed, stream.counts) == (0, {})
+    stream, out = make_stream(meta=True, until="event == 'meta.connected'")
+    assert not feed(stream, FRAMES)
+    assert len(records(out)) == 6
 
 
 def test_query_and_raw_output() -> None:
@@ -261,15 +263,41 @@ def test_stream_hands_short_records_over_a_few_hundred_at_a_time() -> None:
         ("2026-11-23T10:00:00Z", Bound("time", START)),
         ("2026-11-23T11:00:00.5+01:00", Bound("time", START + 500_000)),
         ("2026-11-23 10:00:00.000001Z", Bound("time", START + 1)),
+        ("2026-11-23", Bound("time", START - 10 * 3600 * 1_000_000)),
+        ("2026-11-23T10:00:00", Bound("time", START)),
+        ("2026-11-23T10:00", Bound("time", START)),
+        ("2026-11-23 10:00:00.25", Bound("time", START + 250_000)),
+        ("+90s", Bound("offset", 90_000_000)),
+        ("+1h30m", Bound("offset", 5_400_000_000)),
+        ("+2d", Bound("offset", 172_800_000_000)),
+        ("+1.5s", Bound("offset", 1_500_000)),
+        ("+0s", Bound("offset", 0)),
     ],
 )
 def test_bound_parses_times_and_seq(text: str, bound: Bound) -> None:
-    """--from/--to take seq:N or an RFC 3339 time with offset."""
+    """--from/--to take seq:N, a time (a date or no offset: UTC) or +DURATION."""
     assert Bound.parse(text, "--from") == bound
 
 
 @pytest.mark.parametrize(
-    "text", ["seq:", "seq:-1", "seq:x", "seq:١", "yesterday", "2026-11-23T10:00:00", ""]
+    "text",
+    [
+        "seq:",
+        "seq:-1",
+        "seq:x",
+        "seq:١",
+        "yesterday",
+        "2026-11-23T10",
+        "2026-11-23T25:00:00",
+        "2026-13-01",
+        "20261123",
+        "+",
+        "+90",
+        "+1x",
+        "+-1s",
+        "+1.s",
+        "",
+    ],
 )
 def test_bad_bounds_are_usage_errors(text: str) -> None:
     """Anything else is a usage error naming the option."""
@@ -285,6 +313,31 @@ def test_window_is_from_inclusive_to_exclusive() -> None:
     assert window.contains(2, START + 9)
     assert not window.contains(2, START + 10)
     assert not Window(None, None).active
+
+
+def test_offset_bounds_wait_for_the_start() -> None:
+    """+DURATION bounds become times after the anchored start, or the first receive time."""
+    anchored = Window(Bound("offset", 5), Bound("offset", 10))
+    anchored.anchor(START)
+    anchored.anchor(START + 100)  # a later capture's start changes nothing
+    assert [us for us in range(START, START + 12) if anchored.contains(1, us)] == [
+        START + n for n in range(5, 10)
+    ]
+    first_seen = Window(Bound("offset", 5), None)
+    assert not first_seen.contains(1, START)
+    assert first_seen.contains(2, START + 5)
+
+
+def test_from_later_than_to_is_a_usage_error() -> None:
+    """Bounds of one kind out of order are refused; a time and an offset once anchored."""
+    with pytest.raises(UsageError, match="--from seq:10 is later than --to seq:5"):
+        Window(Bound.parse("seq:10", "--from"), Bound.parse("seq:5", "--to"))
+    with pytest.raises(UsageError, match=r"--from \+2s is later than --to \+1s"):
+        Window(Bound.parse("+2s", "--from"), Bound.parse("+1s", "--to"))
+    mixed = Window(Bound.parse("+2s", "--from"), Bound("time", START + 1_000_000, "T"))
+    with pytest.raises(UsageError, match=r"--from \+2s is later than --to T"):
+        mixed.anchor(START)
+    Window(Bound.parse("seq:5", "--from"), Bound.parse("seq:5", "--to"))  # empty, not wrong
 
 
 def test_terminal_decides_once_from_options_tty_and_environment() -> None:

@@ -248,7 +248,13 @@ def test_crlf_and_blank_lines_are_fine(wstail: Wstail, tmp_path: Path) -> None:
         (["--until", "event == 'nothing'"], DATA_SEQS),
         (["-n", "2", "--until", "event == 'prices'"], [2, 3]),
         (["--meta"], [seq for seq, _ in SAMPLE_EVENTS]),
-        (["--meta", "-e", "trade"], [1, 3, 8, 9, 11]),
+        (["--meta", "-e", "trade"], [3, 8, 9, 11]),
+        (["--meta", "-e", "trade,meta.*"], [1, 3, 8, 9, 11]),
+        (["--meta", "-x", "meta.*"], DATA_SEQS),
+        (["--meta", "-e", "meta.connected"], [1]),
+        (["--meta", "-f", "event == 'meta.connected'"], [1]),
+        (["--meta", "-f", "starts_with(event, 'meta.')", "-n", "1"], [1]),
+        (["-e", "meta.connected"], []),
         (["--meta", "-n", "1"], [1, 2]),
         (["--duration", "100"], DATA_SEQS),
     ],
@@ -423,6 +429,13 @@ def test_meta_without_flag_stays_silent(wstail: Wstail) -> None:
         (["--from", "2027-01-01T00:00:00Z"], []),
         (["--from", "seq:1", "--meta", "--to", "seq:3"], [1, 2]),
         (["--from", "seq:4", "-e", "trade", "-n", "2"], [8, 9]),
+        (["--from", "2026-11-23", "--to", "2026-11-23T10:00:01"], [2, 3]),
+        (["--from", "2026-11-23 10:00:01.45", "--to", "+2s"], [5, 6, 7]),
+        (["--from", "+1s", "--to", "+2s"], [4, 5, 6, 7]),
+        (["--to", "+0.7s"], [2, 3]),
+        (["--from", "+1h30m"], []),
+        (["--from", "2026-11-24"], []),
+        (["--to", "2026-11-23"], []),
     ],
 )
 def test_from_to_select_by_time_or_seq(
@@ -430,6 +443,51 @@ def test_from_to_select_by_time_or_seq(
 ) -> None:
     """--from (inclusive) and --to (exclusive) select by receive time or seq, from any input."""
     assert seqs(ok(wstail("replay", source, *args))) == expected
+
+
+def test_duration_bounds_count_from_the_capture_start_or_the_first_envelope(
+    wstail: Wstail, tmp_path: Path, full_output: bytes
+) -> None:
+    """+DURATION is after the first capture's header start (10:00:00.000000), or for NDJSON
+    after its first envelope's recv_ts (here meta.connected, at 10:00:00.001200)."""
+    assert seqs(ok(wstail("replay", SAMPLE, "--from", "+2.25s"))) == [8, 9, 10, 11, 12, 13]
+    path = tmp_path / "sample.ndjson"
+    path.write_bytes(full_output)
+    assert seqs(ok(wstail("replay", path, "--from", "+2.25s"))) == [11, 12, 13]
+    later = tmp_path / "later.jsonl"
+    later.write_bytes(
+        SAMPLE.read_bytes().replace(b'"start":"2026-11-23T10', b'"start":"2026-11-23T11')
+    )
+    # two captures: the first one's start counts for both
+    both = seqs(ok(wstail("replay", SAMPLE, later, "--from", "+3.7s", "--to", "+1h0m1s")))
+    assert both == [13, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--from", "seq:10", "--to", "seq:5"], "--from seq:10 is later than --to seq:5"),
+        (
+            ["--from", "2026-11-23T10:00:02Z", "--to", "2026-11-23 10:00:01"],
+            "--from 2026-11-23T10:00:02Z is later than --to 2026-11-23 10:00:01",
+        ),
+        (["--from", "+2s", "--to", "+90ms"], "--to '+90ms': +DURATION is numbers with units"),
+        (["--from", "+1m", "--to", "+59s"], "--from +1m is later than --to +59s"),
+        (
+            ["--from", "+3s", "--to", "2026-11-23T10:00:01Z"],
+            "--from +3s is later than --to 2026-11-23T10:00:01Z",
+        ),
+    ],
+)
+def test_from_later_than_to_is_a_usage_error(
+    wstail: Wstail, source: Path, args: list[str], named: str
+) -> None:
+    """--from after --to (both times, seqs or durations, or a duration once anchored): exit 2,
+    one line naming both, nothing printed."""
+    result = wstail("replay", source, *args)
+    assert (result.code, result.stdout) == (2, b"")
+    assert result.stderr.startswith(f"wstail: {named}")
+    assert result.stderr.count("\n") == 1
 
 
 def test_from_to_with_raw_prints_frames(wstail: Wstail) -> None:
@@ -788,7 +846,10 @@ def test_bad_jmespath_points_at_the_column(
         ["--idle-timeout", "0"],
         ["--duration", "-1"],
         ["--from", "yesterday"],
-        ["--from", "2026-11-23T10:00:00"],
+        ["--from", "2026-11-23T10"],
+        ["--from", "+1"],
+        ["--to", "+1y"],
+        ["--from", "seq:3", "--to", "seq:2"],
         ["--to", "seq:"],
         ["--to", "seq:x"],
         ["--color", "purple"],

@@ -504,3 +504,44 @@ def test_demo_ignores_a_proxy_in_the_environment(source: str, tmp_path: Path) ->
     done = run(lambda: run_wstail(*command, env=env), timeout=20)
     assert done.code == 0, done.err
     assert len(done.lines) == 1
+
+
+def test_demo_filters_and_queries_meta_envelopes(tmp_path: Path) -> None:
+    """Live, --meta puts lifecycle envelopes through -x and -q; without --meta they stay on
+    stderr whatever the filters say."""
+    env = wstail_env(tmp_path)
+
+    async def body() -> tuple[Any, Any, Any]:
+        dropped = await run_wstail(
+            "tail", "public", "--demo", "--meta", "-x", "meta.*", "-n", "2", "-q", "event", env=env
+        )
+        queried = await run_wstail(
+            "tail", "public", "--demo", "--meta", "-n", "1", "-q", "event", env=env
+        )
+        stderr = await run_wstail(
+            "tail", "public", "--demo", "-x", "meta.*", "-n", "1", "-q", "event", env=env
+        )
+        return dropped, queried, stderr
+
+    dropped, queried, stderr = run(body, timeout=30)
+    assert dropped.code == queried.code == stderr.code == 0, dropped.err + queried.err + stderr.err
+    assert dropped.lines == [b'"ticker"', b'"depth"']
+    assert b"connected to" not in dropped.err
+    assert queried.lines == [b'"meta.connected"', b'"ticker"']
+    assert stderr.lines == [b'"ticker"']
+    assert b"wstail: connected to http://127.0.0.1:" in stderr.err
+
+
+def test_readme_kcat_recipe_keeps_the_gaps_and_drops_the_rest(tmp_path: Path) -> None:
+    """The README's Kafka recipe, on the demo: meta.connected goes neither to stdout nor stderr."""
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (recipe,) = [line for line in readme.splitlines() if "| kcat" in line]
+    args = shlex.split(recipe.split("|")[0])
+    assert args[:3] == ["wstail", "tail", "public"] and "--meta" in args
+    command = [*args[1:], "--demo", "-n", "3"]
+    done = run(lambda: run_wstail(*command, env=wstail_env(tmp_path)), timeout=20)
+    assert done.code == 0, done.err
+    assert events(done.lines) == ["ticker", "depth", "depth"]
+    assert b"connected" not in done.err

@@ -28,6 +28,7 @@ from wstail.filters import (
     stream_warnings,
 )
 from wstail.jsonexact import json_default
+from wstail.rows import TableKind, table_row
 from wstail.sinks import RecordWriter
 from wstail.terminal import Terminal
 
@@ -56,6 +57,7 @@ class StreamOptions:
     raw: bool = False
     meta: bool = False
     seq: bool = False
+    table: TableKind | None = None  # --tsv/--csv: -q's result as a row
 
 
 @dataclass(slots=True)
@@ -120,8 +122,11 @@ class Stream:
 
     `seq` numbers every envelope, lifecycle ones included, before filtering:
     the same data envelope has the same number with or without --meta or -e,
-    live or replayed from a capture. Call `close` at the end, whatever ends
-    the feeding: it writes the records still held.
+    live or replayed from a capture. With --meta, lifecycle envelopes take
+    the filters and -q like any other but are never counted (-n, --until,
+    --stats, --idle-timeout); without it, live, each is a line on stderr.
+    Call `close` at the end, whatever ends the feeding: it writes the
+    records still held.
     """
 
     __slots__ = (
@@ -250,6 +255,7 @@ class Stream:
         record = self._record
         canonical = record is _canonical_record  # compact, colourless whole envelopes
         raw_mode = self.options.raw
+        meta = self.options.meta
         after = self._after
         out = self._out
         counts = self.counts if self._tally else None
@@ -295,12 +301,16 @@ class Stream:
                         event = envelope["event"]
                         if window is not None and not _inside_as_read(window, envelope):
                             continue
-                    if event[:5] == "meta.":
-                        self._meta(envelope, line)
+                    lifecycle = event[:5] == "meta."
+                    if lifecycle and not meta:
+                        self._describe(envelope)
                         continue
                     if (allows is not None and not allows(event)) or (
                         passes is not None and not passes(envelope)
                     ):
+                        continue
+                    if lifecycle:  # asked for with --meta: printed, never counted
+                        out.append(self.format_envelope(envelope, line))
                         continue
                     if line is not None:
                         out.append(line if canonical else self.format_envelope(envelope, line))
@@ -351,7 +361,7 @@ class Stream:
         self.flush()
 
     def format_envelope(self, envelope: Envelope, line: bytes | None = None) -> bytes:
-        """The record of a data envelope that passed: -q's result, or the envelope.
+        """The record of an envelope that passed: -q's result (a row with --tsv/--csv), or it.
 
         `line` is the envelope's canonical text, if known (written as it is
         when the output is compact and colourless).
@@ -359,6 +369,9 @@ class Stream:
         query = self.compiled.query
         if query is not None:
             result = query(envelope)
+            table = self.options.table
+            if table is not None:
+                return table_row(result, table)
             if self.options.raw_output and isinstance(result, str):
                 return result.encode("utf-8", "surrogateescape")
             return self.terminal.render(result)
@@ -372,13 +385,9 @@ class Stream:
                 return False
         return True
 
-    def _meta(self, envelope: Envelope, line: bytes | None) -> None:
-        """A lifecycle envelope: a record with --meta, else one line on stderr."""
-        if self.options.meta:
-            self._out.append(
-                line if line is not None and self.terminal.plain else self.terminal.render(envelope)
-            )
-        elif self.meta_stderr is not None:
+    def _describe(self, envelope: Envelope) -> None:
+        """A lifecycle envelope without --meta: one line on stderr (live), else nothing."""
+        if self.meta_stderr is not None:
             self.meta_stderr.write(f"wstail: {describe_meta(envelope)}\n")
             self.meta_stderr.flush()
 

@@ -9,6 +9,7 @@ import click
 
 from wstail.environment import Environment, OutputStyle
 from wstail.pipeline import StreamOptions
+from wstail.rows import TableKind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,7 +55,7 @@ def _complete_event(ctx: click.Context, param: click.Parameter, incomplete: str)
 
 
 def stream_options(func: F) -> F:
-    """-e -x -f -q -r -n --until --idle-timeout --duration --raw --meta --seq."""
+    """-e -x -f -q -r -n --until --idle-timeout --duration --raw --meta --seq and the output."""
     return _apply(
         [
             click.option(
@@ -121,14 +122,32 @@ def stream_options(func: F) -> F:
             click.option(
                 "--raw", is_flag=True, help="Print frames as received instead of envelopes."
             ),
-            click.option("--meta", is_flag=True, help="Also print lifecycle envelopes (meta.*)."),
+            click.option(
+                "--meta",
+                is_flag=True,
+                help="Also print lifecycle envelopes (meta.*), through -e/-x/-f and -q as any "
+                "other (never counted by -n, --until, --stats). Without it: live, a line on "
+                "stderr each.",
+            ),
             click.option(
                 "--seq", "rs", is_flag=True, help="Frame records as RFC 7464 JSON text sequences."
             ),
             click.option(
                 "--pretty/--compact",
+                " /-c",
                 default=None,
-                help="Indent output (default: pretty on a terminal; tail: one line).",
+                help="Indent output, or not (default: pretty on a terminal; tail: one line).",
+            ),
+            click.option(
+                "--tsv",
+                is_flag=True,
+                help="Print -q's result as a tab-separated row: an array's items or an object's "
+                "values (jq's @tsv escaping; null is empty, nested values are JSON).",
+            ),
+            click.option(
+                "--csv",
+                is_flag=True,
+                help="Print -q's result as a comma-separated row, RFC 4180 quoting (as --tsv).",
             ),
             click.option(
                 "--oneline",
@@ -151,7 +170,7 @@ def stream_options(func: F) -> F:
 
 
 def stream_settings(params: dict[str, Any]) -> StreamOptions:
-    """StreamOptions from the parsed command-line parameters."""
+    """StreamOptions from the parsed command-line parameters; UsageError for a bad mix."""
     return StreamOptions(
         events=params["events"],
         excludes=params["excludes"],
@@ -165,7 +184,34 @@ def stream_settings(params: dict[str, Any]) -> StreamOptions:
         raw=params["raw"],
         meta=params["meta"],
         seq=params["rs"],
+        table=table_kind(params),
     )
+
+
+def table_kind(params: dict[str, Any]) -> TableKind | None:
+    """--tsv or --csv, checked against the options they cannot go with."""
+    from wstail.exitcodes import UsageError
+
+    if params["tsv"] and params["csv"]:
+        raise UsageError("--tsv and --csv cannot be combined")
+    option = "--tsv" if params["tsv"] else "--csv" if params["csv"] else None
+    if option is None:
+        return None
+    if not params["query"]:
+        raise UsageError(f"{option} needs -q EXPR: it prints the query's result as a row")
+    clashes = [
+        flag
+        for key, flag in (
+            ("raw", "--raw"),
+            ("pretty", "--pretty"),
+            ("oneline", "--oneline"),
+            ("rs", "--seq"),
+        )
+        if params[key]
+    ]
+    if clashes:
+        raise UsageError(f"{option} cannot be combined with {', '.join(clashes)}")
+    return "tsv" if params["tsv"] else "csv"
 
 
 def output_style(params: dict[str, Any], pretty_default: bool | None = None) -> OutputStyle:

@@ -17,6 +17,7 @@ Examples:
   wstail replay session.jsonl.gz -e trade -q data.price
   wstail replay --speed 10 day.jsonl.zst | ./consumer
   wstail replay --from 2026-11-23T10:00:00Z --to seq:5000 cap.jsonl
+  wstail replay --from +1h --to +1h30m day.jsonl.zst
   wstail tail public -n 100 | wstail replay - -f 'data.price > `200`'
   wstail replay --serve 3000 --cors http://localhost:5173 cap.jsonl
 """
@@ -27,14 +28,18 @@ Examples:
 @click.option(
     "--from",
     "start",
-    metavar="TIME|seq:N",
-    help="Start at this receive time (RFC 3339) or sequence number (inclusive).",
+    metavar="TIME|+DURATION|seq:N",
+    help="Start at this receive time or sequence number (inclusive). TIME: RFC 3339 "
+    "(2026-11-23T10:00:00Z), a date (midnight UTC) or a date-time without offset (UTC); "
+    "+DURATION: after the capture's start (+90s, +1h30m, +2d; the first capture's header "
+    "start, or NDJSON's first recv_ts).",
 )
 @click.option(
     "--to",
     "end",
-    metavar="TIME|seq:N",
-    help="Stop before this receive time or sequence number (exclusive).",
+    metavar="TIME|+DURATION|seq:N",
+    help="Stop before this receive time or sequence number (exclusive; as --from, and "
+    "not before it).",
 )
 @click.option(
     "--speed",
@@ -103,9 +108,12 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         raise UsageError("--cors and --allow-host only apply with --serve")
     env = environment()
     switches = DeveloperSwitches.from_environ(env.environ)
+    window = Window(
+        Bound.parse(params["start"], "--from") if params["start"] else None,
+        Bound.parse(params["end"], "--to") if params["end"] else None,
+    )
     options = ReplayOptions(
-        start=Bound.parse(params["start"], "--from") if params["start"] else None,
-        end=Bound.parse(params["end"], "--to") if params["end"] else None,
+        window=window if window.active else None,
         speed=params["speed"],
         max_gap=params["max_gap"],
         short_ways=switches.short_ways,
@@ -113,7 +121,6 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         strict_fast_paths=switches.strict,
     )
     style = output_style(params)
-    window = Window(options.start, options.end)
     stream = env.stream(
         stream_settings(params),
         style,

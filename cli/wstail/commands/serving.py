@@ -35,6 +35,8 @@ _NOT_SERVED = {
     "meta": "--meta",
     "rs": "--seq",
     "pretty": "--pretty/--compact",
+    "tsv": "--tsv",
+    "csv": "--csv",
     "stats": "--stats",
 }
 

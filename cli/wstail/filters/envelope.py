@@ -24,10 +24,27 @@ def compile_jmespath(text: str, option: str) -> Callable[[Any], Any]:
     # Imported here: jmespath loads only when an expression is given.
     from wstail.filters.expression import ExpressionError, compile_expression, safe
 
+    hint = jq_hint(text)
+    if hint is not None:
+        raise UsageError(f"{option} {text!r}: {hint}")
     try:
         return safe(compile_expression(text))
     except ExpressionError as exc:
         raise UsageError(f"{option}: {exc.args[0]}\n{exc.caret()}") from None
+
+
+def jq_hint(text: str) -> str | None:
+    """What to write instead of a jq path (`.data.price`), or None if `text` is not one.
+
+    No JMESPath expression starts with a dot, so this never refuses a valid one.
+    """
+    stripped = text.strip()
+    if not stripped.startswith("."):
+        return None
+    rest = stripped[1:].lstrip()
+    if not rest:
+        return "JMESPath has no '.': the whole envelope is '@'"
+    return f"drop the leading dot: {rest}"
 
 
 def event_names_needed(events: EventFilter, filter_texts: Sequence[str]) -> frozenset[str] | None:

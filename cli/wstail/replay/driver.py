@@ -26,15 +26,14 @@ from .blocks import BLOCK_SIZE, BadLine, ReadFailure, content_of, first_line, re
 from .captures import NewPart, Part, ReadingFor, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
-from .window import Bound
+from .window import Window
 
 
 @dataclass(slots=True)
 class ReplayOptions:
     """The REPLAY options that shape reading (not serving)."""
 
-    start: Bound | None = None
-    end: Bound | None = None
+    window: Window | None = None  # --from/--to, told the capture's start
     speed: float | None = None
     max_gap: float | None = None
     # Developer switches (the differential tests, --debug, WSTAIL_STRICT_FAST_PATHS):
@@ -136,6 +135,8 @@ class Replayer:
                 for _ in rest:  # nothing can be read, but a cut file is still said
                     pass
                 return
+            if self.options.window is not None:
+                self.options.window.anchor(header.start_us)  # +DURATION: from the first start
             self.stream.number_from(header.first_seq)
             part = Part(header.source, header.start_us, header.extra, self.reading_for)
             self._feed_frames(
@@ -222,10 +223,9 @@ def _needles(stream: Stream) -> tuple[bytes, ...] | None:
     # The event's value must appear as the quoted string itself, unless
     # written with \u escapes (such lines are always decoded): so
     # `"trade"` and not `trade_id` or `"trades"` marks a candidate.
-    needles = {b'"' + name.encode() + b'"' for name in names}
-    if stream.options.meta:
-        needles.add(b'"meta.')
-    return tuple(needles)
+    # Lifecycle envelopes take the same filters (with --meta; without, replay
+    # drops them): one passes only if its name is among these too.
+    return tuple({b'"' + name.encode() + b'"' for name in names})
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
