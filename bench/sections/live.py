@@ -61,6 +61,34 @@ def tail_node(install: Install, url: str) -> list[str]:
     return cmd + ["--compact", "--retries", "0"]
 
 
+def tail_ws(install: Install, url: str) -> list[str]:
+    """`install`'s tail ws (the generic WebSocket feed) of the live frames from `url`."""
+    cmd = [install.wstail, "tail", "ws", url, "-n", str(LIVE_FRAMES)]
+    return cmd + ["--compact", "--retries", "0"]
+
+
+def tail_sio(install: Install, url: str, eio: str) -> list[str]:
+    """`install`'s tail sio (the generic Socket.IO feed) of the live events, namespace /public."""
+    cmd = [install.wstail, "tail", "sio", f"{url}/public", "--eio", eio, "--name", "bench"]
+    return cmd + ["-n", str(LIVE_FRAMES), "--compact", "--retries", "0"]
+
+
+def expected_sio(ctx: Context) -> tuple[int, str]:
+    """What tail sio must print for the live capture: the replay of it as a generic capture."""
+    generic = ctx.work / "live_public_as_sio.jsonl"
+    with open(LIVE_PUBLIC, "rb") as source, open(generic, "wb") as out:
+        header = json.loads(source.readline())
+        header.update(source="bench", feed={"kind": "sio", "namespace": "/public"})
+        out.write(json.dumps(header).encode() + b"\n")
+        out.writelines(source)
+    out_path = ctx.work / "expected-sio.out"
+    run_timed([ctx.new.wstail, "replay", str(generic)], out_path)
+    want = envelope_digest(out_path)
+    out_path.unlink()
+    generic.unlink()
+    return want
+
+
 def _public_run(
     cmd: list[str], out: Path, server: Server, want: tuple[int, str] | str
 ) -> dict[str, Any]:
@@ -108,6 +136,7 @@ def live_public(ctx: Context) -> list[Figure]:
     """tail public and socket.io-client against the fast EIO3 and EIO4 servers, alternately."""
     figures = []
     want_node = sio_frames_digest()
+    want_sio = expected_sio(ctx)
     wants = {install.who: ctx.expected_public(install) for install in ctx.installs}
     want_lines = wants["wstail"][0]
     for mode in ("eio3", "eio4"):
@@ -116,6 +145,7 @@ def live_public(ctx: Context) -> list[Figure]:
         cmds = {"wstail": tail_public(ctx.new, url, mode[-1], want_lines)}
         cmds["node"] = ["node", str(SIO_CLIENT), "--eio", mode[-1], "--url", url, "--count"]
         cmds["node"] += [str(LIVE_FRAMES)]
+        cmds["sio"] = tail_sio(ctx.new, url, mode[-1])
         if ctx.before:
             cmds["before"] = tail_public(ctx.before, url, mode[-1], wants["before"][0])
         sides = {
@@ -124,7 +154,7 @@ def live_public(ctx: Context) -> list[Figure]:
                 cmd,
                 ctx.work / f"live-{mode}.{who}.out",
                 server,
-                want_node if who == "node" else wants[who],
+                want_node if who == "node" else want_sio if who == "sio" else wants[who],
             )
             for who, cmd in cmds.items()
         }
@@ -225,7 +255,34 @@ def live_public(ctx: Context) -> list[Figure]:
                 f"{med_eo:,.0f} ev/s{lossy}",
                 {"rev": ctx.before.label, "events_per_s": events_o, "cmd": shell(cmds["before"])},
             )
-        figures += [rate, loss, versus]
+        generic = samples["sio"]
+        exact_s = all(s["same_envelopes"] for s in generic)
+        med_s = statistics.median(s["events_per_s"] for s in generic)
+        invalid_s = [] if exact_s else ["tail sio lost envelopes"]
+        if not node_exact:
+            invalid_s.append(f"{client} lost events")
+        sio_versus = Figure(
+            f"live-{mode}-sio-vs-node",
+            f"tail sio vs {client} ({mode.upper()}, events/s)",
+            med_s / med_n,
+            "x",
+            1.0,
+            wstail=f"{med_s:,.0f} ev/s" + ("" if exact_s else " (LOSSY)"),
+            baseline=f"{med_n:,.0f} ev/s node" + ("" if node_exact else " (LOSSY)"),
+            invalid=", ".join(invalid_s) + ": the rates do not count" if invalid_s else "",
+            details={
+                "server": server_note,
+                "frames": LIVE_FRAMES,
+                "timing": "Socket.IO events / (server: connection open -> client gone); "
+                "tail sio (the generic feed: one envelope an event), tail public and node "
+                "alternately, output to a file, checked against the replay of the capture",
+                "sio_events_per_s": [s["events_per_s"] for s in generic],
+                "node_events_per_s": [s["events_per_s"] for s in node],
+                "checks": _checks(generic),
+                "sio_cmd": shell(cmds["sio"]),
+            },
+        )
+        figures += [rate, loss, versus, sio_versus]
     return figures
 
 
@@ -324,6 +381,7 @@ def live_node(ctx: Context) -> list[Figure]:
     server = Server("node", LIVE_NODE, LIVE_FRAMES)
     url = f"ws://127.0.0.1:{server.port}/ws"
     cmds = {"wstail": tail_node(ctx.new, url), "websocat": [WEBSOCAT, "-t", "--no-close", url]}
+    cmds["ws"] = tail_ws(ctx.new, url)
     if ctx.before:
         cmds["before"] = tail_node(ctx.before, url)
     try:
@@ -341,8 +399,9 @@ def live_node(ctx: Context) -> list[Figure]:
         )
     finally:
         server.close()
-    checks = {who: [timed.warmup[who]] for who in ("wstail", "websocat")}
-    counted = {who: [s["count"] for s in timed.samples[who]] for who in ("wstail", "websocat")}
+    ours = ("wstail", "websocat", "ws")
+    checks = {who: [timed.warmup[who]] for who in ours}
+    counted = {who: [s["count"] for s in timed.samples[who]] for who in ours}
     rates = {who: [s["rate"] for s in timed.samples[who]] for who in cmds}
     med = {who: statistics.median(rates[who]) for who in cmds}
 
@@ -410,7 +469,30 @@ def live_node(ctx: Context) -> list[Figure]:
         loss.before = Before(
             float(lost_o), "exact, in order" if lost_o == 0 else f"{lost_o} lost", facts
         )
-    return [versus, loss]
+    lost_ws = lost("ws")
+    ws_versus = Figure(
+        "live-ws-vs-node",
+        "tail ws vs tail node (msgs/s, | wc -l)",
+        med["ws"] / med["wstail"],
+        "x",
+        1.0,
+        wstail=f"{med['ws']:,.0f} msg/s" + (" (LOSSY)" if lost_ws else ""),
+        invalid="frames were lost: the rate does not count" if lost_ws or lost_w else "",
+        baseline=f"{med['wstail']:,.0f} msg/s tail node" + (" (LOSSY)" if lost_w else ""),
+        details={
+            "server": "bench/servers.js --mode node (the same frames as live-node)",
+            "frames": LIVE_FRAMES,
+            "timing": "frames / (server: connection open -> closed); tail ws, tail node "
+            "and websocat piped into wc -l, alternately",
+            "ws_msgs_per_s": rates["ws"],
+            "node_msgs_per_s": rates["wstail"],
+            "websocat_msgs_per_s": rates["websocat"],
+            "ws_over_websocat": med["ws"] / med["websocat"],
+            "loss_check": timed.warmup["ws"],
+            "ws_cmd": shell(cmds["ws"]) + " | wc -l",
+        },
+    )
+    return [versus, loss, ws_versus]
 
 
 def run(ctx: Context) -> list[Figure]:

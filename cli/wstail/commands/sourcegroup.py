@@ -30,6 +30,16 @@ class SourceGroup(click.Group):
                     return args
                 return [token, *args[:index], *args[index + 1 :]]
             if not token.startswith("-") or token == "-":
+                scheme = token.partition("://")[0].lower()
+                if scheme in ("ws", "wss") and "ws" in self.list_commands(ctx):
+                    # `wstail tail wss://...`, as websocat is typed: the generic WebSocket feed
+                    return ["ws", *args[:index], *args[index:]]
+                if scheme in ("http", "https") and "sio" in self.list_commands(ctx):
+                    raise click.UsageError(
+                        f"{ctx.command_path} {token}: say which protocol: "
+                        f"`{ctx.command_path} sio URL` (Socket.IO) or `{ctx.command_path} ws URL`",
+                        ctx,
+                    )
                 return args  # an unknown word: let Click report it where it stands
             name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
             attached = "=" in token if token.startswith("--") else len(token) > 2
