@@ -156,6 +156,26 @@ def test_options_before_the_source_are_accepted(wstail: Wstail, tmp_path: Path) 
     assert target.exists()
 
 
+def test_a_websocket_url_where_the_feed_goes_is_tail_ws(wstail: Wstail) -> None:
+    """`wstail tail -n 1 wss://...` (websocat's habit) taps the generic WebSocket feed."""
+    result = wstail("tail", "-n", "1", "--retries", "0", "ws://127.0.0.1:1/feed", env=CLEAN)
+    assert result.code == 3
+    assert result.stderr.splitlines()[-1] == (
+        "wstail: could not connect to ws://127.0.0.1:1/feed after 0 retries: connection refused"
+    )
+
+
+def test_an_http_url_where_the_feed_goes_asks_which_protocol(wstail: Wstail) -> None:
+    """An http(s) URL could be Socket.IO or a WebSocket: one line says how to say which."""
+    result = wstail("record", "-o", "x.jsonl", "https://example.com/feed", env=CLEAN)
+    assert result.code == 2
+    assert result.stderr.startswith(
+        "wstail: wstail record https://example.com/feed: say which protocol: "
+        "`wstail record sio URL` (Socket.IO) or `wstail record ws URL`"
+    )
+    assert result.stdout == b""
+
+
 def test_options_without_a_source_name_the_place(wstail: Wstail) -> None:
     """`tail --demo` with no source says a source is needed and options go either side."""
     result = wstail("tail", "--demo", env=CLEAN)
