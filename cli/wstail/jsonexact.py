@@ -99,7 +99,8 @@ _exact_decoder = json.JSONDecoder(
 )
 
 
-def _has_float(value: Any) -> bool:
+def has_float(value: Any) -> bool:
+    """Whether a list or dict holds a float at any depth (orjson's value of a JSON text)."""
     # orjson reads integers beyond 64 bits as floats too: no float, nothing rounded.
     stack = [value]
     while stack:
@@ -144,7 +145,7 @@ def loads_exact(text: str | bytes) -> Any:
             raise
         return _decode_exact(text)
     kind = type(value)
-    if (kind is float or ((kind is dict or kind is list) and _has_float(value))) and risky(text):
+    if (kind is float or ((kind is dict or kind is list) and has_float(value))) and risky(text):
         return _decode_exact(text)
     return value
 

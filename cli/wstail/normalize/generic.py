@@ -30,7 +30,8 @@ from typing import Any
 import orjson
 
 from wstail.frames import Frame
-from wstail.jsonexact import risky
+from wstail.jsonexact import has_float, risky
+from wstail.normalize import normalize_frame, normalizer_failed
 from wstail.normalize.common import BadFrame, Item, bad_frame, decode_json, event_time
 from wstail.placeholders import filled_text
 
@@ -103,18 +104,20 @@ class GenericNormalizer:
 
     def frame(self, frame: Frame, source: str) -> list[Item]:
         """The items of any frame of the feed (the `Normalizer` signature)."""
-        from wstail.normalize import normalize_frame, normalizer_failed
-
         kind = frame.kind
         payload = frame.payload
         try:
-            if kind == "text" and type(payload) is str:
-                return self.text(payload, source)
-            if kind == "binary" and isinstance(payload, (bytes, bytearray, memoryview)):
+            if type(payload) is str:
+                if kind == "sio":
+                    data = frame.data
+                    return self.event(
+                        payload if data is None else filled_text(payload, data), frame.channel
+                    )
+                if kind == "text":
+                    return self.text(payload, source)
+            elif kind == "binary" and isinstance(payload, (bytes, bytearray, memoryview)):
                 encoded = base64.b64encode(bytes(payload)).decode("ascii")
                 return self._items({"_binary": encoded}, DEFAULT_EVENT)
-            if kind == "sio" and type(payload) is str:
-                return self.event(filled_text(payload, frame.data), frame.channel)
         except Exception as error:  # noqa: BLE001 - a bug must not stop a live tail
             return normalizer_failed(frame, self.source, error)
         return normalize_frame(frame, self.source)  # meta frames, and what no feed sends
@@ -184,7 +187,13 @@ def _decoded(text: str) -> Any:
     except orjson.JSONDecodeError:
         pass  # not JSON, or JSON orjson refuses (1e400, surrogates): the exact decoder says
     else:
-        if not risky(text):
+        # orjson refuses lone surrogates, so the value can be written again; only a
+        # float from a text with a number a double may not hold needs the exact decoder.
+        kind = type(value)
+        if kind is dict or kind is list:
+            if not (risky(text) and has_float(value)):
+                return value
+        elif kind is not float or not risky(text):
             return value
     try:
         return decode_json(text)
