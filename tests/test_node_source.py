@@ -341,6 +341,33 @@ def test_clean_close_delivers_every_frame_before_the_disconnect() -> None:
     run(body)
 
 
+@pytest.mark.parametrize(("code", "ends"), [(4000, True), (4001, False), (1000, False)])
+def test_only_wstails_own_close_code_ends_the_run(code: int, ends: bool) -> None:
+    """Close code 4000 (the feed is over) ends the run after meta.disconnected; others reconnect."""
+
+    async def body() -> None:
+        peer = await NodePeer().start()
+        tail = Tail(NodeSource(peer.url, delays=fast))
+        await next_meta(tail, "meta.connected")
+        server = await peer.accepted()
+        await server.send('{"n": 1}')
+        await server.close(code, "end of capture")
+        assert (await tail.next()).payload == '{"n": 1}'
+        reason = (await next_meta(tail, "meta.disconnected"))["reason"]
+        if ends:
+            assert reason == "the server ended the feed (close code 4000: end of capture)"
+            await tail.ended()  # the source returned: nothing more comes
+            assert tail.frames.empty() and tail.error is None and peer.attempts == 1
+        else:
+            assert reason.startswith(f"server closed the connection: {code} ")
+            await next_meta(tail, "meta.reconnecting")
+            await next_meta(tail, "meta.connected")
+        await tail.close()
+        await peer.stop()
+
+    run(body)
+
+
 def test_server_killed_and_restarted_on_the_same_port() -> None:
     """The source keeps retrying while the port is closed and reconnects once it listens again."""
 

@@ -548,11 +548,16 @@ def test_each_client_gets_the_capture_from_its_beginning(tmp_path: Path, eio: st
 )
 def test_stop_closes_connected_clients(tmp_path: Path, source: str, eio: str) -> None:
     """Setting stop ends serve_capture at once; connected clients see the server go away."""
-    frames = [text(0.0, NODE[0])] if source == "node" else [sio(0.0, "/public", PUBLIC[0])]
+    # The second frame an hour later: the capture does not end (ending the session) before stop.
+    frames = (
+        [text(0.0, NODE[0]), text(3600.0, NODE[0])]
+        if source == "node"
+        else [sio(0.0, "/public", PUBLIC[0]), sio(3600.0, "/public", PUBLIC[0])]
+    )
     path = write_capture(tmp_path / "one.wstail", source, frames)
 
     async def body() -> tuple[list[Frame], set[asyncio.Task[Any]]]:
-        async with Served(capture_opener(path), source, eio=eio, speed=None) as served:
+        async with Served(capture_opener(path), source, eio=eio) as served:
             client: Any = (
                 NodeSource(served.ws_url, retries=0)
                 if source == "node"

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from helpers.serving import clean_env, read_line, serving, sio_events
+from helpers.serving import clean_env, read_line, serving, sio_events, split_notices
 from helpers.sio_peers import scaled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +97,73 @@ def test_loop_starts_over_at_the_end(node_modules: None, env: dict[str, str]) ->
     assert received == recorded + recorded + recorded[:1]
 
 
+@pytest.mark.parametrize("transport", ["websocket", "polling", "polling-only"])
+@pytest.mark.parametrize(("client", "eio"), [("4", []), ("2", ["--eio", "3"])], ids=["4.8", "2.5"])
+def test_official_client_stops_at_the_end_of_the_capture(
+    node_modules: None, env: dict[str, str], client: str, eio: list[str], transport: str
+) -> None:
+    """Without --loop the namespace's disconnect ends the session: socket.io-client, reconnection
+    on, gets every frame, then "io server disconnect", and does not reconnect (it exits)."""
+    sample = SAMPLES / "public.jsonl"
+    recorded = [event for namespace, event in sio_events(sample) if namespace == "/public"]
+    flags = ["--until-end"] + ([] if transport == "websocket" else [f"--{transport}"])
+    node = shutil.which("node") or "node"
+    with serving("--speed", "1000", *eio, sample, env=env) as served:
+        done = subprocess.run(
+            [node, str(JS_CLIENT), *flags, client, served.base_url, "/public", "1"],
+            capture_output=True,
+            timeout=scaled(15),
+        )
+        code, after = served.stop()
+    assert done.returncode == 0, done.stderr.decode()
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert lines[0] == {"connect": 1}
+    assert lines[-1] == {"disconnect": "io server disconnect"}
+    assert [[e["event"], *e["args"]] for e in lines[1:-1]] == recorded
+    notices, others = split_notices(after)
+    assert (code, others) == (130, ["wstail: interrupted"])
+    said = [text for _, text in notices]
+    first = "websocket" if transport == "websocket" else "polling"
+    label = "Engine.IO 3" if eio else "Engine.IO 4"
+    assert re.fullmatch(rf"connected from 127\.0\.0\.1:\d+ \({first}, {label}\)", said[0])
+    assert said[1] == "joined /public"
+    assert ": end of the capture on /public: disconnecting it" in said
+    last = "polling" if transport == "polling-only" else "websocket"
+    assert re.fullmatch(rf"left \(127\.0\.0\.1:\d+, {last}\)", said[-1])
+
+
+@pytest.mark.parametrize(
+    ("sample", "tail", "serve", "reason"),
+    [
+        ("public", ["public"], [], "the server ended the namespace /public"),
+        ("public", ["public"], ["--eio", "3"], "the server ended the namespace /public"),
+        ("user", ["user", CHANNEL], [], "the server ended the namespace /user"),
+        ("node", ["node"], [], "the server ended the feed (close code 4000: end of capture)"),
+    ],
+    ids=["public-eio4", "public-eio3", "user-eio4", "node"],
+)
+def test_tail_ends_by_itself_at_the_end_of_the_capture(
+    env: dict[str, str], sample: str, tail: list[str], serve: list[str], reason: str
+) -> None:
+    """`wstail tail` of a served capture (no --loop) exits 0 after its last frame, saying why."""
+    path = SAMPLES / f"{sample}.jsonl"
+    expected = envelopes(wstail("replay", path, env=env).stdout)
+    with serving("--speed", "1000", *serve, path, env=env) as served:
+        done = wstail("tail", *tail, "--url", served.url, "--meta", env=env)
+        code, after = served.stop()
+    assert done.returncode == 0, done.stderr.decode()
+    printed = envelopes(done.stdout)
+    assert printed[0]["event"] == "meta.connected"
+    assert [comparable(e) for e in printed[1:-1]] == [comparable(e) for e in expected]
+    assert (printed[-1]["event"], printed[-1]["data"]) == ("meta.disconnected", {"reason": reason})
+    notices, others = split_notices(after)
+    assert (code, others) == (130, ["wstail: interrupted"])
+    said = [text for _, text in notices]
+    assert said[0].startswith("connected from 127.0.0.1:")
+    assert any(text.startswith(": end of the capture") for text in said)
+    assert said[-1].startswith("left (127.0.0.1:")
+
+
 # -- wstail tail against the served capture ---------------------------------------------
 
 
@@ -162,7 +229,13 @@ def test_signal_stops_the_server_with_130(env: dict[str, str], signum: signal.Si
         finally:
             client.kill()
             client.communicate()
-    assert (code, after) == (130, ["wstail: interrupted"])
+    notices, others = split_notices(after)
+    assert (code, others) == (130, ["wstail: interrupted"])
+    assert re.fullmatch(
+        r"connected from 127\.0\.0\.1:\d+ \(websocket, Engine\.IO 4\)", notices[0][1]
+    )
+    assert notices[1] == (1, "joined /public")
+    assert [n for n, _ in notices] == [1] * len(notices)  # and left, at the latest on the way out
 
 
 @pytest.mark.parametrize("content", ["ndjson", "unknown-source"])
@@ -199,7 +272,11 @@ def test_a_truncated_capture_is_served_up_to_the_cut(env: dict[str, str], tmp_pa
             assert done.returncode == 0, done.stderr.decode()
             assert [comparable(e) for e in envelopes(done.stdout)] == expected
         code, after = served.stop()
-    assert (code, after) == (130, [report, "wstail: interrupted"])
+    notices, others = split_notices(after)
+    assert (code, others) == (130, [report, "wstail: interrupted"])
+    for number in (1, 2):  # each tail saw the end of what could be read, or left before
+        said = [text.split(" ")[0] for n, text in notices if n == number]
+        assert said[0] == "connected" and said[-1] == "left", notices
 
 
 def test_output_options_are_refused_when_serving(env: dict[str, str]) -> None:

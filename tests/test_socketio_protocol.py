@@ -204,7 +204,7 @@ def test_bad_frames(dialect: str, raw: bytes, reason: str, shown: str) -> None:
 @pytest.mark.parametrize(
     ("message", "reason"),
     [
-        (b"41/public", "the server disconnected /public"),
+        (b"41/public", "the server ended the namespace /public"),
         (b'44/public,{"message":"boom"}', "server error on /public: boom"),
         (b"1", "the server closed the Engine.IO session"),
     ],

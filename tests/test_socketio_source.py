@@ -141,6 +141,26 @@ def test_drop_mid_stream_reconnects_without_duplicates(kind: str) -> None:
     assert frames[5].data is not None and frames[5].data["protocol"] == EIO_OF[kind]
 
 
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"]])
+@pytest.mark.parametrize("kind", PEER_KINDS)
+def test_a_namespace_disconnect_from_the_server_ends_the_run(
+    kind: str, transports: list[str]
+) -> None:
+    """The server's disconnect of our namespace ends the run, no reconnect (as socket.io-client)."""
+    scenario = {"steps": [stream(1), {"end": True}], "transports": transports}
+
+    async def body() -> tuple[list[Frame], int]:
+        async with start_peer(kind, scenario) as peer:
+            frames = await collect(SocketIOSource(peer.url, "/public"))  # until the source ends
+            return frames, len(peer.log.of("connect"))
+
+    frames, connects = run(body)
+    assert names(frames) == ["meta.connected", "sio", "meta.disconnected"]
+    assert frames[0].data is not None and frames[0].data["transport"] == transports[0]
+    assert frames[2].data == {"reason": "the server ended the namespace /public"}
+    assert connects == 1
+
+
 @pytest.mark.parametrize("kind", PEER_KINDS)
 def test_user_channels_are_sent_again_after_reconnect(
     kind: str, caplog: pytest.LogCaptureFixture

@@ -488,6 +488,53 @@ def test_demo_tails_the_bundled_sample_offline(source: str, count: int, tmp_path
     assert "127.0.0.1" in demo.err_lines[0]
 
 
+@pytest.mark.parametrize("command", ["tail", "record"])
+def test_demo_speed_plays_the_sample_faster(command: str, tmp_path: Path) -> None:
+    """--demo --speed 1000 plays the whole sample (about a minute at speed 1) at once."""
+    from wstail.feeds import FEEDS, sample_path
+
+    env = wstail_env(tmp_path)
+    output = ["-o", str(tmp_path / "demo.jsonl")] if command == "record" else []
+
+    async def body() -> tuple[Any, Any]:
+        sample = await run_wstail("replay", sample_path(FEEDS["public"]), env=env)
+        count = str(len(sample.lines))
+        args = [command, *output, "public", "--demo", "--speed", "1000", "-n", count]
+        return await run_wstail(*args, env=env), sample
+
+    demo, sample = run(body, timeout=20)
+    assert demo.code == 0, demo.err
+    if command == "tail":
+        assert [masked(line) for line in demo.lines] == [masked(line) for line in sample.lines]
+    else:
+
+        def sio_frames(path: Path) -> list[str]:
+            frames = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+            return [frame[3] for frame in frames if frame[1] == "sio"]
+
+        whole = sio_frames(Path(sample_path(FEEDS["public"])))
+        assert sio_frames(tmp_path / "demo.jsonl") == whole
+
+
+@pytest.mark.parametrize("command", [["tail", "public"], ["record", "-o", "x.jsonl", "node"]])
+def test_speed_without_demo_is_a_usage_error(command: list[str], tmp_path: Path) -> None:
+    """--speed paces only the demo's sample: a live feed comes at its own pace (exit 2)."""
+    env = wstail_env(tmp_path)
+    done = run(lambda: run_wstail(*command, "--speed", "2", env=env))
+    assert (done.code, done.lines) == (2, [])
+    assert done.err_lines == [
+        "wstail: --speed only applies with --demo (a live feed comes at its own pace)"
+    ]
+
+
+def test_speed_from_the_environment_only_applies_to_the_demo(tmp_path: Path) -> None:
+    """WSTAIL_TAIL_NODE_SPEED left in the environment is no usage error without --demo."""
+    env = wstail_env(tmp_path, WSTAIL_TAIL_NODE_SPEED="2")
+    url = f"ws://127.0.0.1:{closed_port()}/ws"
+    done = run(lambda: run_wstail("tail", "node", "--url", url, "--retries", "0", env=env))
+    assert done.code == 3, done.err
+
+
 @pytest.mark.parametrize(
     "source",
     [

@@ -15,8 +15,13 @@ from wstail.live import LiveSource, Prepare
 DEMO_CHANNEL = "demo-channel"  # the sample server accepts any channel
 
 
-def demo_preparer(feed: Feed, settings: ConnectSettings, stderr: TextIO) -> Prepare:
-    """Start the sample server in this process, then point the real client at it."""
+def demo_preparer(
+    feed: Feed, settings: ConnectSettings, stderr: TextIO, speed: float = 1.0
+) -> Prepare:
+    """Start the sample server in this process, then point the real client at it.
+
+    `speed` paces the sample (`--speed`: 1 is as recorded, 10 ten times faster).
+    """
     from wstail.serve import serve_capture
     from wstail.serve.capture_file import bad_line_reporter, frames_of, read_capture_header
 
@@ -35,7 +40,7 @@ def demo_preparer(feed: Feed, settings: ConnectSettings, stderr: TextIO) -> Prep
                 open_frames,
                 source,
                 port=0,
-                speed=1.0,
+                speed=speed,
                 loop=True,
                 eio="4" if settings.eio == "4" else "3",
                 on_listening=lambda host, port: bound.set_result(port),

@@ -22,6 +22,7 @@ from wstail.frames import Frame, batches_of_one, raw_payload
 from wstail.normalize import Normalizer
 from wstail.pipeline import FrameItems, Stream, StreamDone
 from wstail.recorder import Recorder
+from wstail.status import RecordStatus
 
 
 @runtime_checkable
@@ -232,10 +233,12 @@ def run_live(
     prepare: Prepare,
     stream: Stream,
     make_recorder: Callable[[LiveSource], Recorder] | None = None,
+    status: RecordStatus | None = None,
 ) -> None:
     """Prepare the source (and anything it needs, like the demo server), then pump.
 
     SIGINT, SIGTERM and SIGHUP end the run with exit 130, files closed whole.
+    `status` draws record's status line while the recorder writes, erased at exit.
     """
     recorders: list[Recorder] = []
 
@@ -257,6 +260,9 @@ def run_live(
                 recorder = make_recorder(live) if make_recorder is not None else None
                 if recorder is not None:
                     recorders.append(recorder)
+                    if status is not None:
+                        ticker = asyncio.create_task(status.follow(recorder))
+                        stack.callback(ticker.cancel)
                 await pump(live.frames, live.source, live.normalize, stream, recorder)
         except asyncio.CancelledError:
             if signalled:
@@ -269,6 +275,8 @@ def run_live(
     try:
         asyncio.run(main())
     finally:
+        if status is not None:
+            status.clear()
         try:
             stream.close()
         finally:

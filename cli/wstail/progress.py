@@ -1,4 +1,8 @@
-"""Progress of long replays on a terminal's stderr; never on stdout."""
+"""Progress of long replays on a terminal's stderr; never on stdout.
+
+The line is erased whatever ends the replay (Ctrl-C, a closed pipe) and, at
+its end, replaced by a one-line summary: envelopes, time, rate.
+"""
 
 from __future__ import annotations
 
@@ -39,12 +43,26 @@ class Progress:
         self.stderr.flush()
         self.drawn = True
 
+    def finish(self, events: int) -> None:
+        """Replace the line by the summary: `replayed 1,234 envelopes in 2.1 s, 588/s`."""
+        elapsed = time.monotonic() - self.started
+        self.stderr.write(f"\r\x1b[K{summary(events, elapsed)}\n")
+        self.stderr.flush()
+        self.drawn = False
+
     def clear(self) -> None:
         """Erase the progress line."""
         if self.drawn:
             self.stderr.write("\r\x1b[K")
             self.stderr.flush()
             self.drawn = False
+
+
+def summary(events: int, elapsed: float) -> str:
+    """The line a replay ends with on a terminal."""
+    rate = events / elapsed if elapsed > 0 else 0.0
+    noun = "envelope" if events == 1 else "envelopes"
+    return f"wstail: replayed {events:,} {noun} in {elapsed:.1f} s, {rate:,.0f}/s"
 
 
 def _position(handle: BinaryIO) -> str:

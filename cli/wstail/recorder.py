@@ -163,6 +163,11 @@ class Recorder:
         self.file: CaptureFile | None = None
         self.warn = warn
         self.warned = False
+        # What `record`'s status line shows: frames written, bytes of the parts closed,
+        # meta.connected frames (the reconnects are the ones after the first).
+        self.frames = 0
+        self.closed_bytes = 0
+        self.connects = 0
         # After a part that could not be opened: when to try the next (size, time).
         self.retry_size = 0
         self.retry_us = 0
@@ -190,14 +195,23 @@ class Recorder:
 
     def write(self, frame: Frame, next_seq: int) -> None:
         """Record a frame; `next_seq` is the seq its first envelope will get."""
-        if not self.template.protocol and frame.kind == "meta":
-            self._learn_protocol(frame)
+        if frame.kind == "meta":
+            if not self.template.protocol:
+                self._learn_protocol(frame)
+            if frame.payload == "meta.connected":
+                self.connects += 1
         current = self.file
         if current is None:
             current = self.file = self._open(self.template.start_us, next_seq)
         elif self._due(current, frame.recv_us):
             current = self._rotate(current, frame.recv_us, next_seq)
         current.write_frame(frame)
+        self.frames += 1
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes written to every part so far (headers included)."""
+        return self.closed_bytes + (self.file.size if self.file is not None else 0)
 
     def _rotate(self, current: CaptureFile, recv_us: int, next_seq: int) -> CaptureFile:
         """The next part, opened before the current one is closed.
@@ -222,6 +236,7 @@ class Recorder:
         self.file = following
         self.retry_size = self.retry_us = 0
         current.close()
+        self.closed_bytes += current.size
         return following
 
     def _learn_protocol(self, frame: Frame) -> None:

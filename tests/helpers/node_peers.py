@@ -177,6 +177,11 @@ class Tail:
             raise item
         return item
 
+    async def ended(self, timeout: float = 5.0) -> None:
+        """Wait until the source's run ended by itself (its iterator returned)."""
+        async with asyncio.timeout(scaled(timeout)):
+            await asyncio.shield(self._task)
+
     async def close(self) -> None:
         """Stop consuming; the source closes its connection."""
         self._task.cancel()

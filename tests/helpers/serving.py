@@ -59,6 +59,22 @@ class Served:
         return self.process.returncode, err.decode().splitlines()
 
 
+NOTICE = re.compile(r"^wstail: client (\d+)\b(.*)$")
+
+
+def split_notices(lines: list[str]) -> tuple[list[tuple[int, str]], list[str]]:
+    """The server's client notices as (client number, the rest), and the other lines."""
+    notices: list[tuple[int, str]] = []
+    others: list[str] = []
+    for line in lines:
+        match = NOTICE.match(line)
+        if match:
+            notices.append((int(match.group(1)), match.group(2).strip()))
+        else:
+            others.append(line)
+    return notices, others
+
+
 def read_line(stream: IO[bytes], timeout: float) -> str:
     """One line from a pipe, or TimeoutError (the reading thread dies with the pipe)."""
     box: queue.Queue[bytes] = queue.Queue()

@@ -15,10 +15,12 @@ plus Engine.IO settings both kinds of peer take: "transports", "pingInterval",
 {"ns", "event", "data"} emits, {"ns", "raw"} writes an event array's text as
 is, "after_channels": N waits for a socket that sent N channels,
 "after_connects": N for the namespace's N-th connection, {"drop": true}
-closes every client connection, {"sleep": ms} waits. Each step waits for a
-client on its namespace and is played once: a client that reconnects after a
-drop gets the steps that follow. The peers log what happened as dicts
-({"ev": "connect"|"channel"|"disconnect"|"sent"|"drop"|"done", ...}).
+closes every client's Engine.IO connection (clients reconnect), {"end": true}
+sends every client its namespace's disconnect packet (clients stop), {"sleep":
+ms} waits. Each step waits for a client on its namespace and is played once: a
+client that reconnects after a drop gets the steps that follow. The peers log
+what happened as dicts ({"ev": "connect"|"channel"|"disconnect"|"sent"|"drop"|
+"end"|"done", ...}).
 """
 
 from __future__ import annotations
@@ -362,12 +364,18 @@ class PySioPeer:
             if "sleep" in step:
                 await asyncio.sleep(step["sleep"] / 1000)
                 continue
-            if step.get("drop"):
+            if step.get("drop") or step.get("end"):
                 chosen = await self._wait_for(lambda: list(self._sockets))
-                for entry in chosen:
-                    await self.sio.disconnect(entry["sid"], namespace=entry["ns"])
                 conns = sorted({e["conn"] for e in chosen})
-                self.log.add({"ev": "drop", "step": index, "conns": conns})
+                if step.get("drop"):  # the Engine.IO connection closed: clients reconnect
+                    for conn in conns:
+                        await self.sio.eio.disconnect(conn)
+                else:  # the namespace's disconnect packet: clients stop
+                    for entry in chosen:
+                        await self.sio.disconnect(entry["sid"], namespace=entry["ns"])
+                self.log.add(
+                    {"ev": "drop" if step.get("drop") else "end", "step": index, "conns": conns}
+                )
                 continue
             ns = step.get("ns", "/public")
             need = step.get("after_channels", 0)

@@ -6,7 +6,7 @@
 // Listens on 127.0.0.1, port 0 (or the scenario's "port"), path /ws/socket.io,
 // namespaces /public and /user; prints the port as the first stdout line,
 // then one JSON line per thing that happened
-// ({"ev": "connect"|"channel"|"pong"|"disconnect"|"sent"|"drop"|"done", ...}).
+// ({"ev": "connect"|"channel"|"pong"|"disconnect"|"sent"|"drop"|"end"|"done", ...}).
 // The scenario (a file, or stdin when no file is given) is a list of steps,
 // or {"steps": [...], "refuse": {"/user": "Not authorized"}, "allowEIO3": true,
 // "pingInterval": ms, "pingTimeout": ms, "port": n, "transports": ["polling"],
@@ -20,6 +20,9 @@
 //   {"ns": "/user", ..., "after_channels": 2}              wait for a socket that sent 2 channels
 //   {"ns": "/public", ..., "after_connects": 2}            wait for the namespace's 2nd connection
 //   {"drop": true}                                          close every client connection
+//                                                           (Engine.IO: clients reconnect)
+//   {"end": true}                                           disconnect every client's namespace
+//                                                           (Socket.IO: clients stop)
 //   {"sleep": ms}
 // A step waits until a client is connected to its namespace, so a client
 // gets the steps only once it is there; after a drop the next steps go to
@@ -130,14 +133,18 @@ async function play() {
       await sleep(step.sleep);
       continue;
     }
-    if (step.drop) {
+    if (step.drop || step.end) {
       const all = await waitFor(() => [...sockets]);
       const conns = new Set();
       for (const entry of all) {
         conns.add(entry.conn);
-        entry.socket.disconnect(true);
+        sockets.delete(entry); // at once: engine.io 1.x closes only once its buffer drained
+        // a drop closes the Engine.IO connection, without the namespace's disconnect
+        // packet (socket.disconnect(true) sends it first): clients reconnect after it
+        if (step.drop) entry.socket.conn.close();
+        else entry.socket.disconnect();
       }
-      log({ ev: "drop", step: index, conns: [...conns] });
+      log({ ev: step.drop ? "drop" : "end", step: index, conns: [...conns] });
       continue;
     }
     const ns = step.ns || "/public";

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // An official socket.io-client (2.5.0 or 4.8.1) reading a Socket.IO server, for tests.
 //
-//   node sio_client.js [--polling|--polling-only] VERSION URL NAMESPACE COUNT [CHANNEL]
+//   node sio_client.js [--polling|--polling-only] [--until-end] VERSION URL NAMESPACE COUNT [CHANNEL]
 //   (VERSION: 2 or 4)
 //
 // Connects to URL (http://127.0.0.1:PORT) with path /ws/socket.io, websocket
@@ -10,15 +10,21 @@
 // given; prints {"ns": .., "event": .., "args": [..]} as one JSON line per
 // event received (a Buffer as {"$buffer": base64, "type": "Buffer"}, an
 // ArrayBuffer likewise with "type": "ArrayBuffer"), and exits 0 after COUNT events. A connection error is one
-// line {"error": ..} on stderr and exit 2. No reconnection.
+// line {"error": ..} on stderr and exit 2. No reconnection. --until-end: the
+// client's default reconnection, no exit after COUNT events, a line
+// {"connect": n} per connection and {"disconnect": reason} per disconnect;
+// the process exits 0 by itself once the client has nothing left to do (a
+// server-side namespace disconnect: socket.io-client does not reconnect).
 "use strict";
 
 const path = require("path");
 
 const argv = process.argv.slice(2);
-const polling = argv[0] === "--polling" || argv[0] === "--polling-only";
-const pollingOnly = argv[0] === "--polling-only";
-if (polling) argv.shift();
+const flags = new Set();
+while (argv.length && argv[0].startsWith("--")) flags.add(argv.shift());
+const polling = flags.has("--polling") || flags.has("--polling-only");
+const pollingOnly = flags.has("--polling-only");
+const untilEnd = flags.has("--until-end");
 const [version, url, namespace, countText, channel] = argv;
 const packages = { 2: "sioc2", 4: "sioc4" };
 if (!packages[version] || !url || !namespace || !countText) {
@@ -30,7 +36,7 @@ const count = Number(countText);
 const mod = require(path.join(__dirname, "..", "node_modules", packages[version]));
 const io = typeof mod === "function" ? mod : mod.io;
 
-const options = { path: "/ws/socket.io", reconnection: false, forceNew: true };
+const options = { path: "/ws/socket.io", reconnection: untilEnd, forceNew: true };
 if (!polling) options.transports = ["websocket"];
 if (pollingOnly) options.transports = ["polling"];
 const socket = io(url.replace(/\/+$/, "") + namespace, options);
@@ -50,7 +56,7 @@ function binaries(key, value) {
 function record(event, args) {
   process.stdout.write(JSON.stringify({ ns: namespace, event, args }, binaries) + "\n");
   received += 1;
-  if (received >= count) {
+  if (received >= count && !untilEnd) {
     socket.close();
     process.exit(0);
   }
@@ -67,9 +73,15 @@ if (typeof socket.onAny === "function") {
   };
 }
 
+let connects = 0;
 socket.on("connect", () => {
+  connects += 1;
+  if (untilEnd) process.stdout.write(JSON.stringify({ connect: connects }) + "\n");
   if (channel !== undefined) socket.emit("channel", channel);
-  if (count === 0) process.exit(0);
+  if (count === 0 && !untilEnd) process.exit(0);
+});
+socket.on("disconnect", (reason) => {
+  if (untilEnd) process.stdout.write(JSON.stringify({ disconnect: String(reason) }) + "\n");
 });
 
 function fail(what) {

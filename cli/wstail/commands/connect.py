@@ -24,7 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def connect_options(func: F) -> F:
     """--url --eio -H --insecure --connect-timeout --retries --ping-interval
-    --max-frame-size --demo."""
+    --max-frame-size --demo --speed."""
     options = [
         click.option(
             "--url",
@@ -94,6 +94,12 @@ def connect_options(func: F) -> F:
             "--demo",
             is_flag=True,
             help="Tail a bundled sample capture served on 127.0.0.1 (offline).",
+        ),
+        click.option(
+            "--speed",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="X",
+            help="With --demo: play the sample X times faster than recorded (default 1).",
         ),
     ]
     for option in reversed(options):
@@ -281,6 +287,10 @@ def source_preparer(feed: Feed, params: dict[str, Any]) -> Prepare:
             command=click.get_current_context().command_path.partition(" ")[2],
         )
     settings = connect_settings(params, channels)
+    speed = params.pop("speed", None)
+    given = click.get_current_context().get_parameter_source("speed")
+    if speed is not None and not params["demo"] and given == click.core.ParameterSource.COMMANDLINE:
+        raise UsageError("--speed only applies with --demo (a live feed comes at its own pace)")
     if params["demo"]:
         from wstail.demo import DEMO_CHANNEL, demo_preparer
 
@@ -290,7 +300,7 @@ def source_preparer(feed: Feed, params: dict[str, Any]) -> Prepare:
         source = click.get_current_context().get_parameter_source("url")
         if params["url"] and source == click.core.ParameterSource.COMMANDLINE:
             raise UsageError("--demo serves its own bundled sample: drop --url (or --demo)")
-        return demo_preparer(feed, settings, environment().stderr)
+        return demo_preparer(feed, settings, environment().stderr, speed=speed or 1.0)
     live = feed.open(settings)  # option errors surface before connecting
 
     async def prepare(stack: AsyncExitStack) -> LiveSource:

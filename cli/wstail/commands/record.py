@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import click
@@ -111,6 +112,7 @@ def run_record(feed: Feed, params: dict[str, Any]) -> None:
     """Connect and write every frame to the capture; --tee prints envelopes too."""
     from wstail.live import run_live
     from wstail.recorder import RecordOptions, parse_duration, parse_size
+    from wstail.status import RecordStatus
 
     options = RecordOptions(
         path=params["output"],
@@ -120,10 +122,14 @@ def run_record(feed: Feed, params: dict[str, Any]) -> None:
     env = environment()
     style = output_style(params)
     tee = bool(params["tee"])
+    status = None
+    if RecordStatus.wanted(env.stderr, env.stdout_isatty, tee or options.path == "-"):
+        status = RecordStatus(env.stderr)
+        env = dataclasses.replace(env, stderr=status.as_stderr)  # lines go above the status
     stream = env.stream(stream_settings(params), style, live=tee, printing=tee)
     prepare = source_preparer(feed, params)
     try:
-        run_live(prepare, stream, options.recorder_for)
+        run_live(prepare, stream, options.recorder_for, status)
     finally:
         if style.stats:
             env.print_stats(stream)

@@ -56,7 +56,11 @@ Examples:
     metavar="[HOST:]PORT",
     help="Serve the capture as a live endpoint of its own protocol instead of printing.",
 )
-@click.option("--loop", is_flag=True, help="With --serve: start over at the end.")
+@click.option(
+    "--loop",
+    is_flag=True,
+    help="With --serve: start over at the end (else each session ends after the last frame).",
+)
 @rule_options
 @click.option(
     "--eio",

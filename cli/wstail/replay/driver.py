@@ -19,7 +19,7 @@ from wstail.fastpaths import FastPaths
 from wstail.filters import event_names_needed
 from wstail.inputs import display_name, open_input
 from wstail.jsonexact import loads_exact
-from wstail.pipeline import Stream
+from wstail.pipeline import Stream, StreamDone
 from wstail.progress import Progress
 
 from .blocks import BLOCK_SIZE, BadLine, ReadFailure, content_of, first_line, read_blocks
@@ -85,22 +85,31 @@ class Replayer:
     def replay(self, paths: list[str]) -> None:
         """Replay every input; BadInputError at the end if any line or file was bad."""
         unreadable = 0
-        for path in paths:
-            try:
-                handle = open_input(path)
-            except BadInputError as exc:
-                unreadable += 1
-                self.stream.flush()
-                self.stderr.write(f"wstail: {exc.message}\n")
-                continue
-            try:
-                self.replay_file(path, handle)
-            finally:
-                if path != "-":
-                    handle.close()
-        self.stream.flush()
+        try:
+            for path in paths:
+                try:
+                    handle = open_input(path)
+                except BadInputError as exc:
+                    unreadable += 1
+                    self.stream.flush()
+                    self.stderr.write(f"wstail: {exc.message}\n")
+                    continue
+                try:
+                    self.replay_file(path, handle)
+                finally:
+                    if path != "-":
+                        handle.close()
+            self.stream.flush()
+        except StreamDone:  # -n, --until, --duration: the end of a replay too
+            if self.progress is not None:
+                self.progress.finish(self.stream.passed)
+            raise
+        except BaseException:
+            if self.progress is not None:  # Ctrl-C, a closed pipe: no line left behind
+                self.progress.clear()
+            raise
         if self.progress is not None:
-            self.progress.clear()
+            self.progress.finish(self.stream.passed)
         if self.bad_lines or unreadable:
             what = []
             if self.bad_lines:

@@ -38,6 +38,7 @@ __all__ = [
     "ANY_ORIGIN",
     "Access",
     "access_of",
+    "client_address",
     "is_loopback_host",
     "parse_allowed_host",
     "parse_origin",
@@ -269,3 +270,13 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.info("refused a request from %s: %s", request.remote, why)
         return web.Response(status=403, text=why + "\n")
     return await handler(request)
+
+
+def client_address(request: web.Request) -> str:
+    """Where a request came from, `host:port` (`[v6]:port`), for the server's notices."""
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host, port = str(peer[0]), peer[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return request.remote or "?"

@@ -2,8 +2,11 @@
 
 Every client gets the capture from its beginning, paced by its recorded
 times (`playback`) in a task of its own; with `loop` it starts over at
-the end, otherwise the connection stays open after the last frame and the
-client decides when to leave. `meta` frames are never sent.
+the end, otherwise the session ends after the last frame: the Socket.IO
+namespace's disconnect packet, or the WebSocket closed with wstail's code
+4000 ("end of capture"), both of which wstail's clients take as the end of
+the run. `meta` frames are never sent. `say` hears who connects, joins,
+leaves and reaches the end (the command prints it on stderr).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from aiohttp import web
 
 from wstail.serve import SERVE_EIO_CHOICES, served_feed
 from wstail.serve.access import Access, protect
-from wstail.serve.playback import FrameOpener, Playback, Replays
+from wstail.serve.playback import FrameOpener, Playback, Replays, Say
 
 __all__ = ["serve_capture"]
 
@@ -33,7 +36,7 @@ class _Endpoint(Protocol):
     async def close(self) -> None: ...
 
 
-def _endpoint(source: str, eio: str, playback: Playback, replays: Replays) -> _Endpoint:
+def _endpoint(source: str, eio: str, playback: Playback, replays: Replays, say: Say) -> _Endpoint:
     """The server of a capture of `source`, at its feed's endpoint path."""
     feed = served_feed(source)  # raises for unknown sources
     if eio not in SERVE_EIO_CHOICES:
@@ -41,11 +44,11 @@ def _endpoint(source: str, eio: str, playback: Playback, replays: Replays) -> _E
     if feed.protocol == "websocket":
         from wstail.serve.node import NodeServer
 
-        return NodeServer(feed.endpoint, playback, replays)
+        return NodeServer(feed.endpoint, playback, replays, say)
     from wstail.serve.paymium_sio import EIO3, EIO4, PaymiumSocketIOServer
 
     dialect = EIO3 if eio == "3" else EIO4
-    return PaymiumSocketIOServer(feed.endpoint, playback, replays, dialect)
+    return PaymiumSocketIOServer(feed.endpoint, playback, replays, dialect, say)
 
 
 async def serve_capture(
@@ -62,6 +65,7 @@ async def serve_capture(
     allow_hosts: Sequence[str] = (),
     on_listening: Callable[[str, int], None] | None = None,
     stop: asyncio.Event | None = None,
+    say: Say | None = None,
 ) -> None:
     """Serve a capture to every client that connects, until `stop` is set (or forever).
 
@@ -76,6 +80,8 @@ async def serve_capture(
     credentials, public captures only); `allow_hosts` adds Host names to the
     loopback ones and `host`'s (rules: `wstail.serve.access`).
     `on_listening(host, port)` is called once bound (port 0: the real port).
+    `say(line)` hears a line per client connecting, joining a namespace,
+    leaving, and reaching the end of the capture (default: the debug log).
 
     Raises ValueError for an unknown source or eio, a bad origin or host name,
     `*` in `cors` for a private capture, OSError when the address
@@ -87,7 +93,7 @@ async def serve_capture(
         raise ValueError(f"cors '*': a capture of {source} is private: name the origins")
     playback = Playback(open_frames, speed=speed, max_gap=max_gap, loop=loop)
     replays = Replays()
-    endpoint = _endpoint(source, eio, playback, replays)
+    endpoint = _endpoint(source, eio, playback, replays, say or log.info)
     app = web.Application()
     protect(app, access)
     endpoint.add_routes(app)

@@ -2,22 +2,29 @@
 
 Text frames go out verbatim (pretty-printed JSON as the node sends it),
 binary frames as binary. Like the real node it never pings; unlike it, it
-never echoes: whatever a client sends is read and dropped.
+never echoes: whatever a client sends is read and dropped. Without --loop a
+client's session ends after the capture's last frame: a close with wstail's
+own code (`END_OF_FEED`, 4000 "end of capture"), which wstail's client takes
+as the end of its run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 
 from aiohttp import WSCloseCode, web
 
 from wstail.frames import Frame
-from wstail.serve.playback import ClientGone, Playback, Replays, play
+from wstail.serve.access import client_address
+from wstail.serve.playback import ClientGone, Playback, Replays, Say, play
+from wstail.sources.wsclient import END_OF_FEED
 
-__all__ = ["NodeServer"]
+__all__ = ["END_OF_CAPTURE", "NodeServer"]
 
 _CLOSE_TIMEOUT = 2.0  # seconds a closing client is given to answer the close frame
+END_OF_CAPTURE = "end of capture"  # the reason of the END_OF_FEED close
 
 log = logging.getLogger("wstail.serve")
 
@@ -29,10 +36,13 @@ def _is_node_frame(frame: Frame) -> bool:
 class NodeServer:
     """The node endpoint: every client gets the capture from its beginning."""
 
-    def __init__(self, path: str, playback: Playback, replays: Replays) -> None:
+    def __init__(
+        self, path: str, playback: Playback, replays: Replays, say: Say = log.info
+    ) -> None:
         self._path = path
         self._playback = playback
         self._replays = replays
+        self._say = say
         self._sockets: set[web.WebSocketResponse] = set()
         self._ids = itertools.count(1)
 
@@ -47,9 +57,11 @@ class NodeServer:
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text="a WebSocket endpoint: connect with ws://\n")
         await ws.prepare(request)
-        key = ("node", next(self._ids))
+        number = next(self._ids)
+        key = ("node", number)
+        address = client_address(request)
         self._sockets.add(ws)
-        log.info("client %s connected from %s", key[1], request.remote)
+        self._say(f"client {number} connected from {address} (websocket, {self._path})")
 
         async def send(frame: Frame) -> None:
             try:
@@ -60,15 +72,27 @@ class NodeServer:
             except ConnectionError:  # aiohttp's ClientConnectionResetError among them
                 raise ClientGone() from None
 
-        self._replays.start(key, play(self._playback, _is_node_frame, send))
+        closing: list[asyncio.Task[bool]] = []
+
+        async def replay() -> None:
+            if await play(self._playback, _is_node_frame, send) and not ws.closed:
+                self._say(f"client {number}: end of the capture: closing with {END_OF_FEED}")
+                # A task of its own: the handler waits for the close handshake, never cancels it
+                close = ws.close(code=END_OF_FEED, message=END_OF_CAPTURE.encode())
+                closing.append(asyncio.ensure_future(close))
+
+        self._replays.start(key, replay())
         try:
             async for _message in ws:
                 pass  # the real node echoes to everyone: a replay never does
         finally:
             self._replays.cancel(key)
             self._sockets.discard(ws)
-            await ws.close()
-            log.info("client %s left", key[1])
+            if closing:
+                await closing[0]
+            else:
+                await ws.close()
+            self._say(f"client {number} left ({address}, websocket, {self._path})")
         return ws
 
     async def close(self) -> None:

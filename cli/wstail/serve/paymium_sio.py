@@ -6,7 +6,10 @@ first (socket.io-client's default transports) and an upgrade to a WebSocket
 (`sio_polling`), with CORS for the origins allowed (`access`). No JSONP. The
 recorded event text goes out verbatim, so every number keeps its digits; a
 recorded binary event goes out as one (`45<n>-…`, then its attachments).
-Which frames go to which namespace: `wstail.serve.paymium`.
+Which frames go to which namespace: `wstail.serve.paymium`. Without --loop a
+namespace ends after the capture's last frame with its disconnect packet
+(`41/ns,`), after which socket.io-client (and wstail) do not reconnect; the
+client closes the connection.
 
 The two dialects differ in a few rules (`_Dialect`):
 - Engine.IO 3 (socket.io 1.x/2.x): the server joins `/` by itself (`40`
@@ -38,8 +41,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from wstail.frames import Frame
 from wstail.placeholders import attachments_of
+from wstail.serve.access import client_address
 from wstail.serve.paymium import NAMESPACES, replays_namespace
-from wstail.serve.playback import ClientGone, Playback, Replays, play
+from wstail.serve.playback import ClientGone, Playback, Replays, Say, play
 from wstail.serve.sio_polling import (
     Packet,
     PollingSession,
@@ -90,6 +94,10 @@ class _Dialect:
         sid = orjson.dumps({"sid": secrets.token_urlsafe(15)}).decode()
         return codec.encode_packet(codec.Connect(namespace, data=sid))
 
+    def disconnect(self, namespace: str) -> str:
+        """A namespace ended by the server: `41/ns,`, as socket.io 2.x and 4.x send it."""
+        return f"41{namespace},"
+
     def refusal(self, namespace: str, message: str) -> str:
         """A namespace refused: `44/ns,"message"` (EIO3), `44/ns,{"message": …}` (EIO4)."""
         if self.eio3:
@@ -115,9 +123,10 @@ EIO4 = _Dialect("eio4", "Engine.IO 4", 25_000, 20_000, 1_000_000, False, b"")
 class _WebSocketClient:
     """One client on a WebSocket from the start: its namespaces and its send lock."""
 
-    def __init__(self, ws: web.WebSocketResponse, number: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, number: int, address: str) -> None:
         self.ws = ws
         self.number = number
+        self.address = address
         self.sid = secrets.token_urlsafe(15)
         self.joined: set[str] = set()
         self._lock = asyncio.Lock()  # replays of two namespaces and pongs share the socket
@@ -145,6 +154,7 @@ class _Peer(Protocol):
     """What the packet handling needs of a client, WebSocket or long-polling."""
 
     number: int
+    address: str
     joined: set[str]
 
     async def send(self, text: str) -> None: ...
@@ -167,12 +177,18 @@ class PaymiumSocketIOServer:
     """Socket.IO over aiohttp (WebSocket and long-polling) in one Engine.IO dialect."""
 
     def __init__(
-        self, path: str, playback: Playback, replays: Replays, dialect: _Dialect = EIO3
+        self,
+        path: str,
+        playback: Playback,
+        replays: Replays,
+        dialect: _Dialect = EIO3,
+        say: Say = log.info,
     ) -> None:
         self._path = path
         self._playback = playback
         self._replays = replays
         self._dialect = dialect
+        self._say = say
         self._clients: set[_WebSocketClient] = set()
         self._sessions: dict[str, PollingSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # watchers and pingers
@@ -204,10 +220,9 @@ class PaymiumSocketIOServer:
         if sid is not None:
             return await self._upgrade(request, ws, sid)
         await ws.prepare(request)
-        client = _WebSocketClient(ws, next(self._numbers))
+        client = _WebSocketClient(ws, next(self._numbers), client_address(request))
         self._clients.add(client)
-        label = self._dialect.label
-        log.info("%s client %d connected from %s", label, client.number, request.remote)
+        self._connected(client, "websocket")
         try:
             await self._converse(client)
         except ClientGone:
@@ -216,8 +231,12 @@ class PaymiumSocketIOServer:
             self._replays.cancel_where(_of_client(self._dialect.name, client.number))
             self._clients.discard(client)
             await ws.close()
-            log.info("%s client %d left", label, client.number)
+            self._say(f"client {client.number} left ({client.address}, websocket)")
         return ws
+
+    def _connected(self, client: _Peer, transport: str) -> None:
+        label = self._dialect.label
+        self._say(f"client {client.number} connected from {client.address} ({transport}, {label})")
 
     async def _converse(self, client: _WebSocketClient) -> None:
         """Handshake, then answer the client's packets until it leaves or falls silent."""
@@ -257,8 +276,7 @@ class PaymiumSocketIOServer:
             try:
                 message = await ws.receive(timeout=silence)
             except TimeoutError:
-                label = self._dialect.label
-                log.info("%s client %d silent for %g s", label, client.number, silence)
+                self._say(f"client {client.number} silent for {silence:g} s")
                 return
             if message.type == WSMsgType.TEXT:
                 if not await self._on_packet(client, codec.decode_packet(message.data)):
@@ -273,11 +291,11 @@ class PaymiumSocketIOServer:
         if sid is None:
             if request.method != "GET":
                 return _refusal(request, 1, "Session ID unknown")
-            session = PollingSession(next(self._numbers), b64="b64" in request.query)
-            self._sessions[session.sid] = session
-            log.info(
-                "%s client %d connected from %s", dialect.label, session.number, request.remote
+            session = PollingSession(
+                next(self._numbers), client_address(request), b64="b64" in request.query
             )
+            self._sessions[session.sid] = session
+            self._connected(session, "polling")
             await session.send(dialect.open_packet(session.sid, ("websocket",)))
             if dialect.eio3:
                 await session.send(codec.encode_connect("/"))  # socket.io 1.x/2.x join "/"
@@ -319,8 +337,7 @@ class PaymiumSocketIOServer:
                 try:
                     await asyncio.wait_for(session.heard.wait(), silence)
                 except TimeoutError:
-                    label = self._dialect.label
-                    log.info("%s client %d silent for %g s", label, session.number, silence)
+                    self._say(f"client {session.number} silent for {silence:g} s")
                     self._end(session)
                     return
                 session.heard.clear()
@@ -332,7 +349,8 @@ class PaymiumSocketIOServer:
         session.close()
         self._sessions.pop(session.sid, None)
         self._replays.cancel_where(_of_client(self._dialect.name, session.number))
-        log.info("%s client %d left", self._dialect.label, session.number)
+        transport = "polling" if session.ws is None else "websocket"
+        self._say(f"client {session.number} left ({session.address}, {transport})")
 
     async def _upgrade(
         self, request: web.Request, ws: web.WebSocketResponse, sid: str
@@ -353,8 +371,7 @@ class PaymiumSocketIOServer:
                         session.wake()  # the GET in flight returns: the client pauses polling
                     case codec.Upgrade():
                         await session.upgrade(ws)
-                        label = self._dialect.label
-                        log.info("%s client %d upgraded to a WebSocket", label, session.number)
+                        self._say(f"client {session.number} upgraded to websocket")
                     case _:
                         return ws
             session.heard.set()
@@ -376,6 +393,7 @@ class PaymiumSocketIOServer:
             case codec.Connect(namespace=namespace) if namespace in NAMESPACES:
                 await client.send(dialect.ack(namespace))
                 client.joined.add(namespace)
+                self._say(f"client {client.number} joined {namespace}")
                 if namespace == "/public":
                     self._start(client, namespace)
             case codec.Connect(namespace=namespace) if not dialect.eio3 and namespace in (
@@ -413,8 +431,20 @@ class PaymiumSocketIOServer:
             text = encode_binary_event_text(namespace, payload, len(attachments))
             await client.send_many([text, *(head + part for part in attachments)])
 
-        replay = play(self._playback, replays_namespace(namespace), send)
-        self._replays.start((self._dialect.name, client.number, namespace), replay)
+        async def replay() -> None:
+            if await play(self._playback, replays_namespace(namespace), send):
+                await self._end_namespace(client, namespace)
+
+        self._replays.start((self._dialect.name, client.number, namespace), replay())
+
+    async def _end_namespace(self, client: _Peer, namespace: str) -> None:
+        """The end of the capture: the namespace's disconnect packet (socket.io-client stops)."""
+        if namespace not in client.joined:
+            return
+        client.joined.discard(namespace)
+        self._say(f"client {client.number}: end of the capture on {namespace}: disconnecting it")
+        with contextlib.suppress(ClientGone):
+            await client.send(self._dialect.disconnect(namespace))
 
     async def close(self) -> None:
         """Close every client: the Engine.IO close packet, then the WebSocket (going away)."""

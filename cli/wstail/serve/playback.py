@@ -1,7 +1,8 @@
 """What every `--serve` protocol shares: one paced pass (or loop) over a capture per client.
 
 A server hands `play` the frames a client should get (`keep`) and how to
-send one (`send`); `Replays` owns the tasks, one per client and namespace,
+send one (`send`), and ends the client's session when it returns True (the
+end of the capture); `Replays` owns the tasks, one per client and namespace,
 so that a client that leaves only cancels its own, and so that an error
 reading the capture ends the whole server instead of vanishing in a task.
 """
@@ -18,11 +19,15 @@ from typing import Any
 from wstail.frames import Frame
 from wstail.pacing import Pacer
 
-__all__ = ["LOOP_GAP", "ClientGone", "FrameOpener", "Playback", "Replays", "play"]
+__all__ = ["LOOP_GAP", "ClientGone", "FrameOpener", "Playback", "Replays", "Say", "play"]
 
 log = logging.getLogger("wstail.serve")
 
 FrameOpener = Callable[[], Iterable[Frame]]
+
+# Where a server tells who connects, leaves and reaches the end of the capture:
+# the command's stderr (`run`), the debug log otherwise.
+Say = Callable[[str], None]
 
 # Recorded seconds between the last frame of a pass and the first of the next
 # (--loop); paced like any gap, so --max-gap and --speed shorten it. Without
@@ -48,12 +53,13 @@ async def play(
     playback: Playback,
     keep: Callable[[Frame], bool],
     send: Callable[[Frame], Awaitable[None]],
-) -> None:
+) -> bool:
     """Send the kept frames of the capture from its beginning, paced; again and again with loop.
 
-    Returns after the last frame (the connection stays the caller's), or when
-    `send` raises ClientGone. Errors of `open_frames` and its iterator
-    propagate.
+    True once the capture is over for this client: after its last frame
+    without loop, or with loop when a pass sent nothing (the caller ends the
+    session); False when `send` raised ClientGone. Errors of `open_frames`
+    and its iterator propagate.
     """
     clock = asyncio.get_running_loop()
     pacer = Pacer(playback.speed, playback.max_gap)
@@ -71,14 +77,14 @@ async def play(
                 try:
                     await send(frame)
                 except ClientGone:
-                    return
+                    return False
                 sent += 1
         finally:
             close = getattr(frames, "close", None)
             if close is not None:
                 close()  # a generator holding the capture file open
         if not playback.loop or sent == 0:
-            return
+            return True
         pacer.rewind(LOOP_GAP)
 
 

@@ -85,6 +85,8 @@ def check_private(settings: ServeSettings, feed: Feed, name: str) -> None:
 def serve_file(path: str, settings: ServeSettings) -> None:
     """Serve the capture at `path` until interrupted (Interrupted: exit 130).
 
+    Says on stderr who connects, joins, leaves, and reaches the capture's end.
+
     BadInputError if it is not a capture of a served feed, UsageError if the
     address cannot be bound or the access options are wrong.
     """
@@ -107,6 +109,10 @@ def serve_file(path: str, settings: ServeSettings) -> None:
             sys.stderr.write(warning + "\n")
         sys.stderr.flush()
 
+    def say(line: str) -> None:
+        sys.stderr.write(f"wstail: {line}\n")
+        sys.stderr.flush()
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -126,6 +132,7 @@ def serve_file(path: str, settings: ServeSettings) -> None:
                 allow_hosts=settings.allow_hosts,
                 on_listening=on_listening,
                 stop=stop,
+                say=say,
             )
         except OSError as exc:
             reason = listen_failure(exc)

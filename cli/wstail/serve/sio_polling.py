@@ -107,8 +107,9 @@ def preflight_headers(request: web.Request) -> dict[str, str]:
 class PollingSession:
     """One client that came by long-polling: its queue, namespaces, upgrade."""
 
-    def __init__(self, number: int, *, b64: bool = False) -> None:
+    def __init__(self, number: int, address: str = "", *, b64: bool = False) -> None:
         self.number = number
+        self.address = address  # where the client came from, for the server's notices
         self.b64 = b64  # EIO3: the client asked for base64 binary packets: no binary payloads
         self.sid = secrets.token_urlsafe(15)
         self.joined: set[str] = set()

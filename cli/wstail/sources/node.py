@@ -48,7 +48,7 @@ from wstail.sources.retry import (
     tls_context,
     untrusted,
 )
-from wstail.sources.wsclient import WebSocketClient
+from wstail.sources.wsclient import WebSocketClient, end_of_feed
 from wstail.sources.wsconnect import connect
 from wstail.sources.wsframes import Message, Oversized
 
@@ -178,7 +178,9 @@ class NodeSource:
 
     Yields text frames as `Frame(kind="text")` exactly as received, binary
     frames as `kind="binary"`, and lifecycle frames `meta.connected`,
-    `meta.disconnected` and `meta.reconnecting`. A frame over
+    `meta.disconnected` and `meta.reconnecting`. A close with wstail's own
+    code (`wsclient.END_OF_FEED`, 4000) ends the run after meta.disconnected,
+    any other close reconnects. A frame over
     `max_frame_size` bytes (0: no limit) becomes a `meta.bad_frame`. Raises ConnectError when
     the node refuses the credentials (at once) or retries run out.
     """
@@ -238,6 +240,7 @@ class NodeSource:
         attempt = 0
         reached = False
         while True:
+            ended: str | None = None  # why the server ended the feed: the run is over
             try:
                 connection = await self._open()
             except (OSError, TimeoutError, WebSocketException) as exc:
@@ -261,7 +264,8 @@ class NodeSource:
                                 raise sent
                             messages = await connection.recv_batch()
                         except ConnectionClosed as closed:
-                            reason = describe_close(closed, self.ping_timeout)
+                            ended = end_of_feed(closed)
+                            reason = ended or describe_close(closed, self.ping_timeout)
                             if closed.sent is not None and closed.sent.code == 1009:
                                 # websockets parsed (compressed, DEBUG): its limit closed it
                                 yield [
@@ -273,6 +277,8 @@ class NodeSource:
                     await connection.close()
             if not failed_open:  # an attempt that never connected has nothing to disconnect
                 yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
+                if ended is not None:
+                    return  # the server's own close code: the feed is over
             attempt += 1
             if not attempts_left(attempt, self.retries, reached):
                 raise ConnectError(gave_up(self.display_url, self.retries, reason))

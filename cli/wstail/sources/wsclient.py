@@ -59,7 +59,12 @@ from wstail.sources.wsframes import (
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
 
-__all__ = ["MAX_FRAGMENTS", "WebSocketClient"]
+__all__ = ["END_OF_FEED", "MAX_FRAGMENTS", "WebSocketClient", "end_of_feed"]
+
+# wstail's own close code (RFC 6455 leaves 4000-4999 to applications): the
+# server says the feed is over (`replay --serve` at the end of a capture). A
+# client takes it as the end of its run; any other close is a drop.
+END_OF_FEED = 4000
 
 # Fragments of one message, at most (as websockets' asyncio client allows).
 MAX_FRAGMENTS = 4096
@@ -485,3 +490,12 @@ class WebSocketClient(asyncio.Protocol):
                 if self.protocol.state is OPEN:
                     self._fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
                 return
+
+
+def end_of_feed(closed: ConnectionClosed) -> str | None:
+    """The reason to report when the server closed with END_OF_FEED (the run is over), else None."""
+    rcvd = closed.rcvd
+    if rcvd is None or rcvd.code != END_OF_FEED:
+        return None
+    said = f": {rcvd.reason}" if rcvd.reason else ""
+    return f"the server ended the feed (close code {END_OF_FEED}{said})"

@@ -58,6 +58,7 @@ from wstail.sources.socketio.protocol import SioProtocol
 from wstail.sources.socketio.session import (
     HandshakeFailed,
     Refused,
+    ServerEnded,
     SessionDropped,
     SioSession,
     SioTarget,
@@ -297,6 +298,8 @@ class PollingSession:
                 if task.cancelled():
                     raise SessionDropped(self._reason or "the long-poll was cancelled")
                 packets = task.result()
+        except ServerEnded:
+            raise  # the namespace ended, the session did not: close() says goodbye
         except SessionDropped as exc:
             self._reason = self._reason or str(exc)  # no goodbye for a session that ended
             raise

@@ -14,7 +14,8 @@ The session goes through two phases:
 - the session: `receive` (text messages) and `receive_binary` (binary
   messages) return the namespace's events as `sio` frames, packets they
   cannot read as `meta.bad_frame` frames, and `receive` raises
-  `SessionDropped` when the server ends the session. A binary event (`45`)
+  `SessionDropped` when the server ends the session (`ServerEnded` for a
+  disconnect of our namespace: the end of the run, no reconnect). A binary event (`45`)
   is held until its attachments came (`attachments_due` counts them), then
   handed on as one frame: its text with placeholders, the attachments'
   bytes in `data["attachments"]`.
@@ -39,6 +40,7 @@ from wstail.sources.socketio.binary import EIO3_MESSAGE, Assembly, BinaryPacket
 from wstail.sources.socketio.session import (
     HandshakeFailed,
     Refused,
+    ServerEnded,
     SessionDropped,
     SioTarget,
 )
@@ -263,7 +265,7 @@ class SioProtocol:
             case codec.Ping(data=probe_data):  # EIO4's heartbeat; in EIO3 harmless
                 self.outgoing.append(codec.encode_pong(probe_data))
             case codec.Disconnect(namespace=ns) if ns == namespace:
-                raise SessionDropped(f"the server disconnected {namespace}")
+                raise ServerEnded(f"the server ended the namespace {namespace}")
             case codec.NamespaceError(namespace=ns, message=message) if ns == namespace:
                 raise SessionDropped(f"server error on {namespace}: {message}")
             case codec.Close():

@@ -3,7 +3,8 @@
 A transport (`driver.py` over WebSocket, `polling.py`) opens a `SioSession`:
 the handshake and the namespace connect are done, `channel` was emitted for
 every channel. Its `frames()` yields what arrives and ends by raising
-`SessionDropped`. The reconnect loop in `source.py` only sees these types.
+`SessionDropped` (`ServerEnded` when the server disconnected the namespace:
+the end of the run). The reconnect loop in `source.py` only sees these types.
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ class Refused(Exception):
 
 class SessionDropped(Exception):
     """An open session ended; the message is the reason."""
+
+
+class ServerEnded(SessionDropped):
+    """The server disconnected our namespace (its Socket.IO disconnect packet): the run is over.
+
+    socket.io-client does not reconnect after it ("io server disconnect"), so
+    neither do we; any other end of a session is a drop worth a reconnect.
+    """
 
 
 @dataclass(frozen=True, slots=True)

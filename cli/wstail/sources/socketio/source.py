@@ -25,7 +25,12 @@ whatever the protocol (exit 3, never retried); a network error decides
 nothing and is retried as it is. The protocol of the first successful
 connection is kept for every reconnect.
 
-Reconnects: after a drop, `meta.disconnected` with the reason; then before
+The end: a disconnect packet of our namespace from the server ends the run
+(`meta.disconnected`, then the iterator returns: exit 0), as
+socket.io-client does not reconnect after it; `replay --serve` sends it at
+the end of the capture.
+
+Reconnects: after any other drop, `meta.disconnected` with the reason; then before
 each attempt `meta.reconnecting` with its number and delay (exponential
 backoff with jitter), and the reason when the previous attempt never
 connected. A failed first connection is retried the same way.
@@ -54,6 +59,7 @@ from wstail.sources.socketio.session import (
     DEFAULT_PATH,
     HandshakeFailed,
     Refused,
+    ServerEnded,
     SessionDropped,
     SioSession,
     SioTarget,
@@ -180,7 +186,7 @@ class SocketIOSource:
             if session is not None:
                 reached = True
                 loop = asyncio.get_running_loop()
-                connected_at, delivered = loop.time(), False
+                connected_at, delivered, ended = loop.time(), False, False
                 try:
                     connected = meta_frame(
                         now_us(),
@@ -198,11 +204,14 @@ class SocketIOSource:
                     reason = "the session ended"  # pragma: no cover - batches() never returns
                 except SessionDropped as exc:
                     reason = str(exc)
+                    ended = isinstance(exc, ServerEnded)
                 finally:
                     await session.close()
                 if is_stable(delivered, loop.time() - connected_at):
                     attempt, delays = 0, backoff()
                 yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
+                if ended:
+                    return  # as socket.io-client: no reconnect after the server's disconnect
             attempt += 1
             if not attempts_left(attempt, self.retries, reached):
                 raise ConnectError(gave_up(self.display_url, self.retries, reason))
