@@ -219,6 +219,7 @@ def _generic_socketio_source(feed: Feed, settings: ConnectSettings, url: str) ->
         max_frame_size=settings.max_frame_size,
         fast_paths=settings.fast_paths,
         emits=settings.emits,
+        stop_on_disconnect=True,  # as socket.io-client: the server's goodbye ends the run
     )
     source = settings.name or source_name(url, namespace)
     return LiveSource(

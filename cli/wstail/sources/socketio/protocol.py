@@ -38,6 +38,7 @@ from wstail.sources.socketio import codec, probe
 from wstail.sources.socketio.binary import EIO3_MESSAGE, Assembly, BinaryPacket
 from wstail.sources.socketio.session import (
     HandshakeFailed,
+    NamespaceDisconnected,
     Refused,
     SessionDropped,
     SioTarget,
@@ -263,7 +264,7 @@ class SioProtocol:
             case codec.Ping(data=probe_data):  # EIO4's heartbeat; in EIO3 harmless
                 self.outgoing.append(codec.encode_pong(probe_data))
             case codec.Disconnect(namespace=ns) if ns == namespace:
-                raise SessionDropped(f"the server disconnected {namespace}")
+                raise NamespaceDisconnected(f"the server disconnected {namespace}")
             case codec.NamespaceError(namespace=ns, message=message) if ns == namespace:
                 raise SessionDropped(f"server error on {namespace}: {message}")
             case codec.Close():

@@ -58,6 +58,10 @@ class SessionDropped(Exception):
     """An open session ended; the message is the reason."""
 
 
+class NamespaceDisconnected(SessionDropped):
+    """The server disconnected the namespace on purpose (socket.io-client does not reconnect)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SioTarget:
     """Where and how to connect. Channels and headers stay out of the repr (secrets)."""

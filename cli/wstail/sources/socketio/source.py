@@ -53,6 +53,7 @@ from wstail.sources.socketio.driver import open_session
 from wstail.sources.socketio.session import (
     DEFAULT_PATH,
     HandshakeFailed,
+    NamespaceDisconnected,
     Refused,
     SessionDropped,
     SioSession,
@@ -96,8 +97,11 @@ class SocketIOSource:
     `eio` is "auto", "3" or "4". `connect_timeout` bounds each handshake,
     namespace join included. `ping_interval` replaces the server's
     pingInterval for the client pings of EIO3; in EIO4 the server pings and
-    it has no effect. Yields `sio` frames (payload: the event
-    array's JSON text) and `meta.*` frames; raises ConnectError (exit 3).
+    it has no effect. With `stop_on_disconnect`, a namespace the server
+    disconnects on purpose ends the frames (after its meta.disconnected), as
+    socket.io-client does not reconnect then; otherwise it reconnects. Yields
+    `sio` frames (payload: the event array's JSON text) and `meta.*` frames;
+    raises ConnectError (exit 3).
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class SocketIOSource:
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         fast_paths: FastPaths | None = None,
         emits: Sequence[tuple[str, str]] = (),
+        stop_on_disconnect: bool = False,
     ) -> None:
         if eio not in EIO_CHOICES:
             raise UsageError(f"--eio {eio}: expected one of {', '.join(EIO_CHOICES)}")
@@ -126,6 +131,7 @@ class SocketIOSource:
         self.display_url = redact_url(url)
         self.namespace = namespace
         self.retries = retries
+        self._stop_on_disconnect = stop_on_disconnect
         self._eio = eio
         self._protocol: str | None = {"3": "eio3", "4": "eio4"}.get(eio)
         self._upgrade = True  # whether a polling session tries the upgrade to WebSocket
@@ -169,6 +175,7 @@ class SocketIOSource:
         reached = False
         while True:
             reason = ""
+            ended = False  # the server disconnected the namespace, and that ends the run
             session: SioSession | None = None
             try:
                 session = await self._open()
@@ -198,11 +205,14 @@ class SocketIOSource:
                     reason = "the session ended"  # pragma: no cover - batches() never returns
                 except SessionDropped as exc:
                     reason = str(exc)
+                    ended = self._stop_on_disconnect and isinstance(exc, NamespaceDisconnected)
                 finally:
                     await session.close()
                 if is_stable(delivered, loop.time() - connected_at):
                     attempt, delays = 0, backoff()
                 yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
+                if ended:
+                    return
             attempt += 1
             if not attempts_left(attempt, self.retries, reached):
                 raise ConnectError(gave_up(self.display_url, self.retries, reason))
