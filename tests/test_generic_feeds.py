@@ -233,7 +233,9 @@ def test_sio_namespace_event_names_arguments_and_binary(kind: str, tmp_path: Pat
         sio_emit("quote", {"bid": 1.5, "ask": 1.6}),
         sio_emit("trade", 101, "BTC-EUR", {"side": "buy"}),
         sio_emit("status"),
-        sio_emit("blob", {"f": {"$buffer": base64.b64encode(b"\xde\xad\xbe\xef").decode()}, "n": 1}),
+        sio_emit(
+            "blob", {"f": {"$buffer": base64.b64encode(b"\xde\xad\xbe\xef").decode()}, "n": 1}
+        ),
         {"raw": '["quote",0.1000000000000000000001,123456789012345678901234567890]'},
         sio_emit("meta.connected", "not ours"),
         sio_emit("ignored", 0),
