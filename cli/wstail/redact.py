@@ -33,15 +33,17 @@ def redact_sent(text: str) -> str:
 
     In JSON, the string values of keys that name a secret (token, signature,
     key, passphrase...) become "***", at any depth; other text is kept as is.
+    The JSON is read and written with every digit kept (a number a double
+    cannot hold neither hides a secret nor is rounded in the header).
     """
-    import orjson
+    from wstail.jsonexact import dumps, loads_exact
 
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        value = loads_exact(text)
+    except (ValueError, RecursionError):  # not JSON: kept as given, as documented
         return text
     redacted, changed = _redacted(value)
-    return orjson.dumps(redacted).decode() if changed else text
+    return dumps(redacted).decode() if changed else text
 
 
 def _redacted(value: object) -> tuple[object, bool]:

@@ -160,10 +160,28 @@ def _load_feed_file(ctx: click.Context, param: click.Parameter, path: str | None
         target = _param(ctx.command, param_name)
         assert target is not None
         try:
-            defaults[param_name] = target.type_cast_value(ctx, value)
+            defaults[param_name] = typed = target.type_cast_value(ctx, value)
+            _check(param_name, typed)
         except click.BadParameter as bad:
             raise UsageError(f"{path}:{line}: {key}: {bad.message}") from None
+        except UsageError as bad:  # a rule, --emit or --name: the option's own message
+            raise UsageError(f"{path}:{line}: {bad}") from None
     ctx.default_map = defaults
+
+
+def _check(param_name: str, value: Any) -> None:
+    """What the command would refuse of a file's value, refused at its line (UsageError)."""
+    if param_name in _RULE_KEYS and value:
+        from wstail.filters import compile_jmespath
+
+        compile_jmespath(value, _RULE_KEYS[param_name])
+    elif param_name == "emits":
+        emits_of(tuple(value))
+    elif param_name == "name":
+        name_of({"name": value})
+
+
+_RULE_KEYS = {"each": "--each", "event_name": "--event-name", "event_time": "--event-time"}
 
 
 def read_feed_file(path: str, command: click.Command) -> dict[str, tuple[str, Any, int]]:
@@ -256,6 +274,8 @@ def _shaped(param: click.Parameter | None, value: Any) -> Any:
         return [str(item) for item in items]
     if isinstance(value, (dict, list)):
         raise ValueError("expected a single value")
+    if param.type is click.STRING and not isinstance(value, str):  # url, name, the rules...
+        raise ValueError(f"expected a string, not {value!r}")
     return value
 
 

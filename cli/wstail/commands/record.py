@@ -11,6 +11,7 @@ from wstail.exitcodes import UsageError
 from wstail.feeds import FEEDS, Feed
 
 from .connect import feed_options, source_preparer
+from .helpgroups import FeedCommand, tailored
 from .options import environment, output_style, stream_options, stream_settings
 from .sourcegroup import SourceGroup
 
@@ -143,9 +144,10 @@ def record_command(feed: Feed) -> click.Command:
         run_record(feed, _merged(ctx, params))
 
     command.__doc__ = feed.record_summary
-    return record.command(feed.name, epilog=feed.record_examples)(
+    made = record.command(feed.name, epilog=feed.record_examples, cls=FeedCommand)(
         feed_options(feed, record_options)(stream_options(command))
     )
+    return tailored(made, feed, "record")
 
 
 for _feed in FEEDS.values():

@@ -10,6 +10,7 @@ from click.core import ParameterSource
 from wstail.exitcodes import UsageError
 
 from .generic import rule_options, rules_of
+from .helpgroups import ReplayCommand, replay_tailored
 from .options import environment, output_style, stream_options, stream_settings
 
 EXAMPLES = """\b
@@ -23,7 +24,7 @@ Examples:
 """
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES, cls=ReplayCommand)
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option(
     "--from",
@@ -149,3 +150,6 @@ def _debug() -> bool:
     """Whether `wstail --debug` was given."""
     ctx = click.get_current_context(silent=True)
     return ctx is not None and bool(ctx.find_root().params.get("debug"))
+
+
+replay_tailored(replay)

@@ -9,6 +9,7 @@ import click
 from wstail.feeds import FEEDS, Feed
 
 from .connect import feed_options, source_preparer
+from .helpgroups import FeedCommand, tailored
 from .options import environment, output_style, stream_options, stream_settings
 from .sourcegroup import SourceGroup
 
@@ -40,9 +41,10 @@ def tail_command(feed: Feed) -> click.Command:
         run_tail(feed, params)
 
     command.__doc__ = feed.summary
-    return tail.command(feed.name, epilog=feed.tail_examples)(
+    made = tail.command(feed.name, epilog=feed.tail_examples, cls=FeedCommand)(
         feed_options(feed)(stream_options(command))
     )
+    return tailored(made, feed, "tail")
 
 
 for _feed in FEEDS.values():

@@ -102,8 +102,11 @@ class SocketIOSource:
     `eio` is "auto", "3" or "4". `connect_timeout` bounds each handshake,
     namespace join included. `ping_interval` replaces the server's
     pingInterval for the client pings of EIO3; in EIO4 the server pings and
-    it has no effect. Yields `sio` frames (payload: the event
-    array's JSON text) and `meta.*` frames; raises ConnectError (exit 3).
+    it has no effect. A namespace the server disconnects on purpose ends the
+    frames (after its meta.disconnected), as socket.io-client does not
+    reconnect then; any other end reconnects. Yields
+    `sio` frames (payload: the event array's JSON text) and `meta.*` frames;
+    raises ConnectError (exit 3).
     """
 
     def __init__(
@@ -175,6 +178,7 @@ class SocketIOSource:
         reached = False
         while True:
             reason = ""
+            ended = False  # the server disconnected the namespace, and that ends the run
             session: SioSession | None = None
             try:
                 session = await self._open()
