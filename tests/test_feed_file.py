@@ -142,7 +142,10 @@ def test_sio_feed_file_emits_pairs_or_a_table(emit: str, tmp_path: Path) -> None
 BAD_FILES = [
     ('url = "ws://h/"\nnmae = "k"\n', "{f}:2: unknown key 'nmae' (did you mean 'name'?)"),
     ('url = "ws://h/"\nsned = ["x"]\n', "{f}:2: unknown key 'sned' (did you mean 'send'?)"),
-    ('url = "ws://h/"\nemit = [["a", 1]]\n', "{f}:2: unknown key 'emit'"),
+    (
+        'url = "ws://h/"\nemit = [["a", 1]]\n',
+        "{f}:2: unknown key 'emit' (this feed subscribes with 'send')",
+    ),
     ('url = "ws://h/"\n\neach = [1]\n', "{f}:3: each: expected a single value"),
     ("url = 5\n", "{f}:1: url: expected a string, not 5"),
     (
@@ -181,7 +184,10 @@ SIO_BAD_FILES = [
         'url = "http://h/"\nemit = {sub = "not json"}\n',
         "{f}:2: --emit sub: the argument is not JSON: 'not json' (quote a string: '\"text\"')",
     ),
-    ('url = "http://h/"\nsend = "x"\n', "{f}:2: unknown key 'send'"),
+    (
+        'url = "http://h/"\nsend = "x"\n',
+        "{f}:2: unknown key 'send' (this feed subscribes with 'emit')",
+    ),
 ]
 
 

@@ -216,6 +216,8 @@ def read_feed_file(path: str, command: click.Command) -> dict[str, tuple[str, An
         if param_name is None:
             close = difflib.get_close_matches(key, list(names), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if key in _SUBSCRIBE_KEYS and _SUBSCRIBE_KEYS[key] in names:
+                hint = f" (this feed subscribes with {_SUBSCRIBE_KEYS[key]!r})"
             raise UsageError(f"{path}:{line}: unknown key {key!r}{hint}")
         try:
             settings[key] = (param_name, _shaped(_param(command, param_name), value), line)
@@ -224,11 +226,14 @@ def read_feed_file(path: str, command: click.Command) -> dict[str, tuple[str, An
     return settings
 
 
+_SUBSCRIBE_KEYS = {"send": "emit", "emit": "send"}  # the other kind's way of subscribing
+
+
 def _long_names(command: click.Command) -> dict[str, str]:
     """The keys a feed file may use: each parameter's long option name (and `url`)."""
     names: dict[str, str] = {}
     for param in command.params:
-        if param.name in (None, "feed_file", "demo", "help"):
+        if param.name in (None, "feed_file", "demo", "speed", "help"):
             continue
         if isinstance(param, click.Argument):
             names[param.name] = param.name
