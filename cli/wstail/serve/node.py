@@ -1,8 +1,9 @@
-"""`--serve` for node captures: a WebSocket at `/ws` playing the recorded frames.
+"""`--serve` for WebSocket captures: a WebSocket at its path playing the recorded frames.
 
-Text frames go out verbatim (pretty-printed JSON as the node sends it),
-binary frames as binary. Like the real node it never pings; unlike it, it
-never echoes: whatever a client sends is read and dropped.
+The node's captures at `/ws`, those of `tail ws` at their recorded URL's
+path. Text frames go out verbatim (pretty-printed JSON as the node sends
+it), binary frames as binary. Like the real node it never pings; unlike it,
+it never echoes: whatever a client sends (a subscription) is read and dropped.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _is_node_frame(frame: Frame) -> bool:
 
 
 class NodeServer:
-    """The node endpoint: every client gets the capture from its beginning."""
+    """A WebSocket endpoint (node's, `tail ws`'s): every client gets the capture from its start."""
 
     def __init__(self, path: str, playback: Playback, replays: Replays) -> None:
         self._path = path
@@ -37,7 +38,7 @@ class NodeServer:
         self._ids = itertools.count(1)
 
     def add_routes(self, app: web.Application) -> None:
-        """Route the endpoint path (`/ws`) to the endpoint."""
+        """Route the endpoint path (`/ws`, a `tail ws` capture's) to the endpoint."""
         app.router.add_get(self._path, self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
