@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // An official socket.io-client (2.5.0 or 4.8.1) reading a Socket.IO server, for tests.
 //
-//   node sio_client.js [--polling|--polling-only] VERSION URL NAMESPACE COUNT [CHANNEL]
+//   node sio_client.js [--path PATH] [--polling|--polling-only] VERSION URL NAMESPACE COUNT [CHANNEL]
 //   (VERSION: 2 or 4)
 //
-// Connects to URL (http://127.0.0.1:PORT) with path /ws/socket.io, websocket
+// Connects to URL (http://127.0.0.1:PORT) with path /ws/socket.io (or PATH), websocket
 // transport only (--polling: the client's defaults, polling then an upgrade,
 // as in a browser; --polling-only: long-polling and no upgrade), to NAMESPACE; emits `channel` CHANNEL once connected when
 // given; prints {"ns": .., "event": .., "args": [..]} as one JSON line per
@@ -16,6 +16,11 @@
 const path = require("path");
 
 const argv = process.argv.slice(2);
+let sioPath = "/ws/socket.io";
+if (argv[0] === "--path") {
+  sioPath = argv[1];
+  argv.splice(0, 2);
+}
 const polling = argv[0] === "--polling" || argv[0] === "--polling-only";
 const pollingOnly = argv[0] === "--polling-only";
 if (polling) argv.shift();
@@ -30,7 +35,7 @@ const count = Number(countText);
 const mod = require(path.join(__dirname, "..", "node_modules", packages[version]));
 const io = typeof mod === "function" ? mod : mod.io;
 
-const options = { path: "/ws/socket.io", reconnection: false, forceNew: true };
+const options = { path: sioPath, reconnection: false, forceNew: true };
 if (!polling) options.transports = ["websocket"];
 if (pollingOnly) options.transports = ["polling"];
 const socket = io(url.replace(/\/+$/, "") + namespace, options);
