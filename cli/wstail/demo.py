@@ -26,10 +26,10 @@ DEMO_CHANNEL = "demo-channel"  # the sample server accepts any channel
 def demo_preparer(feed: Feed, settings: ConnectSettings, stderr: TextIO) -> Prepare:
     """Start the sample server in this process, then point the real client at it."""
     from wstail.serve import serve_capture
-    from wstail.serve.capture_file import bad_line_reporter, frames_of, read_capture_header
+    from wstail.serve.capture_file import bad_line_reporter, frames_of, read_served_header
 
     path = sample_path(feed)
-    header, served = read_capture_header(path)
+    header, served = read_served_header(path)
     report = bad_line_reporter(path)
 
     def open_frames() -> Iterator[Frame]:

@@ -12,10 +12,16 @@ from wstail.inputs import CorruptStream, display_name, open_input
 from wstail.jsonexact import loads_exact
 from wstail.serve import ServedCapture, served_capture
 
-__all__ = ["bad_line_reporter", "frames_of", "read_capture_header"]
+__all__ = ["bad_line_reporter", "frames_of", "read_capture_header", "read_served_header"]
 
 
-def read_capture_header(path: str) -> tuple[CaptureHeader, ServedCapture]:
+def read_capture_header(path: str) -> tuple[str, int]:
+    """The source and start of a capture file; BadInputError if it is not a capture."""
+    header, _ = read_served_header(path)
+    return header.source, header.start_us
+
+
+def read_served_header(path: str) -> tuple[CaptureHeader, ServedCapture]:
     """A capture file's header and how it is served; BadInputError if it cannot be served."""
     handle = open_input(path)
     try:

@@ -12,7 +12,7 @@ from wstail.exitcodes import Interrupted, UsageError
 from wstail.feeds import GENERIC_SOCKETIO_PATH, Feed
 from wstail.inputs import display_name
 from wstail.serve.access import ANY_ORIGIN, is_loopback_host, parse_allowed_host, parse_origin
-from wstail.serve.capture_file import bad_line_reporter, frames_of, read_capture_header
+from wstail.serve.capture_file import bad_line_reporter, frames_of, read_served_header
 
 __all__ = [
     "ServeSettings",
@@ -90,7 +90,7 @@ def serve_file(path: str, settings: ServeSettings) -> None:
     from wstail.serve.app import serve_capture
 
     check_access(settings)
-    header, served = read_capture_header(path)
+    header, served = read_served_header(path)
     source, start_us, feed = header.source, header.start_us, served.feed
     check_private(settings, feed, display_name(path))
     report = bad_line_reporter(path)
