@@ -35,7 +35,7 @@ WS_SUBSCRIBE = '{"op":"subscribe","args":["trade:BTC-EUR"]}'
 WS_HEADER = {
     "wstail_capture": 1,
     "source": "feed.example",
-    "url": "wss://feed.example/ws/btceur@trade?key=***",
+    "url": "wss://feed.example/ws/btc%20eur@trade?key=***",
     "protocol": "websocket",
     "tool": "wstail test",
     "start": "2026-11-23T10:00:00.000000Z",

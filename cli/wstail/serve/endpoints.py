@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from wstail.feeds import FEEDS, GENERIC_SOCKETIO_PATH, Feed, feed_of_header
 from wstail.frames import Frame
@@ -50,7 +50,7 @@ class ServedCapture:
 
     feed: Feed
     source: str  # the header's
-    path: str  # the HTTP path the server answers on (Socket.IO: its path)
+    path: str  # the HTTP path the server answers on, as in a URL (Socket.IO: its path)
     namespaces: tuple[Namespace, ...] = ()  # Socket.IO: the namespaces a client may join
 
     @property
@@ -109,12 +109,12 @@ def _named_namespaces(feed: Feed) -> tuple[Namespace, ...]:
 
 
 def _url_path(url: str) -> str:
-    """The path of a recorded URL, decoded as aiohttp matches it (`/` when it has none)."""
+    """The path of a recorded URL, as written there (`/` when it has none)."""
     try:
         path = urlsplit(url).path
     except ValueError:
         path = ""
-    return unquote(path) or "/"
+    return path if path.startswith("/") else "/" + path
 
 
 def _text(value: Any, default: str) -> str:

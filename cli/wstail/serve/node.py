@@ -12,6 +12,8 @@ import itertools
 import logging
 
 from aiohttp import WSCloseCode, web
+from aiohttp.web_urldispatcher import PlainResource
+from yarl import URL
 
 from wstail.frames import Frame
 from wstail.serve.playback import ClientGone, Playback, Replays, play
@@ -39,7 +41,12 @@ class NodeServer:
 
     def add_routes(self, app: web.Application) -> None:
         """Route the endpoint path (`/ws`, a `tail ws` capture's) to the endpoint."""
-        app.router.add_get(self._path, self._handle)
+        # A recorded path is matched as written: no `{name}` patterns, escapes decoded as
+        # aiohttp decodes the request's path (`%2F` kept).
+        path = URL.build(path=self._path, encoded=True).path_safe
+        resource = PlainResource(path)
+        app.router.register_resource(resource)
+        resource.add_route("GET", self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(

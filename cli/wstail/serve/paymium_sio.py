@@ -39,6 +39,8 @@ from typing import Protocol
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.web_urldispatcher import PlainResource
+from yarl import URL
 
 from wstail.frames import Frame
 from wstail.placeholders import attachments_of
@@ -195,9 +197,12 @@ class SocketIOServer:
     def add_routes(self, app: web.Application) -> None:
         """Route the path (/socket.io/, with or without the slash): GET, POST, OPTIONS."""
         for path in dict.fromkeys((self._path + "/", self._path or "/")):
-            app.router.add_get(path, self._handle)
-            app.router.add_post(path, self._handle)
-            app.router.add_route("OPTIONS", path, self._preflight)
+            # matched as written (no `{name}` patterns), escapes decoded as aiohttp does
+            resource = PlainResource(URL.build(path=path, encoded=True).path_safe)
+            app.router.register_resource(resource)
+            resource.add_route("GET", self._handle)
+            resource.add_route("POST", self._handle)
+            resource.add_route("OPTIONS", self._preflight)
 
     async def _preflight(self, request: web.Request) -> web.StreamResponse:
         """Answer a browser's CORS preflight."""
