@@ -37,8 +37,8 @@ from wstail.capture import CaptureError
 from wstail.exitcodes import ConnectError
 from wstail.frames import Frame
 from wstail.pacing import Pacer, cap_gaps, scale_speed
-from wstail.serve import serve_capture
-from wstail.serve.paymium_sio import EIO3, EIO4, PaymiumSocketIOServer
+from wstail.serve import serve_capture, served_capture
+from wstail.serve.paymium_sio import EIO3, EIO4, SocketIOServer
 from wstail.serve.playback import Playback, Replays
 from wstail.serve.sio_polling import (
     decode_payload,
@@ -718,12 +718,14 @@ def test_eio3_polling_cors_for_credentialed_requests(tmp_path: Path) -> None:
 @contextlib.asynccontextmanager
 async def quick_heartbeat_server(
     frames: list[Frame], dialect: Any
-) -> AsyncIterator[tuple[str, PaymiumSocketIOServer]]:
+) -> AsyncIterator[tuple[str, SocketIOServer]]:
     """The Paymium endpoint with a heartbeat of a fraction of a second (engine.io: 25 s)."""
     interval_ms = round(scaled(0.4) * 1000)
     quick = dataclasses.replace(dialect, ping_interval_ms=interval_ms, ping_timeout_ms=interval_ms)
     replays = Replays()
-    server = PaymiumSocketIOServer("/ws/socket.io", Playback(lambda: iter(frames)), replays, quick)
+    namespaces = served_capture("paymium.public").namespaces
+    playback = Playback(lambda: iter(frames))
+    server = SocketIOServer("/ws/socket.io", playback, replays, quick, namespaces)
     app = web.Application()
     server.add_routes(app)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)

@@ -248,7 +248,10 @@ def test_a_file_that_cannot_be_served(env: dict[str, str], tmp_path: Path, conte
         reason = "--serve needs a capture (made by wstail record), not NDJSON output"
     else:
         path.write_text(sample.read_text().replace('"paymium.public"', '"kraken.public"', 1))
-        reason = "cannot serve a capture of source 'kraken.public' (paymium.* or node)"
+        reason = (
+            "cannot serve a capture of source 'kraken.public' "
+            "(paymium.*, node, or a capture of `tail ws` or `tail sio`)"
+        )
     done = wstail("replay", "--serve", "127.0.0.1:0", path, env=env)
     assert (done.returncode, done.stdout) == (4, b"")
     assert done.stderr.decode().splitlines() == [f"wstail: {path}:1: {reason}"]

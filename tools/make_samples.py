@@ -1,6 +1,6 @@
 """Record the bundled sample captures (cli/wstail/data/*.jsonl) from the test peers.
 
-    .venv/bin/python tools/make_samples.py [--out DIR] [--only public|user|node ...]
+    .venv/bin/python tools/make_samples.py [--out DIR] [--only public|user|node|ws|sio ...]
 
 Not a test module (pytest collects test_*.py only): a script to rerun when the
 samples should change. It plays one scripted session per sample on a real
@@ -12,7 +12,15 @@ user records the live feeds:
   the frames are what socket.io 1.x writes, Engine.IO 3 on the wire;
 - node: the node-like `websockets` server of tests/helpers/node_peers.py sends each
   message the way openbazaar-go's SanitizeJSON writes it (HTML-escaped
-  strings, null fields dropped, sorted keys, 4-space indent, Go's `\\u0026`).
+  strings, null fields dropped, sorted keys, 4-space indent, Go's `\\u0026`);
+- ws (`tail ws`): a made-up exchange's trade stream, Kraken v2 style, from a
+  `websockets` server that sends its status on connect and the rest only once
+  the recorder sent its subscribe message (`--send`); recorded with the rules
+  `--each data --event-name channel --event-time ts`, which its header keeps;
+- sio (`tail sio`): a made-up prices app on python-socketio (Socket.IO 5,
+  Engine.IO 4) in its own namespace /prices, sending `quote` and `trade`
+  events once the recorder emitted `subscribe` (`--emit`), recorded with
+  `--event-time ts`.
 
 Every event kind of PROTOCOLS.md appears at least once, with gaps of a few
 hundred milliseconds (10-20 s of recorded time per sample). The event times
@@ -22,8 +30,10 @@ What is changed after recording: only the URL of the 127.0.0.1 test server
 (its port differs on every run), in the capture header and in the
 `meta.connected` line, is rewritten to what a recording of the real
 endpoint holds: `https://paymium.com` (`wstail record`'s default --url, as
-given) and `ws://127.0.0.1:4002/ws`. The frames are as recorded, byte for
-byte. The script then checks each sample: every expected event name
+given), `ws://127.0.0.1:4002/ws`, and for the made-up feeds
+`wss://stream.example.com/v2` and `https://app.example.com` (their
+envelopes' source is given with --name, as the URL would name it). The
+frames are as recorded, byte for byte. The script then checks each sample: every expected event name
 replays, nothing but the recorded frames and one meta.connected, under 64
 KiB, and no channel ID anywhere (the user's channel ID never reaches a
 capture; the payment channel's ID is the payment's own `uuid`, which the
@@ -52,6 +62,7 @@ from typing import Any
 
 from wstail.frames import Frame
 from wstail.normalize import normalize_frame
+from wstail.normalize.generic import GenericNormalizer, Rules
 
 ROOT = Path(__file__).resolve().parent.parent
 # The servers a sample is recorded from are the test suite's own peers.
@@ -66,7 +77,22 @@ MAX_SIZE = 64 * 1024
 CANONICAL_URL = {"public": "https://paymium.com", "user": "https://paymium.com"}
 CANONICAL_NODE_URL = "ws://127.0.0.1:4002/ws"
 CONNECT_DELAY = 0.3  # s from building a Paymium session to the recorder joining
-SOURCE = {"public": "paymium.public", "user": "paymium.user", "node": "node"}
+SOURCE = {
+    "public": "paymium.public",
+    "user": "paymium.user",
+    "node": "node",
+    "ws": "stream.example.com",
+    "sio": "app.example.com/prices",
+}
+# The made-up feeds: where they would be, what a user gives `record` for them.
+WS_PATH = "/v2"
+CANONICAL_WS_URL = "wss://stream.example.com" + WS_PATH
+WS_SUBSCRIBE = {"method": "subscribe", "params": {"channel": "trade", "symbol": ["BTC/EUR"]}}
+WS_RULES = Rules(each="data", event_name="channel", event_time="ts")
+CANONICAL_SIO_URL = "https://app.example.com"
+SIO_NAMESPACE = "/prices"
+SIO_SUBSCRIBE = ("subscribe", {"pair": "BTC-EUR"})
+SIO_RULES = Rules(event_time="ts")
 
 # Each session reseeds: a rerun sends the same messages, only their times differ.
 SEED = 20261123
@@ -709,12 +735,132 @@ def node_session(start: float) -> Session:
     return s
 
 
+# -- a made-up exchange's WebSocket (tail ws) ------------------------------------------------
+
+
+def epoch_ms(at: float) -> int:
+    """A time as epoch milliseconds, as many exchanges write it."""
+    return round(at * 1000)
+
+
+def ws_session(start: float) -> Session:
+    """An exchange's trade stream, Kraken v2 style: status, the subscription's ack, then
+    batches of trades, a ticker, heartbeats and one notice in plain text."""
+    rng.seed(SEED + 3)
+    s = Session(start)
+    price = 77792.1
+    trade_id = 81245730
+
+    def trades(at: float) -> dict[str, Any]:
+        nonlocal price, trade_id
+        batch = []
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            price = round(price + rng.uniform(-12, 12), 1)
+            trade_id += 1
+            batch.append(
+                {
+                    "symbol": "BTC/EUR",
+                    "side": rng.choice(("buy", "sell")),
+                    "price": price,
+                    "qty": round(rng.uniform(0.0005, 0.4), 8),
+                    "ord_type": rng.choice(("market", "limit")),
+                    "trade_id": trade_id,
+                    "ts": epoch_ms(at - rng.uniform(0.01, 0.2)),
+                }
+            )
+        return {"channel": "trade", "type": "update", "data": batch}
+
+    status = {
+        "channel": "status",
+        "type": "update",
+        "data": [{"system": "online", "api_version": "v2", "connection_id": 90211766}],
+    }
+    s.add(0, status)
+    at = s.after(120)
+    ack = {
+        "method": "subscribe",
+        "result": {"channel": "trade", "symbol": "BTC/EUR", "snapshot": False},
+        "success": True,
+        "time_in": iso_ms(at - 0.002),
+        "time_out": iso_ms(at - 0.001),
+    }
+    s.add(120, ack)
+    for index in range(22):
+        pause = gap()
+        at = s.after(pause)
+        if index % 6 == 5:
+            s.add(pause, {"channel": "heartbeat"})
+        elif index == 9:
+            ticker = {
+                "symbol": "BTC/EUR",
+                "bid": round(price - 0.1, 1),
+                "ask": round(price + 0.1, 1),
+                "last": price,
+                "volume": 512.03487915,
+                "ts": epoch_ms(at - 0.05),
+            }
+            s.add(pause, {"channel": "ticker", "type": "update", "data": [ticker]})
+        elif index == 14:
+            s.add(pause, "maintenance window tonight 02:00-02:15 UTC")  # not JSON
+        else:
+            s.add(pause, trades(at))
+    return s
+
+
+def ws_text(message: Any) -> str:
+    """A message as the exchange writes it: compact JSON, or the text as is."""
+    return message if isinstance(message, str) else json.dumps(message, separators=(",", ":"))
+
+
+# -- a made-up Socket.IO app (tail sio) ------------------------------------------------------
+
+
+def sio_session(start: float) -> Session:
+    """A prices app in its namespace: `quote` and `trade` events after `subscribe`."""
+    rng.seed(SEED + 4)
+    s = Session(start)
+    mid = 77810.0
+    for index in range(24):
+        pause = 0 if index == 0 else gap()
+        at = s.after(pause)
+        mid = round(mid + rng.uniform(-8, 8), 2)
+        if index % 3 == 2:
+            trade = {
+                "pair": "BTC-EUR",
+                "price": f"{mid:.2f}",
+                "amount": f"{rng.uniform(0.001, 0.5):.8f}",
+                "side": rng.choice(("buy", "sell")),
+                "ts": iso_ms(at - rng.uniform(0.01, 0.1)),
+            }
+            s.add(pause, ("trade", trade))
+        else:
+            spread = rng.choice((0.5, 1.0, 1.5))
+            quote = {
+                "pair": "BTC-EUR",
+                "bid": f"{mid - spread:.2f}",
+                "ask": f"{mid + spread:.2f}",
+                "ts": iso_ms(at - rng.uniform(0.01, 0.1)),
+            }
+            s.add(pause, ("quote", quote))
+    return s
+
+
 # -- recording ---------------------------------------------------------------------------
 
 
 def data_envelopes(kind: str, session: Session) -> list[str]:
     """The event names the session's messages normalize to (not counting meta.*)."""
     names: list[str] = []
+    if kind in ("ws", "sio"):
+        generic = GenericNormalizer(WS_RULES if kind == "ws" else SIO_RULES, SOURCE[kind])
+        for _, message in session.steps:
+            if kind == "ws":
+                frame = Frame(recv_us=0, kind="text", payload=ws_text(message))
+            else:
+                payload = json.dumps(list(message))
+                frame = Frame(recv_us=0, kind="sio", channel=SIO_NAMESPACE, payload=payload)
+            names.extend(item[1] for item in generic.frame(frame, SOURCE[kind]))
+        return names
     for _, message in session.steps:
         if kind == "node":
             frame = Frame(recv_us=0, kind="text", payload=node_text(message))
@@ -725,9 +871,13 @@ def data_envelopes(kind: str, session: Session) -> list[str]:
     return names
 
 
-async def record(kind: str, url: str, count: int, out: Path, env: dict[str, str]) -> None:
-    """`wstail record -o OUT KIND --url URL -n COUNT` to its end; raise if it failed."""
-    args = [*WSTAIL, "record", "-o", str(out), kind, "--url", url, "-n", str(count)]
+async def record(
+    kind: str, url: str, count: int, out: Path, env: dict[str, str], *options: str
+) -> None:
+    """`wstail record -o OUT KIND --url URL -n COUNT` (`ws`, `sio`: `KIND URL OPTIONS`) to its
+    end; raise if it failed."""
+    where = [url, *options] if kind in ("ws", "sio") else ["--url", url]
+    args = [*WSTAIL, "record", "-o", str(out), kind, *where, "-n", str(count)]
     process = await asyncio.create_subprocess_exec(
         *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
@@ -815,6 +965,108 @@ async def record_node(out: Path, home: Path) -> dict[str, Any]:
     }
 
 
+def rule_options(rules: Rules) -> list[str]:
+    """The command line of the rules."""
+    given = [("--each", rules.each), ("--event-name", rules.event_name)]
+    given.append(("--event-time", rules.event_time))
+    return [part for option, value in given if value is not None for part in (option, value)]
+
+
+async def record_ws(out: Path, home: Path) -> dict[str, Any]:
+    """Record the ws sample: a `websockets` server sending only once subscribed."""
+    names = data_envelopes("ws", ws_session(time.time()))
+    peer = await NodePeer().start()
+    url = f"ws://127.0.0.1:{peer.port}{WS_PATH}"
+    options = ["--name", SOURCE["ws"], "--send", ws_text(WS_SUBSCRIBE), *rule_options(WS_RULES)]
+    try:
+        recording = asyncio.create_task(
+            record("ws", url, len(names), out, clean_env(home), *options)
+        )
+        connection = await peer.accepted(timeout=30)
+        session = ws_session(time.time())  # the same messages, on the recording's clock
+        (_, status), *rest = session.steps
+        await connection.send(ws_text(status))
+        async with asyncio.timeout(scaled(30)):
+            while not peer.received:  # the peer reads every message a client sends
+                await asyncio.sleep(0.01)
+        assert json.loads(peer.received[0]) == WS_SUBSCRIBE, peer.received
+        clock = asyncio.get_running_loop()
+        started = clock.time()
+        elapsed = 0.0
+        for pause, message in rest:
+            elapsed += pause / 1000
+            await asyncio.sleep(max(0.0, started + elapsed - clock.time()))
+            await connection.send(ws_text(message))
+        await recording
+    finally:
+        await peer.stop()
+    return {
+        "names": names,
+        "frames": len(session.steps),
+        "url": url,
+        "canonical": CANONICAL_WS_URL,
+        "never": [],
+        "only_in_payments": None,
+    }
+
+
+async def record_sio(out: Path, home: Path) -> dict[str, Any]:
+    """Record the sio sample: a python-socketio app sending once the recorder subscribed."""
+    import socketio
+    from aiohttp import web
+
+    names = data_envelopes("sio", sio_session(time.time()))
+    server = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
+    subscribed: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    async def subscribe(sid: str, value: Any) -> None:
+        await subscribed.put((sid, value))
+
+    server.on(SIO_SUBSCRIBE[0], subscribe, namespace=SIO_NAMESPACE)
+    server.on("connect", lambda sid, environ, auth=None: None, namespace=SIO_NAMESPACE)
+    app = web.Application()
+    server.attach(app)  # the default path, /socket.io/
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    event, argument = SIO_SUBSCRIBE
+    options = [
+        "--name",
+        SOURCE["sio"],
+        "--emit",
+        event,
+        json.dumps(argument, separators=(",", ":")),
+    ]
+    options += rule_options(SIO_RULES)
+    try:
+        recording = asyncio.create_task(
+            record("sio", base + SIO_NAMESPACE, len(names), out, clean_env(home), *options)
+        )
+        sid, value = await asyncio.wait_for(subscribed.get(), scaled(30))
+        assert value == argument, value
+        session = sio_session(time.time())  # the same messages, on the recording's clock
+        clock = asyncio.get_running_loop()
+        started = clock.time()
+        elapsed = 0.0
+        for pause, (name, data) in session.steps:
+            elapsed += pause / 1000
+            await asyncio.sleep(max(0.0, started + elapsed - clock.time()))
+            await server.emit(name, data, to=sid, namespace=SIO_NAMESPACE)
+        await recording
+    finally:
+        await server.shutdown()
+        await runner.cleanup()
+    return {
+        "names": names,
+        "frames": len(session.steps),
+        "url": base,
+        "canonical": CANONICAL_SIO_URL,
+        "never": [],
+        "only_in_payments": None,
+    }
+
+
 def canonicalize(path: Path, url: str, canonical: str) -> None:
     """Put the real endpoint's URL where the test server's is: header and meta lines only."""
     lines = path.read_bytes().splitlines()
@@ -863,6 +1115,8 @@ def check(kind: str, path: Path, facts: dict[str, Any], expected: set[str]) -> s
 EXPECTED = {
     "public": {"trade", "ticker", "depth", "prices", "announcement"},
     "user": {"balance", "order", "notice", "state", "payment"},
+    "ws": {"status", "message", "trade", "ticker", "heartbeat"},
+    "sio": {"quote", "trade"},
     "node": {
         "wallet.balance",
         "wallet.tx",
@@ -898,6 +1152,8 @@ async def make(kinds: list[str], out_dir: Path) -> list[str]:
             "public": lambda: record_paymium("public", home / "public.jsonl", home),
             "user": lambda: record_paymium("user", home / "user.jsonl", home),
             "node": lambda: record_node(home / "node.jsonl", home),
+            "ws": lambda: record_ws(home / "ws.jsonl", home),
+            "sio": lambda: record_sio(home / "sio.jsonl", home),
         }
         results = await asyncio.gather(*(jobs[kind]() for kind in kinds))
         summaries = []
@@ -918,9 +1174,10 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=DATA, help="where to write (default: %(default)s)"
     )
-    parser.add_argument("--only", action="append", choices=("public", "user", "node"))
+    kinds_known = ("public", "user", "node", "ws", "sio")
+    parser.add_argument("--only", action="append", choices=kinds_known)
     args = parser.parse_args()
-    kinds = args.only or ["public", "user", "node"]
+    kinds = args.only or list(kinds_known)
     for summary in asyncio.run(make(kinds, args.out)):
         print(summary)
 

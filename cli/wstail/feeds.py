@@ -89,15 +89,6 @@ class Feed:
         """The scheme of the URL a served capture of this feed is reached at."""
         return "ws" if self.protocol == "websocket" else "http"
 
-    @property
-    def served_url_path(self) -> str:
-        """What follows host:port in the URL a client is given for a served capture.
-
-        A Socket.IO client is given the server's root (it adds the endpoint
-        as its path); a WebSocket client, the endpoint itself.
-        """
-        return self.endpoint if self.protocol == "websocket" else ""
-
     def open(self, settings: ConnectSettings, url: str | None = None) -> LiveSource:
         """The live source for this feed (option errors surface here, before connecting)."""
         target = url or settings.url or self.default_url

@@ -159,16 +159,19 @@ async def run_js_client(
     timeout: float = 10.0,
     polling: bool = False,
     polling_only: bool = False,
+    path: str | None = None,
 ) -> list[dict[str, Any]]:
     """Events read by the official socket.io-client `version` ("2" or "4"), until `count`.
 
     Websocket transport only, unless `polling`: then the client's defaults
     (long-polling first, then an upgrade, as in a browser); `polling_only`:
-    long-polling and never an upgrade.
+    long-polling and never an upgrade. `path`: the Socket.IO path (default
+    /ws/socket.io, Paymium's).
     """
     node = shutil.which("node") or "node"
     mode = ["--polling-only"] if polling_only else ["--polling"] if polling else []
-    args = [str(JS_CLIENT), *mode, version, url, namespace]
+    where = ["--path", path] if path is not None else []
+    args = [str(JS_CLIENT), *where, *mode, version, url, namespace]
     args.append(str(count))
     if channel is not None:
         args.append(channel)

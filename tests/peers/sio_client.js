@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // An official socket.io-client (2.5.0 or 4.8.1) reading a Socket.IO server, for tests.
 //
-//   node sio_client.js [--polling|--polling-only] [--until-end] VERSION URL NAMESPACE COUNT [CHANNEL]
+//   node sio_client.js [--path PATH] [--polling|--polling-only] [--until-end] VERSION URL NAMESPACE COUNT [CHANNEL]
 //   (VERSION: 2 or 4)
 //
-// Connects to URL (http://127.0.0.1:PORT) with path /ws/socket.io, websocket
+// Connects to URL (http://127.0.0.1:PORT) with path /ws/socket.io (or PATH), websocket
 // transport only (--polling: the client's defaults, polling then an upgrade,
 // as in a browser; --polling-only: long-polling and no upgrade), to NAMESPACE; emits `channel` CHANNEL once connected when
 // given; prints {"ns": .., "event": .., "args": [..]} as one JSON line per
@@ -20,8 +20,13 @@
 const path = require("path");
 
 const argv = process.argv.slice(2);
+let sioPath = "/ws/socket.io";
 const flags = new Set();
-while (argv.length && argv[0].startsWith("--")) flags.add(argv.shift());
+while (argv.length && argv[0].startsWith("--")) {
+  const flag = argv.shift();
+  if (flag === "--path") sioPath = argv.shift();
+  else flags.add(flag);
+}
 const polling = flags.has("--polling") || flags.has("--polling-only");
 const pollingOnly = flags.has("--polling-only");
 const untilEnd = flags.has("--until-end");
@@ -36,7 +41,7 @@ const count = Number(countText);
 const mod = require(path.join(__dirname, "..", "node_modules", packages[version]));
 const io = typeof mod === "function" ? mod : mod.io;
 
-const options = { path: "/ws/socket.io", reconnection: untilEnd, forceNew: true };
+const options = { path: sioPath, reconnection: untilEnd, forceNew: true };
 if (!polling) options.transports = ["websocket"];
 if (pollingOnly) options.transports = ["polling"];
 const socket = io(url.replace(/\/+$/, "") + namespace, options);

@@ -295,11 +295,14 @@ def source_preparer(feed: Feed, params: dict[str, Any]) -> Prepare:
         from wstail.demo import DEMO_CHANNEL, demo_preparer
 
         # --demo checks the options exactly as --url would, so a typo fails in both
-        feed.open(settings if channels else connect_settings(params, [DEMO_CHANNEL]))
+        # (a generic feed's with a stand-in URL: its own comes from the sample)
+        checked = settings if channels else connect_settings(params, [DEMO_CHANNEL])
+        feed.open(checked, f"{feed.scheme}://127.0.0.1" if feed.generic else None)
 
         source = click.get_current_context().get_parameter_source("url")
         if params["url"] and source == click.core.ParameterSource.COMMANDLINE:
-            raise UsageError("--demo serves its own bundled sample: drop --url (or --demo)")
+            named = "the URL" if feed.generic else "--url"
+            raise UsageError(f"--demo serves its own bundled sample: drop {named} (or --demo)")
         return demo_preparer(feed, settings, environment().stderr, speed=speed or 1.0)
     live = feed.open(settings)  # option errors surface before connecting
 

@@ -68,7 +68,7 @@ Examples:
     type=click.Choice(["3", "4"]),
     default="4",
     show_default=True,
-    help="With --serve, Paymium captures: Engine.IO protocol to serve.",
+    help="With --serve, Socket.IO captures: Engine.IO protocol to serve.",
 )
 @click.option(
     "--cors",

@@ -8,8 +8,12 @@
   or Engine.IO 3 (like the live server), one server for both
   (`paymium_sio`, with long-polling in `sio_polling`).
 - node captures: a WebSocket at `/ws` (`node`).
+- captures of `tail ws`: a WebSocket at the recorded URL's path (`node`'s
+  server); of `tail sio`: Socket.IO at the recorded path, in the recorded
+  namespace (`paymium_sio`'s server, its namespaces as data).
 
-The endpoint of each feed comes from the feed registry (`wstail.feeds`).
+What a capture is served as (feed, path, namespaces) comes from its header
+and the feed registry (`endpoints`, `wstail.feeds`).
 `app` runs the aiohttp server, `playback` paces one pass of the capture per
 client, `capture_file` reads a capture file for it, `run` serves a file until
 interrupted, `access` refuses the Host names and web origins not allowed
@@ -22,7 +26,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from wstail.feeds import Feed, feed_of_source
+from wstail.feeds import Feed
+from wstail.serve.endpoints import Namespace, ServedCapture, served_capture
 
 if TYPE_CHECKING:
     from wstail.serve.app import serve_capture
@@ -30,8 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SERVE_EIO_CHOICES",
+    "Namespace",
     "ServeSettings",
-    "endpoint_path",
+    "ServedCapture",
+    "served_capture",
     "served_feed",
     "serve_capture",
     "serve_file",
@@ -40,17 +47,12 @@ __all__ = [
 SERVE_EIO_CHOICES = ("auto", "3", "4")  # auto: Engine.IO 4
 
 
-def served_feed(source: str) -> Feed:
-    """The feed whose endpoint serves a capture of `source`; ValueError if none is served."""
-    feed = feed_of_source(source)
-    if feed is None:
-        raise ValueError(f"cannot serve a capture of source {source!r} (paymium.* or node)")
-    return feed
+def served_feed(source: str, extra: dict[str, Any] | None = None) -> Feed:
+    """The feed whose server serves a capture (its header's source and other fields).
 
-
-def endpoint_path(source: str) -> str:
-    """The path clients connect to for a capture of `source`; ValueError if none is served."""
-    return served_feed(source).endpoint
+    ValueError if none is served.
+    """
+    return served_capture(source, "", extra).feed
 
 
 _LAZY = {

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from wstail.serve import SERVE_EIO_CHOICES, served_feed
+from wstail.serve import SERVE_EIO_CHOICES, ServedCapture, served_capture
 from wstail.serve.access import Access, protect
 from wstail.serve.playback import FrameOpener, Playback, Replays, Say
 
@@ -36,24 +36,25 @@ class _Endpoint(Protocol):
     async def close(self) -> None: ...
 
 
-def _endpoint(source: str, eio: str, playback: Playback, replays: Replays, say: Say) -> _Endpoint:
-    """The server of a capture of `source`, at its feed's endpoint path."""
-    feed = served_feed(source)  # raises for unknown sources
+def _endpoint(
+    served: ServedCapture, eio: str, playback: Playback, replays: Replays, say: Say
+) -> _Endpoint:
+    """The server of a capture, at its path: a WebSocket, or Socket.IO in its namespaces."""
     if eio not in SERVE_EIO_CHOICES:
         raise ValueError(f"eio {eio!r}: expected one of {', '.join(SERVE_EIO_CHOICES)}")
-    if feed.protocol == "websocket":
+    if served.feed.protocol == "websocket":
         from wstail.serve.node import NodeServer
 
-        return NodeServer(feed.endpoint, playback, replays, say)
-    from wstail.serve.paymium_sio import EIO3, EIO4, PaymiumSocketIOServer
+        return NodeServer(served.path, playback, replays, say)
+    from wstail.serve.paymium_sio import EIO3, EIO4, SocketIOServer
 
     dialect = EIO3 if eio == "3" else EIO4
-    return PaymiumSocketIOServer(feed.endpoint, playback, replays, dialect, say)
+    return SocketIOServer(served.path, playback, replays, dialect, served.namespaces, say)
 
 
 async def serve_capture(
     open_frames: FrameOpener,
-    source: str,
+    source: str | ServedCapture,
     *,
     host: str = "127.0.0.1",
     port: int = 0,
@@ -72,10 +73,12 @@ async def serve_capture(
     `open_frames()` returns a fresh iterable over the capture's frames from
     its beginning; it is called once per client and namespace (and per pass
     with `loop`); an iterator with a `close()` (a generator) is closed after
-    each pass. `source` is the capture header's source. `speed` 1 is real
+    each pass. `source` is what the capture is served as
+    (`served_capture(header.source, header.url, header.extra)`), or the
+    header's source alone for a named feed's capture. `speed` 1 is real
     time; None, 0 or less sends as fast as the client reads. `max_gap` caps
     the recorded gaps (seconds). `eio` ("4", "3" or "auto" = "4") picks the
-    Engine.IO dialect of Paymium captures; node captures ignore it.
+    Engine.IO dialect of Socket.IO captures; WebSocket captures ignore it.
     `cors` names the origins whose pages may read it (`*`: any, without
     credentials, public captures only); `allow_hosts` adds Host names to the
     loopback ones and `host`'s (rules: `wstail.serve.access`).
@@ -88,12 +91,13 @@ async def serve_capture(
     cannot be bound, and whatever `open_frames` or its iterator raise (a
     capture that cannot be read), after closing every connection.
     """
+    served = source if isinstance(source, ServedCapture) else served_capture(source)
     access = Access.of(host, cors, allow_hosts)
-    if access.any_origin and served_feed(source).private:
-        raise ValueError(f"cors '*': a capture of {source} is private: name the origins")
+    if access.any_origin and served.feed.private:
+        raise ValueError(f"cors '*': a capture of {served.source} is private: name the origins")
     playback = Playback(open_frames, speed=speed, max_gap=max_gap, loop=loop)
     replays = Replays()
-    endpoint = _endpoint(source, eio, playback, replays, say or log.info)
+    endpoint = _endpoint(served, eio, playback, replays, say or log.info)
     app = web.Application()
     protect(app, access)
     endpoint.add_routes(app)
@@ -105,8 +109,7 @@ async def serve_capture(
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound = runner.addresses[0][1]
-        path = served_feed(source).endpoint
-        log.info("serving a %s capture on %s:%d%s", source, host, bound, path)
+        log.info("serving a %s capture on %s:%d%s", served.source, host, bound, served.path)
         if on_listening is not None:
             on_listening(host, bound)
         await _until(stop, replays.failed)

@@ -5,18 +5,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 
-from wstail.capture import CaptureError, decode_frame, decode_header, is_header
+from wstail.capture import CaptureError, CaptureHeader, decode_frame, decode_header, is_header
 from wstail.exitcodes import BadInputError
 from wstail.frames import Frame
 from wstail.inputs import CorruptStream, display_name, open_input
 from wstail.jsonexact import loads_exact
-from wstail.serve import served_feed
+from wstail.serve import ServedCapture, served_capture
 
-__all__ = ["bad_line_reporter", "frames_of", "read_capture_header"]
+__all__ = ["bad_line_reporter", "frames_of", "read_capture_header", "read_served_header"]
 
 
 def read_capture_header(path: str) -> tuple[str, int]:
     """The source and start of a capture file; BadInputError if it is not a capture."""
+    header, _ = read_served_header(path)
+    return header.source, header.start_us
+
+
+def read_served_header(path: str) -> tuple[CaptureHeader, ServedCapture]:
+    """A capture file's header and how it is served; BadInputError if it cannot be served."""
     handle = open_input(path)
     try:
         first = handle.readline()
@@ -38,10 +44,10 @@ def read_capture_header(path: str) -> tuple[str, int]:
     except CaptureError as exc:
         raise BadInputError(f"{display_name(path)}:1: {exc}") from None
     try:
-        served_feed(header.source)
+        served = served_capture(header.source, header.url, header.extra)
     except ValueError as exc:  # a source no endpoint speaks: a bad file, not a bug
         raise BadInputError(f"{display_name(path)}:1: {exc}") from None
-    return header.source, header.start_us
+    return header, served
 
 
 def frames_of(path: str, start_us: int, report: Callable[[int, str], None]) -> Iterator[Frame]:

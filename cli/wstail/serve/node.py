@@ -1,11 +1,12 @@
-"""`--serve` for node captures: a WebSocket at `/ws` playing the recorded frames.
+"""`--serve` for WebSocket captures: a WebSocket at its path playing the recorded frames.
 
-Text frames go out verbatim (pretty-printed JSON as the node sends it),
-binary frames as binary. Like the real node it never pings; unlike it, it
-never echoes: whatever a client sends is read and dropped. Without --loop a
-client's session ends after the capture's last frame: a close with wstail's
-own code (`END_OF_FEED`, 4000 "end of capture"), which wstail's client takes
-as the end of its run.
+The node's captures at `/ws`, those of `tail ws` at their recorded URL's
+path. Text frames go out verbatim (pretty-printed JSON as the node sends
+it), binary frames as binary. Like the real node it never pings; unlike it,
+it never echoes: whatever a client sends (a subscription) is read and
+dropped. Without --loop a client's session ends after the capture's last
+frame: a close with wstail's own code (`END_OF_FEED`, 4000 "end of
+capture"), which wstail's client takes as the end of its run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import itertools
 import logging
 
 from aiohttp import WSCloseCode, web
+from aiohttp.web_urldispatcher import PlainResource
+from yarl import URL
 
 from wstail.frames import Frame
 from wstail.serve.access import client_address
@@ -34,7 +37,7 @@ def _is_node_frame(frame: Frame) -> bool:
 
 
 class NodeServer:
-    """The node endpoint: every client gets the capture from its beginning."""
+    """A WebSocket endpoint (node's, `tail ws`'s): every client gets the capture from its start."""
 
     def __init__(
         self, path: str, playback: Playback, replays: Replays, say: Say = log.info
@@ -47,8 +50,13 @@ class NodeServer:
         self._ids = itertools.count(1)
 
     def add_routes(self, app: web.Application) -> None:
-        """Route the endpoint path (`/ws`) to the endpoint."""
-        app.router.add_get(self._path, self._handle)
+        """Route the endpoint path (`/ws`, a `tail ws` capture's) to the endpoint."""
+        # A recorded path is matched as written: no `{name}` patterns, escapes decoded as
+        # aiohttp decodes the request's path (`%2F` kept).
+        path = URL.build(path=self._path, encoded=True).path_safe
+        resource = PlainResource(path)
+        app.router.register_resource(resource)
+        resource.add_route("GET", self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(

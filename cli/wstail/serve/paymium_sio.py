@@ -1,4 +1,4 @@
-"""`--serve` for Paymium captures: Socket.IO in Engine.IO 3 (like the live server) or 4.
+"""`--serve` for Socket.IO captures (Paymium's, `tail sio`'s): Engine.IO 3 or 4.
 
 Socket.IO on aiohttp, written here with the client's codec
 (`sources/socketio/codec.py`): a WebSocket from the start, or long-polling
@@ -6,15 +6,19 @@ first (socket.io-client's default transports) and an upgrade to a WebSocket
 (`sio_polling`), with CORS for the origins allowed (`access`). No JSONP. The
 recorded event text goes out verbatim, so every number keeps its digits; a
 recorded binary event goes out as one (`45<n>-…`, then its attachments).
-Which frames go to which namespace: `wstail.serve.paymium`. Without --loop a
-namespace ends after the capture's last frame with its disconnect packet
-(`41/ns,`), after which socket.io-client (and wstail) do not reconnect; the
-client closes the connection.
+The namespaces served are data (`endpoints.Namespace`): each replays its own
+recorded frames, with their recorded event names, to the clients that joined
+it, from the moment they join (or once they emit its gate event: Paymium's
+/user waits for `channel`); any other namespace but `/` is refused. Without
+--loop a namespace ends after the capture's last frame with its disconnect
+packet (`41/ns,`), after which socket.io-client (and wstail) do not
+reconnect; the client closes the connection.
 
 The two dialects differ in a few rules (`_Dialect`):
 - Engine.IO 3 (socket.io 1.x/2.x): the server joins `/` by itself (`40`
-  after the open packet), the client pings and the server answers, an
-  attachment's frame starts with the packet type byte 4. The `EIO` query
+  after the open packet; a served `/` replays from then), the client pings
+  and the server answers, an attachment's frame starts with the packet type
+  byte 4. The `EIO` query
   parameter is ignored, as the live server does, so that `--eio auto`
   clients find an EIO3 server.
 - Engine.IO 4 (socket.io 3+): the open packet announces `maxPayload`, a
@@ -38,11 +42,13 @@ from typing import Protocol
 
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.web_urldispatcher import PlainResource
+from yarl import URL
 
 from wstail.frames import Frame
 from wstail.placeholders import attachments_of
 from wstail.serve.access import client_address
-from wstail.serve.paymium import NAMESPACES, replays_namespace
+from wstail.serve.endpoints import Namespace
 from wstail.serve.playback import ClientGone, Playback, Replays, Say, play
 from wstail.serve.sio_polling import (
     Packet,
@@ -57,7 +63,7 @@ from wstail.serve.sio_polling import (
 from wstail.sources.socketio import codec
 from wstail.sources.socketio.binary import encode_binary_event_text
 
-__all__ = ["EIO3", "EIO4", "PaymiumSocketIOServer"]
+__all__ = ["EIO3", "EIO4", "SocketIOServer"]
 
 _CLOSE_TIMEOUT = 2.0  # seconds a closing client is given
 
@@ -173,33 +179,42 @@ def _of_client(dialect: str, number: int) -> Callable[[Hashable], bool]:
     return lambda key: isinstance(key, tuple) and key[:2] == (dialect, number)
 
 
-class PaymiumSocketIOServer:
-    """Socket.IO over aiohttp (WebSocket and long-polling) in one Engine.IO dialect."""
+class SocketIOServer:
+    """Socket.IO over aiohttp (WebSocket and long-polling) in one Engine.IO dialect.
+
+    `path` is the Socket.IO path (with or without its trailing slash);
+    `namespaces` the namespaces served, each replaying its own recorded frames.
+    """
 
     def __init__(
         self,
         path: str,
         playback: Playback,
         replays: Replays,
-        dialect: _Dialect = EIO3,
+        dialect: _Dialect,
+        namespaces: Sequence[Namespace],
         say: Say = log.info,
     ) -> None:
-        self._path = path
+        self._path = path.rstrip("/")
         self._playback = playback
         self._replays = replays
         self._dialect = dialect
         self._say = say
+        self._namespaces = {namespace.name: namespace for namespace in namespaces}
         self._clients: set[_WebSocketClient] = set()
         self._sessions: dict[str, PollingSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()  # watchers and pingers
         self._numbers = itertools.count(1)
 
     def add_routes(self, app: web.Application) -> None:
-        """Route /ws/socket.io/ (with or without the slash) to the endpoint: GET, POST, OPTIONS."""
-        for path in (self._path + "/", self._path):
-            app.router.add_get(path, self._handle)
-            app.router.add_post(path, self._handle)
-            app.router.add_route("OPTIONS", path, self._preflight)
+        """Route the path (/socket.io/, with or without the slash): GET, POST, OPTIONS."""
+        for path in dict.fromkeys((self._path + "/", self._path or "/")):
+            # matched as written (no `{name}` patterns), escapes decoded as aiohttp does
+            resource = PlainResource(URL.build(path=path, encoded=True).path_safe)
+            app.router.register_resource(resource)
+            resource.add_route("GET", self._handle)
+            resource.add_route("POST", self._handle)
+            resource.add_route("OPTIONS", self._preflight)
 
     async def _preflight(self, request: web.Request) -> web.StreamResponse:
         """Answer a browser's CORS preflight."""
@@ -243,6 +258,7 @@ class PaymiumSocketIOServer:
         await client.send(self._dialect.open_packet(client.sid, ()))
         if self._dialect.eio3:
             await client.send(codec.encode_connect("/"))  # socket.io 1.x/2.x join "/" at once
+            self._joined_root(client)
         pinger = self._ping(client)
         try:
             await self._read_socket(client, client.ws)
@@ -299,6 +315,7 @@ class PaymiumSocketIOServer:
             await session.send(dialect.open_packet(session.sid, ("websocket",)))
             if dialect.eio3:
                 await session.send(codec.encode_connect("/"))  # socket.io 1.x/2.x join "/"
+                self._joined_root(session)
             self._watch(session)
             self._ping(session)
         else:
@@ -384,27 +401,38 @@ class PaymiumSocketIOServer:
             await ws.close()
         return ws
 
+    def _joined_root(self, client: _Peer) -> None:
+        """EIO3: the server joined the client to `/` by itself; a served `/` replays from now."""
+        root = self._namespaces.get("/")
+        if root is not None:
+            client.joined.add("/")
+            if root.gate is None:
+                self._start(client, root)
+
     async def _on_packet(self, client: _Peer, packet: codec.Packet) -> bool:
         """Act on one client packet; False when the client closed the session."""
         dialect = self._dialect
+        served = self._namespaces
         match packet:
             case codec.Ping(data=data) if dialect.eio3:
                 await client.send(codec.encode_pong(data))
-            case codec.Connect(namespace=namespace) if namespace in NAMESPACES:
-                await client.send(dialect.ack(namespace))
-                client.joined.add(namespace)
-                self._say(f"client {client.number} joined {namespace}")
-                if namespace == "/public":
-                    self._start(client, namespace)
-            case codec.Connect(namespace=namespace) if not dialect.eio3 and namespace in (
-                "",
-                "/",
-            ):
-                await client.send(dialect.ack("/"))
-            case codec.Connect(namespace=namespace) if namespace not in ("", "/"):
+            case codec.Connect(namespace=("" | "/")) if dialect.eio3:
+                pass  # joined at the open packet already
+            case codec.Connect(namespace=namespace) if (namespace or "/") in served:
+                joined = served[namespace or "/"]
+                await client.send(dialect.ack(joined.name))
+                client.joined.add(joined.name)
+                self._say(f"client {client.number} joined {joined.name}")
+                if joined.gate is None:
+                    self._start(client, joined)
+            case codec.Connect(namespace=("" | "/")):
+                await client.send(dialect.ack("/"))  # EIO4 clients join "/" on request
+            case codec.Connect(namespace=namespace):
                 await client.send(dialect.refusal(namespace, "Invalid namespace"))
-            case codec.Event(namespace="/user", name="channel") if "/user" in client.joined:
-                self._start(client, "/user")  # the value is a secret: never logged
+            case codec.Event(namespace=namespace, name=name) if (
+                namespace in client.joined and served[namespace].gate == name
+            ):
+                self._start(client, served[namespace])  # its value may be a secret: never logged
             case codec.Disconnect(namespace=namespace):
                 client.joined.discard(namespace)
                 self._replays.cancel((dialect.name, client.number, namespace))
@@ -414,8 +442,10 @@ class PaymiumSocketIOServer:
                 pass  # pongs, upgrades, noops, acks, events of no interest
         return True
 
-    def _start(self, client: _Peer, namespace: str) -> None:
+    def _start(self, client: _Peer, served: Namespace) -> None:
+        """Replay a namespace's frames to a client that joined it (once: a replay runs or not)."""
         head = self._dialect.attachment_head
+        namespace = served.name
 
         async def send(frame: Frame) -> None:
             if namespace not in client.joined:
@@ -432,7 +462,7 @@ class PaymiumSocketIOServer:
             await client.send_many([text, *(head + part for part in attachments)])
 
         async def replay() -> None:
-            if await play(self._playback, replays_namespace(namespace), send):
+            if await play(self._playback, served.keep, send):
                 await self._end_namespace(client, namespace)
 
         self._replays.start((self._dialect.name, client.number, namespace), replay())

@@ -9,11 +9,10 @@ import sys
 from dataclasses import dataclass
 
 from wstail.exitcodes import Interrupted, UsageError
-from wstail.feeds import Feed
+from wstail.feeds import GENERIC_SOCKETIO_PATH, Feed
 from wstail.inputs import display_name
-from wstail.serve import served_feed
 from wstail.serve.access import ANY_ORIGIN, is_loopback_host, parse_allowed_host, parse_origin
-from wstail.serve.capture_file import bad_line_reporter, frames_of, read_capture_header
+from wstail.serve.capture_file import bad_line_reporter, frames_of, read_served_header
 
 __all__ = [
     "ServeSettings",
@@ -93,16 +92,19 @@ def serve_file(path: str, settings: ServeSettings) -> None:
     from wstail.serve.app import serve_capture
 
     check_access(settings)
-    source, start_us = read_capture_header(path)
-    feed = served_feed(source)
+    header, served = read_served_header(path)
+    source, start_us, feed = header.source, header.start_us, served.feed
     check_private(settings, feed, display_name(path))
     report = bad_line_reporter(path)
 
     def on_listening(bound_host: str, bound_port: int) -> None:
         where = f"[{bound_host}]" if ":" in bound_host else bound_host
+        sio_path = ""  # a `tail sio` capture's URL is its namespace's: say a path not socket.io's
+        if feed.generic and feed.protocol == "socketio" and served.path != GENERIC_SOCKETIO_PATH:
+            sio_path = f", Socket.IO path {served.path}"
         sys.stderr.write(
-            f"wstail: serving {display_name(path)} ({source}) at "
-            f"{feed.scheme}://{where}:{bound_port}{feed.endpoint}\n"
+            f"wstail: serving {display_name(path)} ({source}{sio_path}) at "
+            f"{feed.scheme}://{where}:{bound_port}{served.shown_path}\n"
         )
         warning = exposure_warning(display_name(path), feed, bound_host, bound_port)
         if warning is not None:
@@ -121,7 +123,7 @@ def serve_file(path: str, settings: ServeSettings) -> None:
         try:
             await serve_capture(
                 lambda: frames_of(path, start_us, report),
-                source,
+                served,
                 host=settings.host,
                 port=settings.port,
                 speed=settings.speed,
