@@ -344,11 +344,6 @@ def test_ws_rules_split_name_and_time_kraken_style_messages(tmp_path: Path) -> N
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--eio auto joins / by asking (40) while socket.io 2.x joins it by itself: the "
-    "server opens a second socket on / and its events come twice",
-)
 def test_sio_default_namespace_of_a_socketio_2_server_is_joined_once(tmp_path: Path) -> None:
     """tail sio on socket.io 2.x's default namespace (--eio auto): one socket, events once."""
     scenario = {"then": [sio_emit("hello", 1), sio_emit("bye", 2)]}
@@ -357,4 +352,22 @@ def test_sio_default_namespace_of_a_socketio_2_server_is_joined_once(tmp_path: P
     )
     assert done.code == 0, done.err
     assert events(done.lines) == ["hello", "bye"]
+    assert len(peer.connects()) == 1
+
+
+@pytest.mark.parametrize("kind", ["sio2", "sio3", "sio4"])
+def test_sio_default_namespace_is_joined_once_on_every_version(kind: str, tmp_path: Path) -> None:
+    """`/` with --eio auto: socket.io 2.x joins it unasked (taken as the join), socket.io 3.x
+    (Engine.IO 4 without maxPayload) is asked after the grace, 4.x at once; events come once."""
+    scenario = {"then": [sio_emit("hello", 1), sio_emit("bye", 2)]}
+    done, peer = run(
+        lambda: tail(
+            kind, scenario, "tail", "sio", "URL", "-n", "2", "--meta", env=wstail_env(tmp_path)
+        )
+    )
+    assert done.code == 0, done.err
+    assert events(done.lines) == ["meta.connected", "hello", "bye"]
+    connected = json.loads(done.lines[0])["data"]
+    assert connected["protocol"] == ("eio3" if kind == "sio2" else "eio4")
+    assert connected["namespace"] == "/"
     assert len(peer.connects()) == 1

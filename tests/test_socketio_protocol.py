@@ -97,6 +97,39 @@ def test_auto_tells_the_dialect(open_packet: str, join: str, ack: str, dialect: 
     assert protocol.take_outgoing() == ['42/public,["channel","c"]']
 
 
+def test_auto_on_the_root_namespace_takes_socketio_2s_own_join() -> None:
+    """`auto` on `/`: socket.io 1.x/2.x's unasked `40` is the join (asking would open a second
+    socket on `/` there, and every event would come twice)."""
+    protocol = SioProtocol(target("/", "c"), "auto")
+    protocol.receive_handshake(EIO4_OPEN_OLD)
+    assert protocol.take_outgoing() == []
+    assert protocol.join_grace is not None
+    protocol.receive_handshake("40")
+    assert protocol.is_open and protocol.protocol == "eio3"
+    assert protocol.join_grace is None
+    assert protocol.take_outgoing() == ['42["channel","c"]']
+
+
+def test_auto_on_the_root_namespace_asks_a_v5_server_after_the_grace() -> None:
+    """A v5 server without maxPayload never joins unasked: once the grace is over, `40`."""
+    protocol = SioProtocol(target("/"), "auto")
+    protocol.receive_handshake(EIO4_OPEN_OLD)
+    protocol.join_now()
+    assert protocol.take_outgoing() == ["40"]
+    protocol.receive_handshake('40{"sid":"x"}')
+    assert protocol.is_open and protocol.protocol == "eio4"
+    protocol.join_now()  # too late: nothing more is asked
+    assert protocol.take_outgoing() == []
+
+
+def test_auto_with_max_payload_on_the_root_namespace_asks_at_once() -> None:
+    """An open packet with maxPayload is Engine.IO 4: `/` is asked for at once, no grace."""
+    protocol = SioProtocol(target("/"), "auto")
+    protocol.receive_handshake(EIO4_OPEN)
+    assert protocol.take_outgoing() == ["40"]
+    assert protocol.join_grace is None
+
+
 @pytest.mark.parametrize(
     ("message", "error", "reason"),
     [

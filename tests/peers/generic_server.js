@@ -37,9 +37,9 @@ const http = require("http");
 const path = require("path");
 
 const kind = process.argv[2];
-const packages = { sio2: "sio2", sio4: "sio4" };
+const packages = { sio2: "sio2", sio3: "sio3", sio4: "sio4" };
 if (kind !== "ws" && !packages[kind]) {
-  console.error("usage: generic_server.js ws|sio2|sio4 SCENARIO.json");
+  console.error("usage: generic_server.js ws|sio2|sio3|sio4 SCENARIO.json");
   process.exit(2);
 }
 const scenario = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));

@@ -67,7 +67,18 @@ async def open_session(target: SioTarget, dialect: str) -> WebSocketSession:
             messages: list[Message] = []
             while not protocol.is_open:
                 if not messages:
-                    messages = await _recv(ws)
+                    grace = protocol.join_grace
+                    if grace is None:
+                        messages = await _recv(ws)
+                    else:
+                        try:
+                            async with asyncio.timeout(grace):
+                                messages = await _recv(ws)
+                        except TimeoutError:  # no join of `/` unasked: not socket.io 1.x/2.x
+                            protocol.join_now()
+                            for text in protocol.take_outgoing():
+                                _send(ws, text)
+                            continue
                 heard = True
                 protocol.receive_handshake(_handshake_message(messages.pop(0)))
                 for text in protocol.take_outgoing():

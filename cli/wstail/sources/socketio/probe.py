@@ -9,6 +9,11 @@
   on as an EIO3 session (channels, client pings). A Socket.IO v5 server
   (socket.io 3.0-4.1) acks with a socket id, `40/<ns>,{"sid":…}`: it goes on
   as an EIO4 session.
+- On the root namespace `/` the client does not ask at once: socket.io
+  1.x/2.x join `/` by themselves (an unasked bare `40`, taken as the ack),
+  and asked again they would open a second socket on it (every event
+  twice). Only after a grace (`protocol.ROOT_JOIN_GRACE`) with no such
+  `40` does it ask, as a Socket.IO v5 server without maxPayload waits to be.
 Either way no channel is sent before the protocol is known, and there is no
 second connection. These rules are pure; `protocol.SioProtocol` applies them
 and `driver.open_session(target, "auto")` dials.

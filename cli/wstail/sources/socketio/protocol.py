@@ -53,6 +53,9 @@ _MIN_PATIENCE = 0.05  # seconds; guards against tiny EIO4 heartbeat settings
 _MISSED_PINGS = 2  # EIO3: ping intervals a ping may stay unanswered
 
 _OPENING, _JOINING, _OPEN = "opening", "joining", "open"
+# How long `auto` on `/` waits for socket.io 1.x/2.x's own join before asking
+# (they send it right after the open packet; v5 servers never do).
+ROOT_JOIN_GRACE = 0.5
 
 
 def patience(opened: codec.Open) -> float:
@@ -86,6 +89,7 @@ class SioProtocol:
         "_unanswered_since",
         "attachments_due",
         "backlog",
+        "join_grace",
         "last_packet",
         "namespace",
         "outgoing",
@@ -110,6 +114,8 @@ class SioProtocol:
         self._assembly: Assembly | None = None  # the binary packet whose attachments come
         self.attachments_due = 0  # binary messages the driver should expect next
         self.backlog: list[Frame] = []  # a second frame made by one message (rare)
+        # auto on `/`: seconds to wait for an unasked `40` before asking (`join_now`)
+        self.join_grace: float | None = None
         # An event of our namespace with no ack id starts so (what nearly every message is).
         ns = self.namespace
         self._event_head = "42" if ns == "/" else f"42{ns},"
@@ -166,11 +172,23 @@ class SioProtocol:
         elif self._dialect == "eio4":
             self._patience = patience(opened)
             self.outgoing.append(codec.encode_connect(namespace, v5=True))
+        elif namespace == "/":
+            # socket.io 1.x/2.x join `/` by themselves (an unasked `40`); asked again,
+            # they open a second socket on it and every event comes twice. A Socket.IO
+            # v5 server without maxPayload (3.0-4.1) waits for us: ask after a grace.
+            self.join_grace = ROOT_JOIN_GRACE
         else:  # a join both dialects accept; the ack tells them apart
             self.outgoing.append(codec.encode_connect(namespace))
         self._state = _JOINING
 
+    def join_now(self) -> None:
+        """The grace for an unasked join of `/` is over: ask for it (the driver calls this)."""
+        if self.join_grace is not None and self._state == _JOINING:
+            self.join_grace = None
+            self.outgoing.append(codec.encode_connect(self.namespace))
+
     def _on_ack(self, ack: codec.Connect) -> None:
+        self.join_grace = None
         opened = self._opened
         assert opened is not None  # the open packet came first
         if self._dialect == "auto":
