@@ -176,6 +176,7 @@ def _websocket_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSo
         max_frame_size=settings.max_frame_size,
         sends=settings.sends,
         credentials_hint="-H 'Authorization: ...' or user:password@ in the URL",
+        url_given_as="",
     )
     source = settings.name or source_name(url)
     header = generic_header(feed, settings)
@@ -210,6 +211,7 @@ def _generic_socketio_source(feed: Feed, settings: ConnectSettings, url: str) ->
         max_frame_size=settings.max_frame_size,
         fast_paths=settings.fast_paths,
         emits=settings.emits,
+        url_given_as="",
     )
     source = settings.name or source_name(url, namespace)
     return LiveSource(

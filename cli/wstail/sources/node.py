@@ -73,10 +73,10 @@ def _ws_scheme(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
 
 
-def websocket_url(url: str) -> str:
+def websocket_url(url: str, given_as: str = "--url ") -> str:
     """The ws:// or wss:// URL to dial: http(s) mapped to ws(s), userinfo removed.
 
-    Raises UsageError (with the URL redacted) when it is no WebSocket URL.
+    Raises UsageError (with the URL redacted, after `given_as`) when it is no WebSocket URL.
     """
     try:
         parts = urlsplit(_ws_scheme(url))
@@ -84,7 +84,7 @@ def websocket_url(url: str) -> str:
         parse_uri(clean)
     except (ValueError, InvalidURI):
         raise UsageError(
-            f"--url {redact_url(url)}: not a WebSocket URL (ws://HOST[:PORT]/PATH or wss://...)"
+            f"{given_as}{redact_url(url)}: not a WebSocket URL (ws://HOST[:PORT]/PATH or wss://...)"
         ) from None
     return clean
 
@@ -200,12 +200,13 @@ class NodeSource:
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         sends: Sequence[str] = (),
         credentials_hint: str = _NODE_CREDENTIALS,
+        url_given_as: str = "--url ",
     ) -> None:
         self.url = url
         self.sends = tuple(sends)  # texts sent after every connect, in order (never logged)
         self._credentials_hint = credentials_hint
         self.max_frame_size = max_frame_size
-        self._dial_url = websocket_url(url)
+        self._dial_url = websocket_url(url, url_given_as)
         self.display_url = redact_url(self._dial_url)
         self.auth = auth if auth is not None else url_credentials(url)
         self.insecure = insecure

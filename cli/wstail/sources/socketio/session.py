@@ -124,7 +124,7 @@ class SioSession(Protocol):
 _SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
-def parse_target_url(url: str, path: str) -> tuple[str, str, str, str]:
+def parse_target_url(url: str, path: str, given_as: str = "--url ") -> tuple[str, str, str, str]:
     """(scheme, netloc, query, socket.io path) of a --url; its own path wins over `path`.
 
     Raises UsageError (with the URL redacted) for anything but http(s)/ws(s) URLs.
@@ -136,7 +136,7 @@ def parse_target_url(url: str, path: str) -> tuple[str, str, str, str]:
         parts, port = None, None
     if parts is None or parts.scheme.lower() not in _SCHEMES or not parts.hostname:
         raise UsageError(
-            f"--url {redact_url(url)}: not a Socket.IO server URL (https://HOST[:PORT][/PATH])"
+            f"{given_as}{redact_url(url)}: not a Socket.IO server URL (https://HOST[:PORT][/PATH])"
         )
     del port
     own_path = parts.path.rstrip("/")

@@ -126,12 +126,13 @@ class SocketIOSource:
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         fast_paths: FastPaths | None = None,
         emits: Sequence[tuple[str, str]] = (),
+        url_given_as: str = "--url ",
     ) -> None:
         if eio not in EIO_CHOICES:
             raise UsageError(f"--eio {eio}: expected one of {', '.join(EIO_CHOICES)}")
         if not namespace.startswith("/") or "," in namespace:
             raise UsageError(f"bad Socket.IO namespace {namespace!r}")
-        scheme, netloc, query, socketio_path = parse_target_url(url, path)
+        scheme, netloc, query, socketio_path = parse_target_url(url, path, url_given_as)
         self.display_url = redact_url(url)
         self.namespace = namespace
         self.retries = retries
