@@ -33,6 +33,7 @@ class ConnectSettings:
     cacert: str | None = None
     connect_timeout: float = 10.0
     retries: int | None = None
+    retry_max_delay: float = 5.0  # seconds: the cap on reconnect delays
     ping_interval: float | None = None
     user: str | None = None
     password_file: str | None = None
@@ -102,6 +103,7 @@ def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSou
         cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
+        retry_max_delay=settings.retry_max_delay,
         max_frame_size=settings.max_frame_size,
         fast_paths=settings.fast_paths,
     )
@@ -134,6 +136,7 @@ def _node_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSource:
         cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
+        retry_max_delay=settings.retry_max_delay,
         max_frame_size=settings.max_frame_size,
     )
     return LiveSource(

@@ -26,14 +26,15 @@ nothing and is retried as it is. The protocol of the first successful
 connection is kept for every reconnect.
 
 Reconnects: after a drop, `meta.disconnected` with the reason; then before
-each attempt `meta.reconnecting` with its number and delay (exponential
-backoff with jitter), and the reason when the previous attempt never
-connected. A failed first connection is retried the same way.
-`retries` (None: forever) caps the attempts in a row; then ConnectError,
-exit 3. A connection that delivered an event or stayed up 30 s starts the
-count (and the backoff) afresh; one dropped before either does not. Channel IDs (the only
-credential of /user) are sent and nowhere else: not in messages, frames,
-logs or reprs.
+each attempt `meta.reconnecting` with its number and delay (socket.io-
+client's backoff: 1 s doubling, randomized by half, capped at
+`retry_max_delay`), and the reason when the previous attempt never
+connected. A failed first connection is retried the same way. `retries`
+(None: forever) caps the attempts in a row; then ConnectError, exit 3. A
+connection that delivered an event or stayed up 30 s starts the count (and
+the backoff) afresh; one dropped before either does not. Channel IDs (the
+only credential of /user) are sent and nowhere else: not in messages,
+frames, logs or reprs.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from wstail.envelope import now_us
 from wstail.exitcodes import ConnectError, UsageError
 from wstail.fastpaths import FastPaths
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame, frames_of, meta_frame
-from wstail.sources.retry import attempts_left, backoff, gave_up
+from wstail.sources.retry import RETRY_MAX_DELAY, attempts_left, backoff, gave_up
 from wstail.sources.socketio.driver import open_session
 from wstail.sources.socketio.session import (
     DEFAULT_PATH,
@@ -105,6 +106,7 @@ class SocketIOSource:
         cacert: str | None = None,
         connect_timeout: float = 10.0,
         retries: int | None = None,
+        retry_max_delay: float = RETRY_MAX_DELAY,
         ping_interval: float | None = None,
         path: str = DEFAULT_PATH,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
@@ -118,6 +120,7 @@ class SocketIOSource:
         self.display_url = redact_url(url)
         self.namespace = namespace
         self.retries = retries
+        self.retry_max_delay = retry_max_delay
         self._eio = eio
         self._protocol: str | None = {"3": "eio3", "4": "eio4"}.get(eio)
         self._upgrade = True  # whether a polling session tries the upgrade to WebSocket
@@ -155,7 +158,7 @@ class SocketIOSource:
 
     async def batches(self) -> AsyncGenerator[list[Frame], None]:
         """A fresh run: the frames of each read together, lifecycle frames alone."""
-        delays: Iterator[float] = backoff()
+        delays: Iterator[float] = backoff(cap=self.retry_max_delay)
         attempt = 0
         reached = False
         while True:
@@ -192,7 +195,7 @@ class SocketIOSource:
                 finally:
                     await session.close()
                 if is_stable(delivered, loop.time() - connected_at):
-                    attempt, delays = 0, backoff()
+                    attempt, delays = 0, backoff(cap=self.retry_max_delay)
                 yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
             attempt += 1
             if not attempts_left(attempt, self.retries, reached):
