@@ -51,6 +51,14 @@ def _build_cli(environment: Any = None) -> Any:
             name_envvars(command, f"WSTAIL_{cmd_name.upper()}")
             return command
 
+        def resolve_command(
+            self, ctx: click.Context, args: list[str]
+        ) -> tuple[str | None, click.Command | None, list[str]]:
+            """The command named by args[0]; a misspelt one is answered with the closest."""
+            from .sourcegroup import resolve_or_suggest
+
+            return resolve_or_suggest(self, ctx, args)
+
         def invoke(self, ctx: click.Context) -> Any:
             """Run the command; a closed stdout or stderr leaves as PipeClosed.
 

@@ -22,6 +22,7 @@ from wstail.jsonexact import loads_exact
 from wstail.normalize import Normalizer
 from wstail.pipeline import Stream
 from wstail.progress import Progress
+from wstail.words import counted
 
 from .blocks import (
     BLOCK_SIZE,
@@ -131,11 +132,11 @@ class Replayer:
         if self.bad_lines or unreadable or foreign:
             what = []
             if self.bad_lines:
-                what.append(_count(self.bad_lines, "bad line"))
+                what.append(counted(self.bad_lines, "bad line"))
             if unreadable:
-                what.append(_count(unreadable, "unreadable file"))
+                what.append(counted(unreadable, "unreadable file"))
             if foreign:
-                what.append(_count(foreign, "file") + " neither a capture nor NDJSON")
+                what.append(counted(foreign, "file") + " neither a capture nor NDJSON")
             raise BadInputError(f"replay finished with {' and '.join(what)}")
 
     def _say(self, message: str) -> None:
@@ -156,7 +157,7 @@ class Replayer:
             hidden = self._file_bad_lines - SHOWN_BAD_LINES
             if hidden > 0:
                 self.stream.flush()
-                more = _count(hidden, "more bad line")
+                more = counted(hidden, "more bad line")
                 self.stderr.write(f"... and {more} in {display_name(path)}\n")
                 self.stderr.flush()
 
@@ -272,11 +273,6 @@ class Replayer:
 
 class NotReplayable(BadInputError):
     """An input whose first line is neither a capture header nor an envelope."""
-
-
-def _count(number: int, noun: str) -> str:
-    """A count and its noun, in the plural unless one (1 bad line, 2 bad lines)."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _needles(stream: Stream) -> tuple[bytes, ...] | None:

@@ -7,6 +7,8 @@ import socket
 import ssl
 from collections.abc import Callable, Iterator
 
+from wstail.words import counted
+
 RETRY_DELAY = 1.0
 """Seconds before the first reconnect attempt, before jitter (socket.io-client's 1000 ms)."""
 
@@ -58,10 +60,11 @@ def gave_up(url: str, retries: int | None, reason: str) -> str:
     """The one-line ConnectError message when attempts_left says no."""
     if retries is None:
         return (
-            f"could not connect to {url} after {FIRST_CONNECT_RETRIES} retries: {reason}"
+            f"could not connect to {url} after {counted(FIRST_CONNECT_RETRIES, 'retry', 'retries')}"
+            f": {reason}"
             " (never reached; --retries N to try longer)"
         )
-    return f"could not connect to {url} after {retries} retries: {reason}"
+    return f"could not connect to {url} after {counted(retries, 'retry', 'retries')}: {reason}"
 
 
 def untrusted(url: str, exc: BaseException) -> str:
