@@ -23,6 +23,9 @@ WSTAIL = Path(sys.executable).with_name("wstail")
 TIMEOUT = scaled(60)
 
 COMMANDS = {
+    "version": ["--version"],
+    "help": ["--help"],
+    "feed-help": ["tail", "public", "--help"],
     "replay": ["replay", str(SAMPLE)],
     "replay-bad-lines": ["replay", "{mixed}"],
     "tail-demo": ["tail", "public", "--demo", "-n", "3", "--meta"],

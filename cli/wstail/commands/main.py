@@ -33,6 +33,20 @@ class PipeClosed(Exception):
     """The reader of stdout or stderr went away (`| head`): a quiet end, exit 0."""
 
 
+class _PipeClosedIsAnEnd:
+    """A broken pipe inside as PipeClosed: Click would make it exit 1, even when not standalone.
+
+    (A class, not contextlib's decorator: `wstail --version` imports this module.)
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+            raise PipeClosed from None
+
+
 def _build_cli(environment: Any = None) -> Any:
     import click
 
@@ -59,18 +73,15 @@ def _build_cli(environment: Any = None) -> Any:
 
             return resolve_or_suggest(self, ctx, args)
 
-        def invoke(self, ctx: click.Context) -> Any:
-            """Run the command; a closed stdout or stderr leaves as PipeClosed.
+        def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+            """Parse the group's options (--help, --version print here), pipes minded."""
+            with _PipeClosedIsAnEnd():
+                return super().parse_args(ctx, args)
 
-            Click would turn a broken pipe into exit 1, even outside its
-            standalone mode.
-            """
-            try:
+        def invoke(self, ctx: click.Context) -> Any:
+            """Run the command; a closed stdout or stderr leaves as PipeClosed."""
+            with _PipeClosedIsAnEnd():
                 return super().invoke(ctx)
-            except OSError as exc:
-                if exc.errno != errno.EPIPE:
-                    raise
-                raise PipeClosed from None
 
     @click.group(
         cls=LazyGroup,
@@ -140,7 +151,11 @@ def main(argv: list[str] | None = None) -> None:
     """Run wstail and exit with the SPEC's exit code; a traceback only with --debug."""
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):  # answer before importing anything heavy
-        sys.stdout.write(f"wstail, version {__version__}\n")
+        try:
+            sys.stdout.write(f"wstail, version {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _to_devnull(sys.stdout)
         raise SystemExit(0)
     import signal
 
@@ -217,11 +232,16 @@ def _quiet_streams(silence_stdout: Any) -> None:
 
 def _silence_stderr() -> None:
     """Point stderr at /dev/null, dropping what its buffer holds (its reader is gone)."""
+    _to_devnull(sys.stderr)
+
+
+def _to_devnull(stream: Any) -> None:
+    """Point a stream's descriptor at /dev/null and flush what it holds there."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stderr.fileno())
+        os.dup2(devnull, stream.fileno())
         os.close(devnull)
-        sys.stderr.flush()
+        stream.flush()
     except (OSError, ValueError):
         pass
 
