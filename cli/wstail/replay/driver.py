@@ -172,7 +172,7 @@ class Replayer:
             number, line, rest = head
             first = _decoded(line)
             if not is_header(first):
-                heads = [envelope_entry(number, line, self.needles, self._exact)]
+                heads = []
                 if not _is_envelope(first):
                     # Neither: one message, unless the next line is an envelope (a
                     # file cut at its head, `tail -c`), its first line a bad one.
@@ -182,9 +182,9 @@ class Replayer:
                             f"{display_name(path)}: not a wstail capture or NDJSON: "
                             f"first line {excerpt(line)}"
                         )
-                    heads = [envelope_entry(number, line, None, self._exact)]
+                    heads.append(envelope_entry(number, line, None, self._exact))
                     number, line, rest = after
-                    heads.append(envelope_entry(number, line, self.needles, self._exact))
+                heads.append(envelope_entry(number, line, self.needles, self._exact))
                 entries = _chain(heads, self._envelopes(rest))
                 self._feed_envelopes(path, entries)
                 return
