@@ -50,7 +50,12 @@ def walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click
 
 def test_every_environment_name_follows_the_readme_rule() -> None:
     """WSTAIL_<COMMAND>_<SUBCOMMAND>_<OPTION>, named after the long option; a few exceptions."""
-    shared = {"url": "WSTAIL_URL", "eio": "WSTAIL_EIO", "retries": "WSTAIL_RETRIES"}
+    shared = {
+        "url": "WSTAIL_URL",
+        "eio": "WSTAIL_EIO",
+        "retries": "WSTAIL_RETRIES",
+        "retry_max_delay": "WSTAIL_RETRY_MAX_DELAY",
+    }
     for path, option in walk(_build_cli(), []):
         if option.name in COMMAND_LINE_ONLY:
             assert option.envvar is None, (path, option.opts)

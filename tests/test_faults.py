@@ -401,10 +401,11 @@ def test_unresolvable_host_exits_3_naming_it(
     assert b"Traceback" not in done.err
     *notes, last = done.err_lines
     assert last.startswith("wstail: ") and NO_HOST in last
-    assert f"after {retries} retries" in last
+    said = "1 retry" if retries == "1" else f"{retries} retries"  # never "1 retries"
+    assert f"after {said}" in last
     assert len(notes) == int(retries)
     why = "cannot resolve the host name: "  # then the resolver's own words
-    assert f" retries: {why}" in last
+    assert f" {said}: {why}" in last
     for attempt, note in enumerate(notes, start=1):
         pattern = rf"wstail: reconnecting \(attempt {attempt}\) in \S+s after: {why}.+"
         assert re.fullmatch(pattern, note)

@@ -453,7 +453,7 @@ def test_connect_timeout_bounds_a_handshake_that_never_comes() -> None:
                     pass
             elapsed = time.monotonic() - started
         assert 0.35 <= elapsed < scaled(3)  # two attempts of 0.2 s each
-        assert str(caught.value).endswith("after 1 retries: no WebSocket handshake within 0.2s")
+        assert str(caught.value).endswith("after 1 retry: no WebSocket handshake within 0.2s")
 
     run(body)
 

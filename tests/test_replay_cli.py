@@ -642,8 +642,8 @@ def test_replay_reproduces_its_own_output(
 
 
 def bad_lines(stderr: str) -> list[str]:
-    """The FILE:LINE: reason reports on stderr (not the summary line)."""
-    return [line for line in stderr.splitlines() if not line.startswith("wstail: ")]
+    """The FILE:LINE: reason reports on stderr (not the count of the rest, nor the summary)."""
+    return [line for line in stderr.splitlines() if not line.startswith(("wstail: ", "... "))]
 
 
 def write_mixed(tmp_path: Path, plain_output: bytes, bad: list[bytes]) -> tuple[Path, list[bytes]]:
@@ -673,41 +673,106 @@ def write_mixed(tmp_path: Path, plain_output: bytes, bad: list[bytes]) -> tuple[
 def test_every_bad_line_is_reported_and_every_good_line_printed(
     wstail: Wstail, tmp_path: Path, plain_output: bytes, bad: bytes, reason: str
 ) -> None:
-    """Each corrupt NDJSON line is reported as FILE:LINE: reason; good lines print; exit 4."""
+    """The first five corrupt NDJSON lines are reported as FILE:LINE: reason, the rest counted
+    in one line; every good line prints; the summary counts them all; exit 4."""
     path, good = write_mixed(tmp_path, plain_output, [bad])
     result = wstail("replay", path)
     assert result.code == 4
     assert result.stdout.splitlines() == good
     reports = bad_lines(result.stderr)
-    assert len(reports) == len(good)
+    assert len(reports) == 5
     for n, report in enumerate(reports, 1):
         assert report.startswith(f"{path}:{2 * n}: {reason}")
-    assert result.stderr.endswith(f"wstail: replay finished with {len(good)} bad lines\n")
+    assert result.stderr.splitlines()[5:] == [
+        f"... and {len(good) - 5} more bad lines in {path}",
+        f"wstail: replay finished with {len(good)} bad lines",
+    ]
 
 
 def test_bad_lines_with_an_event_filter(
     wstail: Wstail, tmp_path: Path, plain_output: bytes
 ) -> None:
-    """With -e, lines that are not even JSON objects are still reported."""
+    """With -e, lines that are not even JSON objects are still reported (and counted)."""
     path, _ = write_mixed(tmp_path, plain_output, [b"garbage", b"[1,2]"])
     result = wstail("replay", "-e", "trade", path)
     assert result.code == 4
     assert seqs(result) == [3, 8, 9, 11]
-    assert len(bad_lines(result.stderr)) == 12
+    assert len(bad_lines(result.stderr)) == 5
     report = rf"{re.escape(str(path))}:\d+: .+"
     assert all(re.fullmatch(report, line) for line in bad_lines(result.stderr))
+    assert f"... and 7 more bad lines in {path}\n" in result.stderr
+    assert result.stderr.endswith("wstail: replay finished with 12 bad lines\n")
 
 
 def test_random_binary_file(wstail: Wstail, tmp_path: Path) -> None:
-    """A file of random bytes is reported line by line, never a traceback; exit 4."""
+    """A file of random bytes is one message quoting its first line, printable; exit 4."""
     path = tmp_path / "random.bin"
     path.write_bytes(random.Random(7).randbytes(4096).replace(b"\x1f\x8b", b"  "))
     result = wstail("replay", path)
     assert (result.code, result.stdout) == (4, b"")
-    reports = bad_lines(result.stderr)
-    assert reports
-    assert all(re.fullmatch(rf"{re.escape(str(path))}:\d+: .+", line) for line in reports)
-    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert re.fullmatch(
+        rf"wstail: {re.escape(str(path))}: not a wstail capture or NDJSON: first line '.+'", line
+    )
+    assert line.isprintable() and len(line) < len(str(path)) + 120
+
+
+@pytest.mark.parametrize(
+    ("body", "quoted"),
+    [
+        (b"root:x:0:0:root:/root:/bin/sh\nbin:x:1:1::/:\n" * 20, "'root:x:0:0:root:/root:/bin/sh'"),
+        (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8, "'\\x7fELF\\x02\\x01\\x01\\x00\\x00"),
+        (b'{"seq":1,"data":{}}\n{"seq":2,"data":{}}\n', '\'{"seq":1,"data":{}}\''),
+        (b"\n\n  [1,2,3]\n", "'[1,2,3]'"),
+        (b"\x1b[2J" + b"x" * 200 + b"\n", "'\\x1b[2J" + "x" * 33 + "...'"),
+    ],
+    ids=["passwd", "elf", "object", "array-after-blanks", "escape-long"],
+)
+def test_a_file_neither_capture_nor_ndjson_is_one_message(
+    wstail: Wstail, tmp_path: Path, body: bytes, quoted: str
+) -> None:
+    """A file whose first line is neither a capture header nor an envelope is one line; exit 4."""
+    path = tmp_path / "other"
+    path.write_bytes(body)
+    result = wstail("replay", path)
+    assert (result.code, result.stdout) == (4, b"")
+    message = f"wstail: {path}: not a wstail capture or NDJSON: first line "
+    assert result.stderr.startswith(message + quoted)
+    assert result.stderr.count("\n") == 1
+
+
+def test_ndjson_cut_at_its_head_is_replayed(
+    wstail: Wstail, tmp_path: Path, plain_output: bytes
+) -> None:
+    """NDJSON cut inside its first line (`tail -c`) is NDJSON: that line is a bad one; exit 4."""
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(plain_output[40:])
+    result = wstail("replay", path)
+    assert result.code == 4
+    assert result.stdout.splitlines() == plain_output.splitlines()[1:]
+    reason = "invalid JSON (unexpected content after document)"
+    assert bad_lines(result.stderr) == [f"{path}:1: {reason}"]
+
+
+def test_a_foreign_file_among_others(wstail: Wstail, tmp_path: Path, plain_output: bytes) -> None:
+    """Among other inputs, a foreign file is its line in its place, then counted; exit 4."""
+    other = tmp_path / "passwd"
+    other.write_bytes(b"root:x:0:0::/root:/bin/sh\n")
+    result = wstail("replay", SAMPLE, other)
+    assert result.code == 4
+    assert result.stdout == plain_output
+    assert result.stderr.splitlines() == [
+        f"wstail: {other}: not a wstail capture or NDJSON: first line 'root:x:0:0::/root:/bin/sh'",
+        "wstail: replay finished with 1 file neither a capture nor NDJSON",
+    ]
+
+
+def test_a_lone_missing_file_is_one_line(wstail: Wstail, tmp_path: Path) -> None:
+    """A single FILE that cannot be read is one line, without a summary; exit 4."""
+    missing = tmp_path / "missing.jsonl"
+    result = wstail("replay", missing)
+    assert result.code == 4
+    assert result.stderr == f"wstail: cannot read {missing}: No such file or directory\n"
 
 
 def test_bad_capture_lines(wstail: Wstail, tmp_path: Path, plain_output: bytes) -> None:
@@ -879,11 +944,11 @@ def test_console_script_replays(plain_output: bytes) -> None:
 def test_console_script_exit_codes(tmp_path: Path) -> None:
     """The script exits 4 on bad input and 2 on a bad option, with no traceback."""
     bad = tmp_path / "bad.jsonl"
-    bad.write_bytes(b"{nope}\n")
+    bad.write_bytes(b'{"event":"x"}\n{nope}\n')
     result = subprocess.run([WSTAIL, "replay", bad], capture_output=True, timeout=TIMEOUT)
     assert (result.returncode, result.stderr) == (
         4,
-        f"{bad}:1: invalid JSON (unexpected character, expected a string key)\n"
+        f"{bad}:2: invalid JSON (unexpected character, expected a string key)\n"
         "wstail: replay finished with 1 bad line\n".encode(),
     )
     usage = subprocess.run([WSTAIL, "replay", "-n", "0", bad], capture_output=True, timeout=TIMEOUT)

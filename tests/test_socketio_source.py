@@ -137,7 +137,7 @@ def test_drop_mid_stream_reconnects_without_duplicates(kind: str) -> None:
     assert payloads(frames) == [stream_payload(n) for n in (1, 2, 3, 4)]
     assert frames[3].data is not None and frames[3].data["reason"]
     assert frames[4].data is not None and frames[4].data["attempt"] == 1
-    assert 0 < frames[4].data["delay"] <= 0.5
+    assert 0.5 <= frames[4].data["delay"] <= 1.5  # socket.io-client's first: 1 s, +-50 %
     assert frames[5].data is not None and frames[5].data["protocol"] == EIO_OF[kind]
 
 
@@ -414,7 +414,7 @@ def test_connections_dropped_at_once_use_up_the_retries() -> None:
         "meta.connected",
         "meta.disconnected",
     ]
-    assert "after 1 retries: " in error.message
+    assert "after 1 retry: " in error.message
 
 
 def test_stable_connection_rule() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from wstail.exitcodes import UsageError
+from wstail.words import counted
 
 STRICT_VARIABLE = "WSTAIL_STRICT_FAST_PATHS"
 SHORT_WAYS_VARIABLE = "WSTAIL_DEV_SHORT_WAYS"  # "0": replay every line on its own
@@ -61,7 +62,7 @@ class FastPaths:
 
     def summary(self) -> str:
         """One line for --debug: `fast path: N lines, general way: M`."""
-        text = f"fast path: {self.fast} lines, general way: {self.general}"
+        text = f"fast path: {counted(self.fast, 'line')}, general way: {self.general}"
         if self.missed:
             text += f" ({self.missed} of them well-formed: a fast path is broken)"
         return text

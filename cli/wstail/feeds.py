@@ -38,6 +38,7 @@ class ConnectSettings:
     cacert: str | None = None
     connect_timeout: float = 10.0
     retries: int | None = None
+    retry_max_delay: float = 5.0  # seconds: the cap on reconnect delays
     ping_interval: float | None = None
     user: str | None = None
     password_file: str | None = None
@@ -121,6 +122,7 @@ def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSou
         cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
+        retry_max_delay=settings.retry_max_delay,
         max_frame_size=settings.max_frame_size,
         fast_paths=settings.fast_paths,
     )
@@ -153,6 +155,7 @@ def _node_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSource:
         cacert=settings.cacert,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
+        retry_max_delay=settings.retry_max_delay,
         max_frame_size=settings.max_frame_size,
     )
     return LiveSource(

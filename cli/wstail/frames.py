@@ -6,6 +6,8 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from wstail.words import counted
+
 FrameKind = Literal["sio", "text", "binary", "meta"]
 
 BAD_FRAME_CHARS = 200
@@ -82,9 +84,9 @@ def truncate_frame(data: str | bytes) -> str:
 def oversized_frame(recv_us: int, size: int | None, limit: int, head: bytes = b"") -> Frame:
     """The meta.bad_frame of a frame over --max-frame-size (`size` None: not known)."""
     if size is None:
-        reason = f"frame over the limit of {limit} bytes"
+        reason = f"frame over the limit of {counted(limit, 'byte')}"
     else:
-        reason = f"frame of {size} bytes over the limit"
+        reason = f"frame of {counted(size, 'byte')} over the limit"
     return meta_frame(recv_us, "meta.bad_frame", reason=reason, frame=truncate_frame(head))
 
 

@@ -38,7 +38,8 @@ class Progress:
         rate = events / max(now - self.started, 1e-9)
         where = _position(handle)
         self.stderr.write(
-            f"\r\x1b[K{name}: {events:,} events, {rate:,.0f}/s" + (f", {where}" if where else "")
+            f"\r\x1b[K{name}: {events:,} event{'' if events == 1 else 's'}, {rate:,.0f}/s"
+            + (f", {where}" if where else "")
         )
         self.stderr.flush()
         self.drawn = True

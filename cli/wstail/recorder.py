@@ -74,7 +74,7 @@ class CaptureFile:
     def __init__(self, path: str, header: CaptureHeader, *, private: bool) -> None:
         self.path = path
         self.header = header
-        self.size = 0
+        self.size = 0  # bytes on disk (compressed for .gz and .zst)
         self.header_written = False
         self.failed = False
         self._lines: PlainLines | GzipLines | ZstdLines | None = None
@@ -106,7 +106,8 @@ class CaptureFile:
         except BaseException:
             self.failed = True
             raise
-        self.size += len(data)
+        # --rotate-size is about disks: the bytes the file takes, compressed or not.
+        self.size = lines.size if lines is not None else self.size + len(data)
 
     def _write_header(self) -> None:
         if not self.header_written:

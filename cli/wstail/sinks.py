@@ -302,11 +302,16 @@ class BackgroundWriter:
             self._stalled_since = None
         if dropped != self._reported:
             stalled = f" for {time.monotonic() - since:.1f}s" if since is not None else ""
-            self._warn.write(
-                f"wstail: stdout was blocked{stalled}: dropped {dropped - self._reported} "
-                f"envelope(s) ({dropped} in all); the capture, if any, has every frame\n"
-            )
-            self._warn.flush()
+            now = dropped - self._reported
+            try:
+                self._warn.write(
+                    f"wstail: stdout was blocked{stalled}: dropped {now} "
+                    f"envelope{'' if now == 1 else 's'} ({dropped} in all); "
+                    "the capture, if any, has every frame\n"
+                )
+                self._warn.flush()
+            except (OSError, ValueError):
+                pass  # stderr's reader is gone: nobody is left to tell, and stdout goes on
             self._reported = dropped
 
 

@@ -43,6 +43,11 @@ class PlainLines:
             self._cut(exc)
         self.end += len(line)
 
+    @property
+    def size(self) -> int:
+        """Bytes on disk: the whole lines written."""
+        return self.end
+
     def _cut(self, exc: OSError) -> None:
         if self.seekable:
             try:
@@ -69,6 +74,11 @@ class _CompressedLines:
         self.ended = False
         if start or tail:
             self._put(start, tail)
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk: the compressed lines and the end after them (a pipe's: the lines)."""
+        return self.end + len(self.tail) if self.seekable else self.end
 
     def _compress(self, line: bytes) -> bytes:
         raise NotImplementedError

@@ -73,7 +73,17 @@ def connect_options(func: F) -> F:
             metavar="N",
             envvar="WSTAIL_RETRIES",
             help="Reconnect attempts in a row (default: forever once the feed was "
-            "reached, 3 if it never was; capped exponential backoff with jitter).",
+            "reached, 3 if it never was).",
+        ),
+        click.option(
+            "--retry-max-delay",
+            type=click.FloatRange(min=0, min_open=True),
+            default=5.0,
+            show_default=True,
+            metavar="SECONDS",
+            envvar="WSTAIL_RETRY_MAX_DELAY",
+            help="Cap on the wait before a reconnect attempt (1 s at first, doubling, "
+            "randomized by half, as socket.io-client's).",
         ),
         click.option(
             "--ping-interval",
@@ -260,6 +270,7 @@ def connect_settings(params: dict[str, Any], channels: list[str] | None = None) 
         cacert=params["cacert"],
         connect_timeout=params["connect_timeout"],
         retries=params["retries"],
+        retry_max_delay=params["retry_max_delay"],
         ping_interval=params["ping_interval"],
         user=params.get("user"),
         password_file=params.get("password_file"),

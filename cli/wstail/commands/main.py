@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import Any
 
@@ -27,6 +29,24 @@ COMMANDS = {
 }
 
 
+class PipeClosed(Exception):
+    """The reader of stdout or stderr went away (`| head`): a quiet end, exit 0."""
+
+
+class _PipeClosedIsAnEnd:
+    """A broken pipe inside as PipeClosed: Click would make it exit 1, even when not standalone.
+
+    (A class, not contextlib's decorator: `wstail --version` imports this module.)
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+            raise PipeClosed from None
+
+
 def _build_cli(environment: Any = None) -> Any:
     import click
 
@@ -44,6 +64,24 @@ def _build_cli(environment: Any = None) -> Any:
             command: click.Command = getattr(__import__(module_name, fromlist=[attr]), attr)
             name_envvars(command, f"WSTAIL_{cmd_name.upper()}")
             return command
+
+        def resolve_command(
+            self, ctx: click.Context, args: list[str]
+        ) -> tuple[str | None, click.Command | None, list[str]]:
+            """The command named by args[0]; a misspelt one is answered with the closest."""
+            from .sourcegroup import resolve_or_suggest
+
+            return resolve_or_suggest(self, ctx, args)
+
+        def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+            """Parse the group's options (--help, --version print here), pipes minded."""
+            with _PipeClosedIsAnEnd():
+                return super().parse_args(ctx, args)
+
+        def invoke(self, ctx: click.Context) -> Any:
+            """Run the command; a closed stdout or stderr leaves as PipeClosed."""
+            with _PipeClosedIsAnEnd():
+                return super().invoke(ctx)
 
     @click.group(
         cls=LazyGroup,
@@ -113,7 +151,11 @@ def main(argv: list[str] | None = None) -> None:
     """Run wstail and exit with the SPEC's exit code; a traceback only with --debug."""
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):  # answer before importing anything heavy
-        sys.stdout.write(f"wstail, version {__version__}\n")
+        try:
+            sys.stdout.write(f"wstail, version {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _to_devnull(sys.stdout)
         raise SystemExit(0)
     import signal
 
@@ -137,34 +179,71 @@ def run(args: list[str]) -> int:
         _build_cli(Environment.from_system()).main(
             args=args, prog_name="wstail", standalone_mode=False
         )
-    except (StreamDone, StdoutClosed):
-        pass
+    except (StreamDone, StdoutClosed, PipeClosed, BrokenPipeError):
+        _quiet_streams(silence_stdout)
+        return int(ExitCode.OK)
     except WstailError as exc:
         _flush_stdout(silence_stdout)
-        sys.stderr.write(f"wstail: {exc.message}\n")
+        _say(f"wstail: {exc.message}\n")
         return int(exc.code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
-        exc.show()
+        try:
+            exc.show()
+        except BrokenPipeError:
+            _quiet_streams(silence_stdout)
         return int(exc.exit_code)
     except click.ClickException as exc:
-        sys.stderr.write(f"wstail: {_one_line(exc)}\n")
+        _say(f"wstail: {_one_line(exc)}\n")
         return int(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         _flush_stdout(silence_stdout)
-        sys.stderr.write("wstail: interrupted\n")
+        _say("wstail: interrupted\n")
         return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        silence_stdout()
     except Exception as exc:
         if debug:
             raise
-        sys.stderr.write(
+        _say(
             f"wstail: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n"
         )
         return int(ExitCode.INTERNAL)
     return _flush_stdout(silence_stdout)
+
+
+def _say(line: str) -> None:
+    """The last line on stderr; if its reader went away, nobody is left to tell."""
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        _silence_stderr()
+
+
+def _quiet_streams(silence_stdout: Any) -> None:
+    """After a closed pipe: what is left for stdout or stderr goes nowhere, without a word.
+
+    Either stream may be the closed one; whatever the interpreter still
+    holds for it would fail loudly at exit (exit 120) without this.
+    """
+    _flush_stdout(silence_stdout)
+    _say("")
+
+
+def _silence_stderr() -> None:
+    """Point stderr at /dev/null, dropping what its buffer holds (its reader is gone)."""
+    _to_devnull(sys.stderr)
+
+
+def _to_devnull(stream: Any) -> None:
+    """Point a stream's descriptor at /dev/null and flush what it holds there."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+        stream.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _one_line(exc: Any) -> str:

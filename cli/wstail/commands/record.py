@@ -33,7 +33,12 @@ def record_options(func: Any) -> Any:
             help="Capture file ('-' for stdout); .gz and .zst compress. strftime "
             "fields (%Y%m%d...) are filled per rotated part.",
         ),
-        click.option("--rotate-size", metavar="SIZE", help="Start a new file after SIZE (100M)."),
+        click.option(
+            "--rotate-size",
+            metavar="SIZE",
+            help="Start a new file once this one takes SIZE on disk (100M; compressed bytes"
+            " for .gz and .zst).",
+        ),
         click.option(
             "--rotate-every",
             metavar="DURATION",

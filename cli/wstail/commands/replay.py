@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -90,7 +91,9 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     """Replay captures or wstail's own NDJSON output (FILE may be '-' for stdin).
 
     Compression is read from the file (.gz, .zst). Corrupt lines are reported
-    as FILE:LINE: reason on stderr; good lines are still printed (exit 4).
+    as FILE:LINE: reason on stderr (five per file, then a count); good lines
+    are still printed (exit 4). A file whose first line is neither a capture
+    header nor an envelope is one line on stderr (exit 4).
     """
     from functools import partial
 
@@ -112,6 +115,10 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         # from the environment they are a setting for the next --serve, not a mistake
         raise UsageError("--cors and --allow-host only apply with --serve")
     env = environment()
+    if not files and _stdin_is_a_terminal():
+        # Not an error (a person may paste lines), but a silent wait looks like a hang.
+        env.stderr.write(STDIN_HINT + "\n")
+        env.stderr.flush()
     switches = DeveloperSwitches.from_environ(env.environ)
     window = Window(
         Bound.parse(params["start"], "--from") if params["start"] else None,
@@ -144,6 +151,17 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
                 env.print_stats(stream)
             if _debug():
                 env.stderr.write(f"wstail: debug: {replayer.fast_paths.summary()}\n")
+
+
+STDIN_HINT = "wstail: reading captures from stdin (Ctrl-D to end; give FILE to replay a file)"
+
+
+def _stdin_is_a_terminal() -> bool:
+    """Whether stdin is a terminal (a closed or odd stdin is not)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _debug() -> bool:

@@ -5,6 +5,24 @@ from __future__ import annotations
 import click
 
 
+def resolve_or_suggest(
+    group: click.Group, ctx: click.Context, args: list[str]
+) -> tuple[str | None, click.Command | None, list[str]]:
+    """`group`'s command for args[0]; a misspelt name is a usage error naming the closest one.
+
+    ("No such command 'tial'. Did you mean 'tail'?"; Click suggests only
+    since 8.4, and only for commands it holds, not those loaded lazily.)
+    """
+    name = args[0] if args else ""
+    if name and not name.startswith("-") and group.get_command(ctx, name) is None:
+        import difflib
+
+        close = difflib.get_close_matches(name, group.list_commands(ctx), n=1)
+        if close and not ctx.resilient_parsing:
+            raise click.UsageError(f"No such command {name!r}. Did you mean {close[0]!r}?", ctx)
+    return click.Group.resolve_command(group, ctx, args)
+
+
 class SourceGroup(click.Group):
     """`wstail tail --demo public` reads as `wstail tail public --demo`.
 
@@ -16,6 +34,12 @@ class SourceGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Move options given before the source name to after it, then parse as usual."""
         return super().parse_args(ctx, self.options_after_source(ctx, args))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The source named by args[0]; a misspelt one is answered with the closest."""
+        return resolve_or_suggest(self, ctx, args)
 
     def options_after_source(self, ctx: click.Context, args: list[str]) -> list[str]:
         """The arguments with the leading options placed after the source name."""
@@ -40,6 +64,8 @@ class SourceGroup(click.Group):
                         f"`{ctx.command_path} sio URL` (Socket.IO) or `{ctx.command_path} ws URL`",
                         ctx,
                     )
+                if index:  # a misspelt source after options: say so, not "no such option"
+                    resolve_or_suggest(self, ctx, [token])
                 return args  # an unknown word: let Click report it where it stands
             name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
             attached = "=" in token if token.startswith("--") else len(token) > 2

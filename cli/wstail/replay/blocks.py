@@ -109,6 +109,18 @@ def content_of(line: bytes) -> bytes:
     return text
 
 
+def excerpt(line: bytes, width: int = 40) -> str:
+    """A short printable quote of a line for a message: escapes for what a terminal would obey."""
+    text = content_of(line)[: width * 4].decode("utf-8", "backslashreplace")
+    shown = ""
+    for char in text:
+        part = char if char.isprintable() else repr(char)[1:-1]
+        if len(shown) + len(part) > width:
+            return f"'{shown}...'"
+        shown += part
+    return f"'{shown}'"
+
+
 def _prepend(
     before: int, block: bytes, blocks: Iterator[tuple[int, bytes]]
 ) -> Iterator[tuple[int, bytes]]:

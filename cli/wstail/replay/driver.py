@@ -21,12 +21,24 @@ from wstail.inputs import display_name, open_input
 from wstail.jsonexact import loads_exact
 from wstail.pipeline import Stream, StreamDone
 from wstail.progress import Progress
+from wstail.words import counted
 
-from .blocks import BLOCK_SIZE, BadLine, ReadFailure, content_of, first_line, read_blocks
+from .blocks import (
+    BLOCK_SIZE,
+    BadLine,
+    ReadFailure,
+    content_of,
+    excerpt,
+    first_line,
+    read_blocks,
+)
 from .captures import NewPart, Part, ReadingFor, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
 from .window import Window
+
+SHOWN_BAD_LINES = 5
+"""Bad lines reported one by one per file; the rest are counted in one line."""
 
 
 @dataclass(slots=True)
@@ -62,6 +74,7 @@ class Replayer:
         self.stderr = stderr
         self.reading_for = reading_for
         self.bad_lines = 0
+        self._file_bad_lines = 0  # the bad lines of the file being read
         self.fast_paths = FastPaths(strict=options.strict_fast_paths)  # what --debug reports
         opts = stream.options
         deadline = None if opts.duration is None else time.monotonic() + opts.duration
@@ -75,27 +88,40 @@ class Replayer:
         if Progress.wanted(stderr, sys.stdout.isatty()):
             self.progress = Progress(stderr)
 
-    def report(self, path: str, lineno: int, reason: str) -> None:
-        """Report one bad line as FILE:LINE: reason."""
+    def report(self, path: str, lineno: int, reason: str, *, always: bool = False) -> None:
+        """Report one bad line as FILE:LINE: reason (past the first few of a file, count it)."""
         self.bad_lines += 1
+        self._file_bad_lines += 1
+        if self._file_bad_lines > SHOWN_BAD_LINES and not always:
+            return
         self.stream.flush()
         self.stderr.write(f"{display_name(path)}:{lineno}: {reason}\n")
         self.stderr.flush()
 
     def replay(self, paths: list[str]) -> None:
-        """Replay every input; BadInputError at the end if any line or file was bad."""
-        unreadable = 0
+        """Replay every input; BadInputError at the end if any line or file was bad.
+
+        A file that cannot be read, or is neither a capture nor NDJSON, is
+        one line; alone, it is the error itself, else the summary counts it.
+        """
+        unreadable = foreign = 0
         try:
             for path in paths:
                 try:
                     handle = open_input(path)
                 except BadInputError as exc:
+                    if len(paths) == 1:
+                        raise
                     unreadable += 1
-                    self.stream.flush()
-                    self.stderr.write(f"wstail: {exc.message}\n")
+                    self._say(exc.message)
                     continue
                 try:
                     self.replay_file(path, handle)
+                except NotReplayable as exc:
+                    if len(paths) == 1:
+                        raise
+                    foreign += 1
+                    self._say(exc.message)
                 finally:
                     if path != "-":
                         handle.close()
@@ -105,21 +131,44 @@ class Replayer:
                 self.progress.finish(self.stream.passed)
             raise
         except BaseException:
-            if self.progress is not None:  # Ctrl-C, a closed pipe: no line left behind
+            if self.progress is not None:  # Ctrl-C, a closed pipe, a bad file: no line left
                 self.progress.clear()
             raise
         if self.progress is not None:
             self.progress.finish(self.stream.passed)
-        if self.bad_lines or unreadable:
+        if self.bad_lines or unreadable or foreign:
             what = []
             if self.bad_lines:
-                what.append(f"{self.bad_lines} bad line{'s' if self.bad_lines != 1 else ''}")
+                what.append(counted(self.bad_lines, "bad line"))
             if unreadable:
-                what.append(f"{unreadable} unreadable file{'s' if unreadable != 1 else ''}")
+                what.append(counted(unreadable, "unreadable file"))
+            if foreign:
+                what.append(counted(foreign, "file") + " neither a capture nor NDJSON")
             raise BadInputError(f"replay finished with {' and '.join(what)}")
 
+    def _say(self, message: str) -> None:
+        """One line about a whole file, in its place among the output."""
+        self.stream.flush()
+        self.stderr.write(f"wstail: {message}\n")
+        self.stderr.flush()
+
     def replay_file(self, path: str, handle: BinaryIO) -> None:
-        """One input, a capture or NDJSON by its first line, read a block at a time."""
+        """One input, a capture or NDJSON by its first line, read a block at a time.
+
+        NotReplayable if the first line is neither: the rest is not read.
+        """
+        self._file_bad_lines = 0
+        try:
+            self._replay_file(path, handle)
+        finally:
+            hidden = self._file_bad_lines - SHOWN_BAD_LINES
+            if hidden > 0:
+                self.stream.flush()
+                more = counted(hidden, "more bad line")
+                self.stderr.write(f"... and {more} in {display_name(path)}\n")
+                self.stderr.flush()
+
+    def _replay_file(self, path: str, handle: BinaryIO) -> None:
         blocks = read_blocks(handle, 0, self.options.block_size)
         if self.progress is not None:
             blocks = self._ticking(blocks, display_name(path), handle, self.progress)
@@ -128,13 +177,22 @@ class Replayer:
             if head is None:
                 return
             number, line, rest = head
-            try:
-                first = loads_exact(content_of(line))
-            except ValueError:
-                first = None
+            first = _decoded(line)
             if not is_header(first):
-                entry = envelope_entry(number, line, self.needles, self._exact)
-                entries = _chain(entry, self._envelopes(rest))
+                heads = []
+                if not _is_envelope(first):
+                    # Neither: one message, unless the next line is an envelope (a
+                    # file cut at its head, `tail -c`), its first line a bad one.
+                    after = first_line(rest)
+                    if after is None or not _is_envelope(_decoded(after[1])):
+                        raise NotReplayable(
+                            f"{display_name(path)}: not a wstail capture or NDJSON: "
+                            f"first line {excerpt(line)}"
+                        )
+                    heads.append(envelope_entry(number, line, None, self._exact))
+                    number, line, rest = after
+                heads.append(envelope_entry(number, line, self.needles, self._exact))
+                entries = _chain(heads, self._envelopes(rest))
                 self._feed_envelopes(path, entries)
                 return
             try:
@@ -153,7 +211,7 @@ class Replayer:
                 capture_entries(rest, part, short=self.options.short_ways, paths=self.fast_paths),
             )
         except ReadFailure as failure:
-            self.report(path, failure.lineno, failure.reason)
+            self.report(path, failure.lineno, failure.reason, always=True)
 
     @property
     def _exact(self) -> bool:
@@ -222,6 +280,10 @@ class Replayer:
             progress.tick(name, handle, self.stream.passed)
 
 
+class NotReplayable(BadInputError):
+    """An input whose first line is neither a capture header nor an envelope."""
+
+
 def _needles(stream: Stream) -> tuple[bytes, ...] | None:
     """Quoted event names a line must hold to pass, when the filters prove it; else None."""
     names = event_names_needed(stream.compiled.filter.events, stream.options.filters)
@@ -237,11 +299,25 @@ def _needles(stream: Stream) -> tuple[bytes, ...] | None:
     return tuple({b'"' + name.encode() + b'"' for name in names})
 
 
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    """The first line's entry (an envelope as a list of one), then the reader's."""
-    if first is not None:
-        yield [first] if type(first) is tuple else first
+def _chain(firsts: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    """The first lines' entries (an envelope as a list of one), then the reader's."""
+    for first in firsts:
+        if first is not None:
+            yield [first] if type(first) is tuple else first
     yield from rest
+
+
+def _decoded(line: bytes) -> Any:
+    """A line's JSON value, None if it is not JSON."""
+    try:
+        return loads_exact(content_of(line))
+    except ValueError:
+        return None
+
+
+def _is_envelope(value: Any) -> bool:
+    """Whether a decoded line is an envelope (an object with an event name)."""
+    return type(value) is dict and type(value.get("event")) is str
 
 
 def _recv_us(envelope: dict[str, Any]) -> int | None:

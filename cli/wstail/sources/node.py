@@ -41,6 +41,7 @@ from wstail.frames import (
 from wstail.redact import redact_url
 from wstail.sources.nodeauth import NodeAuth
 from wstail.sources.retry import (
+    RETRY_MAX_DELAY,
     attempts_left,
     backoff,
     gave_up,
@@ -196,7 +197,8 @@ class NodeSource:
         connect_timeout: float = 10.0,
         retries: int | None = None,
         ping_interval: float | None = 20.0,
-        delays: Callable[[], Iterator[float]] = backoff,
+        retry_max_delay: float = RETRY_MAX_DELAY,
+        delays: Callable[[], Iterator[float]] | None = None,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
         sends: Sequence[str] = (),
         credentials_hint: str = _NODE_CREDENTIALS,
@@ -215,7 +217,7 @@ class NodeSource:
         self.retries = retries
         self.ping_interval = ping_interval
         self.ping_timeout = None if ping_interval is None else 2 * ping_interval
-        self._delays = delays
+        self._delays = delays or (lambda: backoff(cap=retry_max_delay))
         host = parse_uri(self._dial_url).host
         self._secure = parse_uri(self._dial_url).secure
         self._loopback = is_loopback(host)

@@ -7,28 +7,40 @@ import socket
 import ssl
 from collections.abc import Callable, Iterator
 
+from wstail.words import counted
+
+RETRY_DELAY = 1.0
+"""Seconds before the first reconnect attempt, before jitter (socket.io-client's 1000 ms)."""
+
+RETRY_MAX_DELAY = 5.0
+"""The cap on reconnect delays, by default (socket.io-client's 5000 ms; --retry-max-delay)."""
+
 
 def backoff(
-    base: float = 0.5,
-    cap: float = 30.0,
+    base: float = RETRY_DELAY,
+    cap: float = RETRY_MAX_DELAY,
     factor: float = 2.0,
+    jitter: float = 0.5,
     rand: Callable[[], float] = random.random,
 ) -> Iterator[float]:
-    """Delays before each reconnect attempt: exponential, capped, with full jitter.
+    """Delays before each reconnect attempt: exponential, randomized, capped.
 
-    The n-th delay is uniform in [d/2, d] where d = min(cap, base * factor**n),
-    so a herd of clients spreads out while each still backs off.
+    As the official socket.io-client's: the n-th delay is uniform in
+    [d(1 - jitter), d(1 + jitter)] where d = base * factor**n, and never
+    more than `cap` (so 0.5-1.5 s, 1-3 s, 2-5 s, 4-5 s, then 5 s by
+    default): a herd of clients spreads out, and a short outage costs
+    seconds, not the half minute a long cap lets the delays grow to.
     """
     attempt = 0
     while True:
-        ceiling = min(cap, base * factor**attempt)
-        yield ceiling / 2 + rand() * ceiling / 2
-        if ceiling < cap:
+        step = base * factor**attempt
+        yield min(cap, step * (1 + jitter * (2 * rand() - 1)))
+        if step * (1 - jitter) < cap:  # until even the lowest draw is over the cap
             attempt += 1
 
 
 # Without --retries, a feed never reached gives up after this many retries
-# (about 2-4 s of backoff): a wrong port or host will not fix itself, and a
+# (about 3.5-9.5 s of backoff): a wrong port or host will not fix itself, and a
 # cron job should learn so. A feed reached once is retried forever.
 FIRST_CONNECT_RETRIES = 3
 
@@ -48,10 +60,11 @@ def gave_up(url: str, retries: int | None, reason: str) -> str:
     """The one-line ConnectError message when attempts_left says no."""
     if retries is None:
         return (
-            f"could not connect to {url} after {FIRST_CONNECT_RETRIES} retries: {reason}"
+            f"could not connect to {url} after {counted(FIRST_CONNECT_RETRIES, 'retry', 'retries')}"
+            f": {reason}"
             " (never reached; --retries N to try longer)"
         )
-    return f"could not connect to {url} after {retries} retries: {reason}"
+    return f"could not connect to {url} after {counted(retries, 'retry', 'retries')}: {reason}"
 
 
 def untrusted(url: str, exc: BaseException) -> str:

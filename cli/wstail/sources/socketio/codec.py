@@ -40,6 +40,7 @@ import orjson
 from wstail.fastpaths import FastPaths
 from wstail.jsonexact import dumps, loads_exact, risky
 from wstail.sources.socketio.binary import BinaryPacket, binary_problem, split_count
+from wstail.words import counted
 
 __all__ = [
     "Ack",
@@ -193,7 +194,7 @@ def decode_packet(data: str | bytes, paths: FastPaths | None = None) -> Packet:
     but the exact decoder did, and raises FastPathMissed for it in strict mode.
     """
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return BadPacket(f"unexpected binary frame of {len(data)} bytes")
+        return BadPacket(f"unexpected binary frame of {counted(len(data), 'byte')}")
     if not data:
         return BadPacket("empty packet")
     kind, body = data[0], data[1:]

@@ -46,6 +46,7 @@ from wstail.sources.socketio.session import (
 )
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsframes import BadText, Message, Oversized
+from wstail.words import counted
 
 __all__ = ["WebSocketSession", "open_session"]
 
@@ -129,7 +130,9 @@ def _handshake_message(message: Message) -> str | bytes:
     if type(message) is str or type(message) is bytes:
         return message
     if isinstance(message, Oversized):
-        raise HandshakeFailed(f"frame of {message.size} bytes over the limit during the handshake")
+        raise HandshakeFailed(
+            f"frame of {counted(message.size, 'byte')} over the limit during the handshake"
+        )
     raise HandshakeFailed("invalid UTF-8 in a text frame during the handshake")
 
 
@@ -183,7 +186,9 @@ class WebSocketSession:
                         if exc.sent is not None and exc.sent.code == 1009 and limit:
                             # a compressed message, judged by websockets: its max_size
                             yield [too_big_frame(now_us(), exc.sent.reason, limit)]
-                            raise SessionDropped(f"frame over the limit of {limit} bytes") from None
+                            raise SessionDropped(
+                                f"frame over the limit of {counted(limit, 'byte')}"
+                            ) from None
                         raise SessionDropped(self._reason or wire.closed_reason(exc)) from None
                     self._waiting_since = None
                 frames: list[Frame] = []
@@ -222,9 +227,10 @@ class WebSocketSession:
                 limit = self.max_frame_size
                 out.append(oversized_frame(recv_us, raw.size, limit, raw.head))
                 self._ws.fail(
-                    CloseCode.MESSAGE_TOO_BIG, f"frame of {raw.size} bytes over the limit"
+                    CloseCode.MESSAGE_TOO_BIG,
+                    f"frame of {counted(raw.size, 'byte')} over the limit",
                 )
-                raise SessionDropped(f"frame over the limit of {limit} bytes")
+                raise SessionDropped(f"frame over the limit of {counted(limit, 'byte')}")
             if frame is not None:
                 out.append(frame)
                 if sio.backlog:

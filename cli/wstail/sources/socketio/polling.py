@@ -65,6 +65,7 @@ from wstail.sources.socketio.session import (
 )
 from wstail.sources.wsclient import WebSocketClient
 from wstail.sources.wsframes import Message
+from wstail.words import counted
 
 __all__ = ["PollingSession", "open_polling"]
 
@@ -228,7 +229,10 @@ class PollingSession:
         except PayloadError as exc:
             self._problem = (str(exc), "".join(head))
         except OversizedPacket as exc:
-            self._problem = (f"frame over the limit of {self._limit} bytes", str(exc.units))
+            self._problem = (
+                f"frame over the limit of {counted(self._limit, 'byte')}",
+                str(exc.units),
+            )
         return packets
 
     def _reader(self) -> PayloadReader | Payload4Reader:
@@ -264,7 +268,7 @@ class PollingSession:
             data = binary if binary is not None else as_bytes(packet)
             if limit and len(data) > limit:  # the WebSocket driver closes with 1009 here
                 yield oversized_frame(recv_us, len(data), limit, data[:BAD_HEAD])
-                raise SessionDropped(f"frame over the limit of {limit} bytes")
+                raise SessionDropped(f"frame over the limit of {counted(limit, 'byte')}")
             if binary is not None:
                 frame = sio.receive_binary(binary, now, recv_us)
             elif packet[0] == "b":

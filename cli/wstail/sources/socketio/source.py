@@ -30,15 +30,16 @@ The end: a disconnect packet of our namespace from the server ends the run
 socket.io-client does not reconnect after it; `replay --serve` sends it at
 the end of the capture.
 
-Reconnects: after any other drop, `meta.disconnected` with the reason; then before
-each attempt `meta.reconnecting` with its number and delay (exponential
-backoff with jitter), and the reason when the previous attempt never
-connected. A failed first connection is retried the same way.
-`retries` (None: forever) caps the attempts in a row; then ConnectError,
-exit 3. A connection that delivered an event or stayed up 30 s starts the
-count (and the backoff) afresh; one dropped before either does not. Channel IDs (the only
-credential of /user) are sent and nowhere else: not in messages, frames,
-logs or reprs.
+Reconnects: after any other drop, `meta.disconnected` with the reason; then
+before each attempt `meta.reconnecting` with its number and delay (socket.io-
+client's backoff: 1 s doubling, randomized by half, capped at
+`retry_max_delay`), and the reason when the previous attempt never
+connected. A failed first connection is retried the same way. `retries`
+(None: forever) caps the attempts in a row; then ConnectError, exit 3. A
+connection that delivered an event or stayed up 30 s starts the count (and
+the backoff) afresh; one dropped before either does not. Channel IDs (the
+only credential of /user) are sent and nowhere else: not in messages,
+frames, logs or reprs.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from wstail.exitcodes import ConnectError, UsageError
 from wstail.fastpaths import FastPaths
 from wstail.frames import DEFAULT_MAX_FRAME_SIZE, Frame, frames_of, meta_frame
 from wstail.jsonexact import dumps
-from wstail.sources.retry import attempts_left, backoff, gave_up
+from wstail.sources.retry import RETRY_MAX_DELAY, attempts_left, backoff, gave_up
 from wstail.sources.socketio.driver import open_session
 from wstail.sources.socketio.session import (
     DEFAULT_PATH,
@@ -121,6 +122,7 @@ class SocketIOSource:
         cacert: str | None = None,
         connect_timeout: float = 10.0,
         retries: int | None = None,
+        retry_max_delay: float = RETRY_MAX_DELAY,
         ping_interval: float | None = None,
         path: str = DEFAULT_PATH,
         max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
@@ -136,6 +138,7 @@ class SocketIOSource:
         self.display_url = redact_url(url)
         self.namespace = namespace
         self.retries = retries
+        self.retry_max_delay = retry_max_delay
         self._eio = eio
         self._protocol: str | None = {"3": "eio3", "4": "eio4"}.get(eio)
         self._upgrade = True  # whether a polling session tries the upgrade to WebSocket
@@ -174,7 +177,7 @@ class SocketIOSource:
 
     async def batches(self) -> AsyncGenerator[list[Frame], None]:
         """A fresh run: the frames of each read together, lifecycle frames alone."""
-        delays: Iterator[float] = backoff()
+        delays: Iterator[float] = backoff(cap=self.retry_max_delay)
         attempt = 0
         reached = False
         while True:
@@ -213,7 +216,7 @@ class SocketIOSource:
                 finally:
                     await session.close()
                 if is_stable(delivered, loop.time() - connected_at):
-                    attempt, delays = 0, backoff()
+                    attempt, delays = 0, backoff(cap=self.retry_max_delay)
                 yield [meta_frame(now_us(), "meta.disconnected", reason=reason)]
                 if ended:
                     return  # as socket.io-client: no reconnect after the server's disconnect
