@@ -8,7 +8,7 @@ and hand-made Engine.IO 3 and node peers for bytes no real server sends. The
 only name looked up elsewhere is a `.invalid` one, which never resolves.
 A long-poll's answer lost in flight (a relay that resets the connection, as
 a NAT or load balancer does) is a gap marked by `meta.disconnected`.
-Whatever happens: the SPEC's exit code, one-line messages, never a traceback.
+Whatever happens: the documented exit code, one-line messages, never a traceback.
 """
 
 from __future__ import annotations

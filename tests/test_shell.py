@@ -57,7 +57,7 @@ def test_bash_completes_subcommands() -> None:
 
 
 def test_bash_completes_event_names() -> None:
-    """-e and -x complete the SPEC's event names, notification types included."""
+    """-e and -x complete the documented event names, notification types included."""
     assert "notification.disputeOpen" in complete("wstail replay -e notification.dis")
     assert complete("wstail tail public -x tra") == ["trade"]
     assert "meta.*" in complete("wstail replay -e me")

@@ -1,4 +1,4 @@
-"""The envelope of SPEC.md: its keys, its times and its one serializer."""
+"""The envelope (README.md, "The envelope"): its keys, its times and its one serializer."""
 
 from __future__ import annotations
 
@@ -135,14 +135,14 @@ def time_to_us(value: Any) -> int | None:
 def make_envelope(
     seq: int, recv_us: int, source: str, event: str, event_us: int | None, data: Any
 ) -> Envelope:
-    """Build an envelope with the keys in SPEC order."""
+    """Build an envelope with the keys in the documented order."""
     return make_envelope_at(seq, format_us(recv_us), source, event, event_us, data)
 
 
 def make_envelope_at(
     seq: int, recv_ts: str, source: str, event: str, event_us: int | None, data: Any
 ) -> Envelope:
-    """Build an envelope with the keys in SPEC order, its receive time already formatted."""
+    """Build an envelope with the keys in the documented order, its receive time formatted."""
     return {
         "seq": seq,
         "recv_ts": recv_ts,

@@ -1,4 +1,4 @@
-"""The event vocabulary of SPEC.md, for completion and documentation."""
+"""The event vocabulary (README.md, "Events"), for completion and documentation."""
 
 from __future__ import annotations
 

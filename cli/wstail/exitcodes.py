@@ -1,4 +1,4 @@
-"""Exit codes of the SPEC and the exceptions that carry them to `main()`."""
+"""Exit codes (README.md, "Exit codes") and the exceptions that carry them to `main()`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes, as documented in SPEC.md."""
+    """Process exit codes, as README.md documents them."""
 
     OK = 0
     INTERNAL = 1

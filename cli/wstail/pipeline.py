@@ -43,7 +43,7 @@ class StreamDone(Exception):
 
 @dataclass(slots=True)
 class StreamOptions:
-    """The STREAM options of SPEC.md, as parsed from the command line."""
+    """The stream options (filters, output, stop conditions), as parsed from the command line."""
 
     events: Sequence[str] = ()
     excludes: Sequence[str] = ()

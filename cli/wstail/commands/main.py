@@ -148,7 +148,7 @@ def name_envvars(command: Any, prefix: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run wstail and exit with the SPEC's exit code; a traceback only with --debug."""
+    """Run wstail and exit with the documented exit code; a traceback only with --debug."""
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):  # answer before importing anything heavy
         try:

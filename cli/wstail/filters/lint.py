@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from wstail.filters.events import is_glob
 
-# The top-level fields of every envelope (SPEC.md, "The envelope").
+# The top-level fields of every envelope (README.md, "The envelope").
 ENVELOPE_FIELDS = frozenset({"seq", "recv_ts", "source", "event", "event_ts", "data"})
 
 _COMPARATORS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte"})
