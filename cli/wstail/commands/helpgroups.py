@@ -29,6 +29,7 @@ HEADINGS: dict[str, str] = {
     **dict.fromkeys(
         (
             "url",
+            "feed_file",
             "channels",
             "channel_file",
             "sends",
