@@ -10,7 +10,10 @@ numbers. Envelope lines are compared to the byte, recv_ts masked.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -371,3 +374,60 @@ def test_sio_default_namespace_is_joined_once_on_every_version(kind: str, tmp_pa
     assert connected["protocol"] == ("eio3" if kind == "sio2" else "eio4")
     assert connected["namespace"] == "/"
     assert len(peer.connects()) == 1
+
+
+async def _answer_all_at_once(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, frames: list[bytes]
+) -> None:
+    """A WebSocket server that writes its 101, `frames` and a close (4000) in one write,
+    before the client can send anything: the client's subscription meets a closed socket."""
+    request = await reader.readuntil(b"\r\n\r\n")
+    key = next(
+        line.split(b":", 1)[1].strip()
+        for line in request.split(b"\r\n")
+        if line.lower().startswith(b"sec-websocket-key:")
+    )
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    head = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+    close = b"\x88\x02" + (4000).to_bytes(2, "big")
+    writer.write(head + b"".join(b"\x81" + bytes([len(f)]) + f for f in frames) + close)
+    await writer.drain()
+    with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+        await reader.read()  # the client's subscription and close, unread
+    writer.close()
+
+
+def test_frames_before_a_close_that_beat_the_subscription_are_all_read(tmp_path: Path) -> None:
+    """A server that sends its frames and closes before --send goes out: every frame is
+    still printed (the failed send is not the end of the reading), then the end of feed."""
+    frames = [b'{"n":1}', b'{"n":2}', b'{"n":3}']
+
+    async def scenario() -> Done:
+        server = await asyncio.start_server(
+            lambda r, w: _answer_all_at_once(r, w, frames), "127.0.0.1", 0
+        )
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await run_wstail(
+                "tail",
+                "ws",
+                f"ws://127.0.0.1:{port}/",
+                "--send",
+                "subscribe",
+                "--meta",
+                env=wstail_env(tmp_path),
+            )
+
+    done = asyncio.run(scenario())
+    assert done.code == 0, done.err
+    assert events(done.lines) == [
+        "meta.connected",
+        "message",
+        "message",
+        "message",
+        "meta.disconnected",
+    ]
+    assert [json.loads(line)["data"] for line in done.lines[1:4]] == [{"n": 1}, {"n": 2}, {"n": 3}]

@@ -260,11 +260,9 @@ class NodeSource:
                     )
                 ]
                 try:
-                    sent = self._send_all(connection)
+                    self._send_all(connection)
                     while True:
                         try:
-                            if sent is not None:
-                                raise sent
                             messages = await connection.recv_batch()
                         except ConnectionClosed as closed:
                             ended = end_of_feed(closed)
@@ -292,17 +290,17 @@ class NodeSource:
             yield [meta_frame(now_us(), "meta.reconnecting", **details)]
             await asyncio.sleep(delay)
 
-    def _send_all(self, connection: WebSocketClient) -> ConnectionClosed | None:
+    def _send_all(self, connection: WebSocketClient) -> None:
         """Send --send's texts, in order: a subscription renewed on every connect.
 
-        The closing that stopped it, if the server closed first (it is read as any close).
+        A server that closed first stops it; what it sent before its close is
+        still read (recv_batch hands every message over before the close).
         """
         try:
             for text in self.sends:
                 connection.send_text(text)
-        except ConnectionClosed as closed:
-            return closed
-        return None
+        except ConnectionClosed:
+            pass  # the close is read, and reported, where every close is
 
     async def _open(self) -> WebSocketClient:
         return await connect(
