@@ -156,3 +156,19 @@ def test_replay_progress_ends_with_a_summary(tmp_path: Path, args: list[str], co
     assert len(shown) == 1, shown
     assert re.fullmatch(rf"wstail: replayed {count} envelopes in \d+\.\d s, [\d,]+/s", shown[0])
     assert len((tmp_path / "out").read_bytes().splitlines()) == count
+
+
+def test_bad_lines_are_printed_above_the_progress_line(tmp_path: Path) -> None:
+    """A bad line met while the progress line is drawn erases it first: never glued to it."""
+    lines = SAMPLE.read_text().splitlines(keepends=True)
+    capture = tmp_path / "bad.jsonl"
+    # a paced replay draws its progress line before the bad lines come
+    capture.write_text("".join(lines[:20]) + "not json\n" + "".join(lines[20:]) + "[1,\n")
+    run = OnTerminal(["replay", "--speed", "20", str(capture)], tmp_path / "out")
+    run.read_until(r"bad\.jsonl: [\d,]+ events")
+    code = run.finish()
+    assert code == 4, run.text
+    shown = [line for line in screen(run.text) if line]
+    reports = [line for line in shown if f"{capture}:" in line and " events" not in line]
+    assert [line.split(": ", 1)[0] for line in reports] == [f"{capture}:21", f"{capture}:34"]
+    assert all(line.startswith(f"{capture}:") for line in reports), shown  # never glued

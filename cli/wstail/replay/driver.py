@@ -94,9 +94,7 @@ class Replayer:
         self._file_bad_lines += 1
         if self._file_bad_lines > SHOWN_BAD_LINES and not always:
             return
-        self.stream.flush()
-        self.stderr.write(f"{display_name(path)}:{lineno}: {reason}\n")
-        self.stderr.flush()
+        self._line(f"{display_name(path)}:{lineno}: {reason}")
 
     def replay(self, paths: list[str]) -> None:
         """Replay every input; BadInputError at the end if any line or file was bad.
@@ -148,8 +146,15 @@ class Replayer:
 
     def _say(self, message: str) -> None:
         """One line about a whole file, in its place among the output."""
+        self._line(f"wstail: {message}")
+
+    def _line(self, text: str) -> None:
+        """One stderr line after what was printed before it, the progress line erased first
+        (the next tick draws it again below)."""
         self.stream.flush()
-        self.stderr.write(f"wstail: {message}\n")
+        if self.progress is not None:
+            self.progress.clear()
+        self.stderr.write(text + "\n")
         self.stderr.flush()
 
     def replay_file(self, path: str, handle: BinaryIO) -> None:
@@ -163,10 +168,8 @@ class Replayer:
         finally:
             hidden = self._file_bad_lines - SHOWN_BAD_LINES
             if hidden > 0:
-                self.stream.flush()
                 more = counted(hidden, "more bad line")
-                self.stderr.write(f"... and {more} in {display_name(path)}\n")
-                self.stderr.flush()
+                self._line(f"... and {more} in {display_name(path)}")
 
     def _replay_file(self, path: str, handle: BinaryIO) -> None:
         blocks = read_blocks(handle, 0, self.options.block_size)
