@@ -311,3 +311,13 @@ def test_tsv_and_csv_misuse_is_a_usage_error(wstail: Wstail, args: list[str], me
     assert (result.code, result.stdout) == (2, b"")
     assert result.stderr.startswith(f"wstail: {message}")
     assert result.stderr.count("\n") == 1
+
+
+def test_tsv_from_the_environment_waits_for_a_query(wstail: Wstail) -> None:
+    """WSTAIL_REPLAY_TSV is a setting for the runs with -q: without one it changes nothing."""
+    plain = wstail("replay", SAMPLE, "-n", "2")
+    result = wstail("replay", SAMPLE, "-n", "2", env={"WSTAIL_REPLAY_TSV": "1"})
+    assert (result.code, result.stderr, result.stdout) == (0, "", plain.stdout)
+    rows = wstail("replay", SAMPLE, "-n", "2", "-q", "[seq, event]", env={"WSTAIL_REPLAY_TSV": "1"})
+    typed = wstail("replay", SAMPLE, "-n", "2", "-q", "[seq, event]", "--tsv")
+    assert rows.stdout == typed.stdout and rows.stdout.count(b"\t") == 2

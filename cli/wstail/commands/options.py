@@ -188,6 +188,14 @@ def stream_settings(params: dict[str, Any]) -> StreamOptions:
     )
 
 
+def _typed(name: str) -> bool:
+    """Whether the option `name` was given on the command line (not by its variable)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return True
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
 def table_kind(params: dict[str, Any]) -> TableKind | None:
     """--tsv or --csv, checked against the options they cannot go with."""
     from wstail.exitcodes import UsageError
@@ -198,6 +206,8 @@ def table_kind(params: dict[str, Any]) -> TableKind | None:
     if option is None:
         return None
     if not params["query"]:
+        if not _typed(option.lstrip("-")):
+            return None  # from the environment: a setting for the runs with -q, not a mistake
         raise UsageError(f"{option} needs -q EXPR: it prints the query's result as a row")
     clashes = [
         flag
