@@ -113,7 +113,7 @@ class _Batches:
 class _DictStream(Stream):
     """The commands' Stream, whose records are the envelope dicts themselves (no JSON made)."""
 
-    __slots__ = ("_decode_exactly",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -131,7 +131,6 @@ class _DictStream(Stream):
         super().__init__(options, compiled, writer, terminal, meta_lines, window, tally=False)
         # Every record goes through format_envelope, which returns the dict as it is.
         self._record = self.format_envelope
-        self._decode_exactly = exact
 
     def format_envelope(self, envelope: Envelope, line: bytes | None = None) -> bytes:
         """The envelope itself: the writer takes dicts (typed as the stream's bytes records)."""
@@ -139,8 +138,8 @@ class _DictStream(Stream):
 
     @property
     def prints_envelopes_again(self) -> bool:
-        """Envelopes read back from NDJSON are decoded exactly only when `exact` asks."""
-        return self._decode_exactly
+        """Envelopes read back from NDJSON keep every digit, as a capture's normalizers do."""
+        return True
 
 
 class _LogLines(io.TextIOBase):
