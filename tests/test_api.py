@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.generic_peers import ScriptedPeer, ensure_ws_server, sio_emit
-from helpers.sio_peers import run
 
 import wstail
+from helpers.generic_peers import ScriptedPeer, ensure_ws_server, sio_emit
+from helpers.sio_peers import run
 from wstail.feeds import FEEDS, sample_path
 from wstail.jsonexact import ExactNumber
 
@@ -26,7 +26,11 @@ WSTAIL = [sys.executable, "-m", "wstail"]
 def cli(*args: str | Path) -> tuple[int, list[Any], str]:
     """Run `wstail ARGS`: exit code, the envelopes printed (decoded), stderr."""
     done = subprocess.run([*WSTAIL, *map(str, args)], capture_output=True, timeout=60)
-    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr.decode()
+    return (
+        done.returncode,
+        [json.loads(line) for line in done.stdout.splitlines()],
+        done.stderr.decode(),
+    )
 
 
 def ours() -> list[threading.Thread]:
@@ -124,12 +128,17 @@ def test_bad_lines_are_logged_and_counted_after_the_good_envelopes(
     code, printed, err = cli("replay", path)
     assert code == 4
     got = []
-    with caplog.at_level(logging.WARNING, logger="wstail"), pytest.raises(wstail.BadInputError) as bad:
+    with (
+        caplog.at_level(logging.WARNING, logger="wstail"),
+        pytest.raises(wstail.BadInputError) as bad,
+    ):
         for envelope in wstail.replay(str(path)):
             got.append(envelope)
     assert got == printed
     assert f"wstail: {bad.value}" in err
-    assert [r.getMessage() for r in caplog.records] == [f"{path}:6: " + err.split(":6: ")[1].split("\n")[0]]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}:6: " + err.split(":6: ")[1].split("\n")[0]
+    ]
 
 
 def test_leaving_the_loop_stops_the_reading_thread() -> None:

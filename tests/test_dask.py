@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.parts import split_capture
 
+from helpers.parts import split_capture
 from wstail.feeds import FEEDS, sample_path
 
 distributed = pytest.importorskip("distributed")  # the extra wstail[dask]
@@ -23,9 +23,12 @@ import wstail.dask as wd  # noqa: E402
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     """A LocalCluster of 2 worker processes, one thread each."""
-    with distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as connected:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as connected,
+    ):
         yield connected
 
 

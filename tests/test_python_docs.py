@@ -17,7 +17,13 @@ def test_the_doc_has_its_examples() -> None:
     """The study, the bot loops, raw frames and the Dask run are all there."""
     text = "\n".join(EXAMPLES)
     assert len(EXAMPLES) >= 6
-    for needle in ("pd.DataFrame", "wstail.tail(", "wstail.atail(", "LocalCluster", "capture_frames"):
+    for needle in (
+        "pd.DataFrame",
+        "wstail.tail(",
+        "wstail.atail(",
+        "LocalCluster",
+        "capture_frames",
+    ):
         assert needle in text
 
 

@@ -22,11 +22,11 @@ import io
 import logging
 import queue
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, TextIO, TypeVar, cast
 
 from wstail.capture import CaptureError, CaptureHeader, decode_frame, decode_header, is_header
 from wstail.exitcodes import (
@@ -126,8 +126,8 @@ class _DictStream(Stream):
         compiled = CompiledOptions.build(options)
         for warning in compiled.warnings:
             log.warning("wstail: %s", warning)
-        terminal = Terminal(pretty=False, color=False, stderr=_LogLines(logging.WARNING))
-        meta_lines = _LogLines(logging.INFO) if live else None
+        terminal = Terminal(pretty=False, color=False, stderr=_log_lines(logging.WARNING))
+        meta_lines = _log_lines(logging.INFO) if live else None
         super().__init__(options, compiled, writer, terminal, meta_lines, window, tally=False)
         # Every record goes through format_envelope, which returns the dict as it is.
         self._record = self.format_envelope
@@ -166,6 +166,11 @@ class _LogLines(io.TextIOBase):
             if line:
                 log.log(self._level, "%s", line.removeprefix("wstail: "))
         return len(text)
+
+
+def _log_lines(level: int) -> TextIO:
+    """A text stream for what the commands write on stderr, logged at `level`."""
+    return cast(TextIO, _LogLines(level))
 
 
 def _stream_options(
@@ -288,7 +293,7 @@ def replay(
     replayer = Replayer(
         stream,
         ReplayOptions(window=window if active else None),
-        _LogLines(logging.WARNING),
+        _log_lines(logging.WARNING),
         partial(reading_for, rules=rules),
     )
 
@@ -349,8 +354,8 @@ def _drain(
 def _bound_text(value: str | int | datetime) -> str:
     """What --from/--to would be given: an int is seq:N, a datetime its RFC 3339 time (UTC)."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, int) and not isinstance(value, bool):
         return f"seq:{value}"
     return str(value)
@@ -439,7 +444,12 @@ def _tap(
     }
     if generic and not chosen.generic:
         raise UsageError(f"{', '.join(generic)}: only for the generic feeds (ws, sio)")
-    wrong = {"sends": "socketio", "emits": "websocket", "namespace": "websocket", "path": "websocket"}
+    wrong = {
+        "sends": "socketio",
+        "emits": "websocket",
+        "namespace": "websocket",
+        "path": "websocket",
+    }
     for key in generic:
         if chosen.protocol == wrong[key]:
             raise UsageError(f"{key}: not an option of the {feed} feed")
@@ -472,7 +482,7 @@ def _tap(
             raise UsageError("demo serves its own bundled sample: drop the url (or demo)")
         checked = made if ids else dataclasses.replace(made, channels=(DEMO_CHANNEL,))
         chosen.open(checked, f"{chosen.scheme}://127.0.0.1" if chosen.generic else None)
-        prepare = demo_preparer(chosen, made, _LogLines(logging.INFO), speed=speed or 1.0)
+        prepare = demo_preparer(chosen, made, _log_lines(logging.INFO), speed=speed or 1.0)
     else:
         if speed is not None:
             raise UsageError("speed only applies with demo (a live feed comes at its own pace)")
@@ -787,4 +797,3 @@ def capture_frames(path: str) -> Iterator[Frame]:
         raise BadInputError(f"{display_name(path)}:{lineno + 1}: {reason}") from None
     finally:
         handle.close()
-

@@ -31,7 +31,9 @@ ENVELOPE_COLUMNS = ("seq", "recv_ts", "source", "event", "event_ts")
 _GLOB_CHARS = frozenset("*?[")
 
 
-def capture_paths(paths_or_globs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+def capture_paths(
+    paths_or_globs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> list[str]:
     """The files named, in order: each glob's matches sorted (a glob matching none is an error)."""
     from wstail.exitcodes import BadInputError
 
@@ -88,7 +90,8 @@ def read_captures(
     }
     replay(*paths, **options)  # checks the options (nothing is read)
     parts = [dask.delayed(_read_part)(path, options) for path in paths]
-    return dask.bag.from_delayed(parts)
+    bag: dask.bag.Bag = dask.bag.from_delayed(parts)
+    return bag
 
 
 def _read_part(path: str, options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -145,9 +148,9 @@ def to_dataframe(
     whatever the shapes); `"flat"` a column per field, nested objects joined
     with dots (`data.price`, `data.order.id`): the fields `columns` names,
     else those of the first partition's first 1,000 envelopes, typed by
-    them (numbers Float64, booleans boolean, texts string, else objects;
-    that sample is computed now; lists and mixed values as JSON text). Dask's string conversion is left off:
-    objects stay objects.
+    them (numbers Float64, booleans boolean, texts string, anything else
+    JSON text; that sample is computed now). Dask's string conversion is
+    left off: objects stay objects.
     """
     import dask
     import dask.dataframe
@@ -163,7 +166,10 @@ def to_dataframe(
     meta = envelope_frame([], data, types)
     frames = [dask.delayed(envelope_frame)(part, data, types) for part in bag.to_delayed()]
     with dask.config.set({"dataframe.convert-string": False}):
-        return dask.dataframe.from_delayed(frames, meta=meta, verify_meta=False)
+        frame: dask.dataframe.DataFrame = dask.dataframe.from_delayed(
+            frames, meta=meta, verify_meta=False
+        )
+    return frame
 
 
 def _column_type(values: list[Any]) -> str:
@@ -248,9 +254,7 @@ def _number(value: Any) -> Any:
 def _times(texts: list[str | None]) -> pandas.Series:
     import pandas as pd
 
-    return pd.Series(
-        pd.to_datetime(texts, utc=True, format="ISO8601"), dtype="datetime64[us, UTC]"
-    )
+    return pd.Series(pd.to_datetime(texts, utc=True, format="ISO8601"), dtype="datetime64[us, UTC]")
 
 
 def _json(value: Any) -> str:

@@ -23,7 +23,9 @@ def split_capture(capture: Path, directory: Path, parts: int) -> list[Path]:
     for number in range(parts):
         path = directory / f"part-{number:03d}.jsonl"
         chunk = frames[number * size : (number + 1) * size]
-        path.write_bytes(b"\n".join([orjson.dumps({**head, "first_seq": first_seq}), *chunk]) + b"\n")
+        path.write_bytes(
+            b"\n".join([orjson.dumps({**head, "first_seq": first_seq}), *chunk]) + b"\n"
+        )
         first_seq += sum(1 for _ in wstail.replay(str(path), meta=True))
         paths.append(path)
     return paths
