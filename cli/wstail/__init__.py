@@ -21,7 +21,7 @@ dask.bag. See docs/python.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing itself is not imported: `import wstail` stays cheap
 
 __version__ = "0.1.0"
 
@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from wstail.api import (
         BadInputError,
         CaptureHeader,
