@@ -229,6 +229,31 @@ def _next_timeout(stream: Stream, deadline: float | None) -> float | None:
 Prepare = Callable[[AsyncExitStack], Awaitable[LiveSource]]
 
 
+async def run_source(
+    prepare: Prepare,
+    stream: Stream,
+    make_recorder: Callable[[LiveSource], Recorder] | None = None,
+    status: RecordStatus | None = None,
+    recorders: list[Recorder] | None = None,
+) -> None:
+    """Prepare the source, then pump it until the end; what was prepared is closed after.
+
+    The one live path: `run_live` (the commands) and the Python API
+    (`wstail.tail`, `wstail.atail`) both run it; a cancel ends it cleanly
+    (the source closes its connection). Recorders made are appended to `recorders`.
+    """
+    async with AsyncExitStack() as stack:
+        live = await prepare(stack)
+        recorder = make_recorder(live) if make_recorder is not None else None
+        if recorder is not None:
+            if recorders is not None:
+                recorders.append(recorder)
+            if status is not None:
+                ticker = asyncio.create_task(status.follow(recorder))
+                stack.callback(ticker.cancel)
+        await pump(live.frames, live.source, live.normalize, stream, recorder)
+
+
 def run_live(
     prepare: Prepare,
     stream: Stream,
@@ -255,15 +280,7 @@ def run_live(
         for signum in _SIGNALS:
             loop.add_signal_handler(signum, stop, signum)
         try:
-            async with AsyncExitStack() as stack:
-                live = await prepare(stack)
-                recorder = make_recorder(live) if make_recorder is not None else None
-                if recorder is not None:
-                    recorders.append(recorder)
-                    if status is not None:
-                        ticker = asyncio.create_task(status.follow(recorder))
-                        stack.callback(ticker.cancel)
-                await pump(live.frames, live.source, live.normalize, stream, recorder)
+            await run_source(prepare, stream, make_recorder, status, recorders)
         except asyncio.CancelledError:
             if signalled:
                 raise Interrupted("interrupted") from None

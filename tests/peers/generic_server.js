@@ -10,7 +10,8 @@
 //   {"ev": "received", "n": N, "text": "..."}       ws: a text message, as received
 //   {"ev": "received", "n": N, "binary": "<base64>"} ws: a binary message
 //   {"ev": "received", "n": N, "text": "42/ns,[...]"} sio: a Socket.IO packet as received
-//   {"ev": "sent", "n": N, "step": I}, {"ev": "closed", "n": N}, {"ev": "done", "n": N}
+//   {"ev": "sent", "n": N, "step": I}, {"ev": "done", "n": N}
+//   {"ev": "closed", "n": N, "how": ...}            ws: the close code; sio: the reason
 // N counts connections (sio: connections to the scenario's namespace) from 1.
 //
 // The scenario: {"path": "/feed" (ws: the only path served; sio: the Socket.IO
@@ -79,9 +80,9 @@ class Connection {
     if (this.wake) this.wake();
   }
 
-  closed() {
+  closed(how) {
     this.open = false;
-    log({ ev: "closed", n: this.n });
+    log(how === undefined ? { ev: "closed", n: this.n } : { ev: "closed", n: this.n, how });
     if (this.wake) this.wake();
   }
 
@@ -132,7 +133,8 @@ if (kind === "ws") {
       else log({ ev: "received", n: connection.n, text: data.toString("utf8") });
       connection.got();
     });
-    socket.on("close", () => connection.closed());
+    // the close code the client sent (1005: none; 1006: no close frame, the TCP connection lost)
+    socket.on("close", (code) => connection.closed(code));
     socket.on("error", () => {});
     connection.play(stepsOf(connection.n));
   });
@@ -161,7 +163,7 @@ if (kind === "ws") {
       const found = /^[25](?:\d+-)?(\/[^,]*)?/.exec(text);
       if (found && (found[1] || "/") === ns) connection.got();
     });
-    socket.on("disconnect", () => connection.closed());
+    socket.on("disconnect", (reason) => connection.closed(reason));
     connection.play(stepsOf(connection.n));
   });
 }
