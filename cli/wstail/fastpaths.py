@@ -21,6 +21,7 @@ from wstail.words import counted
 STRICT_VARIABLE = "WSTAIL_STRICT_FAST_PATHS"
 SHORT_WAYS_VARIABLE = "WSTAIL_DEV_SHORT_WAYS"  # "0": replay every line on its own
 BLOCK_SIZE_VARIABLE = "WSTAIL_DEV_BLOCK_SIZE"  # bytes replay asks of an input per read
+INDEX_VARIABLE = "WSTAIL_DEV_INDEX"  # "0": --from/--to read captures from their start
 
 
 class FastPathMissed(RuntimeError):
@@ -75,6 +76,7 @@ class DeveloperSwitches:
     strict: bool = False
     short_ways: bool = True
     block_size: int | None = None
+    index: bool = True
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> DeveloperSwitches:
@@ -89,6 +91,7 @@ class DeveloperSwitches:
             strict=_strict(environ),
             short_ways=environ.get(SHORT_WAYS_VARIABLE, "") != "0",
             block_size=block_size,
+            index=environ.get(INDEX_VARIABLE, "") != "0",
         )
 
 
@@ -98,6 +101,7 @@ def _strict(environ: Mapping[str, str]) -> bool:
 
 __all__ = [
     "BLOCK_SIZE_VARIABLE",
+    "INDEX_VARIABLE",
     "SHORT_WAYS_VARIABLE",
     "STRICT_VARIABLE",
     "DeveloperSwitches",

@@ -140,6 +140,8 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         window=window.contains if window.active else None,
     )
     rules = rules_of(params)
+    # Indexes count envelopes by the recorded rules: replay's own --each... number anew.
+    options.use_index = switches.index and rules == type(rules)()
     replayer = Replayer(stream, options, env.stderr, partial(reading_for, rules=rules))
     try:
         replayer.replay(paths)
