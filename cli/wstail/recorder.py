@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from wstail.capture import CaptureHeader, encode_frame
 from wstail.exitcodes import UsageError, output_failed
 from wstail.frames import Frame
-from wstail.index import Indexer, Stamp, index_path, write_index
+from wstail.index import (
+    CHECKPOINT_EVERY,
+    MEMBER_SIZE,
+    Indexer,
+    Stamp,
+    index_path,
+    write_index,
+)
 from wstail.sinks import buffered_stdout
 from wstail.wholelines import GzipLines, PlainLines, ZstdLines, open_lines
 
@@ -72,7 +79,14 @@ class CaptureFile:
     write or a kill -9 leaves a file that ends on a whole line.
     """
 
-    def __init__(self, path: str, header: CaptureHeader, *, private: bool) -> None:
+    def __init__(
+        self,
+        path: str,
+        header: CaptureHeader,
+        *,
+        private: bool,
+        index_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         self.path = path
         self.header = header
         self.size = 0  # bytes on disk (compressed for .gz and .zst)
@@ -90,7 +104,7 @@ class CaptureFile:
         if path == "-":
             self._stdout = buffered_stdout()
         else:
-            self.indexer = Indexer()
+            self.indexer = Indexer(index_every)
             try:  # an index of an earlier capture of this name must not outlive it
                 os.unlink(index_path(path))
             except OSError:
@@ -103,7 +117,8 @@ class CaptureFile:
             try:
                 if private:
                     os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
-                self._lines = open_lines(fd, path)
+                # a member per few checkpoints: a seek decompresses little in vain
+                self._lines = open_lines(fd, path, MEMBER_SIZE * index_every // CHECKPOINT_EVERY)
             except BaseException:
                 os.close(fd)
                 raise
@@ -199,8 +214,10 @@ class Recorder:
         rotate_size: int | None = None,
         rotate_every: float | None = None,
         warn: TextIO | None = None,
+        index_every: int = CHECKPOINT_EVERY,
     ) -> None:
         self.pattern = pattern
+        self.index_every = index_every
         self.template = header
         self.private = private
         self.rotate_size = rotate_size
@@ -236,7 +253,7 @@ class Recorder:
             if self.pattern == "-"
             else part_name(self.pattern, self.part, start_us, self.paths)
         )
-        capture = CaptureFile(path, header, private=self.private)
+        capture = CaptureFile(path, header, private=self.private, index_every=self.index_every)
         self.paths.append(path)
         return capture
 
@@ -341,6 +358,7 @@ class RecordOptions:
     path: str
     rotate_size: int | None = None
     rotate_every: float | None = None
+    index_every: int = CHECKPOINT_EVERY  # developer switch WSTAIL_DEV_INDEX_EVERY (tests)
 
     def recorder_for(self, live: LiveSource) -> Recorder:
         """The recorder of a live source, its first part opened now (with its header)."""
@@ -361,6 +379,7 @@ class RecordOptions:
             private=live.private,
             rotate_size=self.rotate_size,
             rotate_every=self.rotate_every,
+            index_every=self.index_every,
         )
         recorder.open_now()
         return recorder

@@ -236,10 +236,12 @@ def _seekable(fd: int) -> bool:
     return True
 
 
-def open_lines(fd: int, path: str) -> PlainLines | GzipLines | ZstdLines:
+def open_lines(
+    fd: int, path: str, member_size: int = MEMBER_SIZE
+) -> PlainLines | GzipLines | ZstdLines:
     """The line writer for a capture path: compressed by its extension."""
     if path.endswith(".gz"):
-        return GzipLines(fd, path)
+        return GzipLines(fd, path, member_size=member_size)
     if path.endswith(".zst"):
-        return ZstdLines(fd, path)
+        return ZstdLines(fd, path, member_size=member_size)
     return PlainLines(fd, path)

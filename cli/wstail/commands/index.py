@@ -26,17 +26,21 @@ def index(files: tuple[str, ...]) -> None:
     that changed how frames are numbered. One line per index written on
     stdout; a file that is not a capture is one line on stderr (exit 4).
     """
+    import os
+
+    from wstail.fastpaths import DeveloperSwitches
     from wstail.feeds import reading_for
-    from wstail.index import index_path, write_index
+    from wstail.index import CHECKPOINT_EVERY, index_path, write_index
     from wstail.replay.index import build_index
     from wstail.words import counted
 
     if "-" in files:
         raise UsageError("wstail index needs files: an index is kept beside its capture")
+    every = DeveloperSwitches.from_environ(os.environ).index_every or CHECKPOINT_EVERY
     failed = 0
     for path in files:
         try:
-            made = build_index(path, reading_for)
+            made = build_index(path, reading_for, every)
             try:
                 write_index(path, made)
             except OSError as exc:

@@ -20,6 +20,7 @@ from wstail.capture import CaptureError, decode_header, is_header
 from wstail.exitcodes import BadInputError
 from wstail.fastpaths import FastPaths
 from wstail.index import (
+    CHECKPOINT_EVERY,
     SMALL,
     CaptureIndex,
     Checkpoint,
@@ -55,7 +56,7 @@ def _decompressor(kind: str) -> Callable[[], Any]:
         return lambda: zlib.decompressobj(wbits=31)
     import zstandard
 
-    return zstandard.ZstdDecompressor().decompressobj  # type: ignore[no-any-return]
+    return zstandard.ZstdDecompressor().decompressobj
 
 
 def open_at(path: str, point: Checkpoint, kind: str) -> BinaryIO:
@@ -81,13 +82,13 @@ def open_at(path: str, point: Checkpoint, kind: str) -> BinaryIO:
 # ---------------------------------------------------------------- building
 
 
-def build_index(path: str, reading_for: ReadingFor) -> CaptureIndex:
+def build_index(path: str, reading_for: ReadingFor, every: int = CHECKPOINT_EVERY) -> CaptureIndex:
     """The index of the capture at `path`, read whole; BadInputError if it is not a capture."""
     try:
         before = Stamp.of(path)
         kind = compression_of(path)
         with open(path, "rb") as raw:
-            indexer = _index_stream(raw, kind, path, reading_for)
+            indexer = _index_stream(raw, kind, path, reading_for, Indexer(every))
         after = Stamp.of(path)
     except OSError as exc:
         raise BadInputError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -140,8 +141,9 @@ def _decompressed(raw: BinaryIO, kind: str, members: list[_Member]) -> Iterator[
         raise CorruptStream(f"{kind} stream is truncated")
 
 
-def _index_stream(raw: BinaryIO, kind: str, path: str, reading_for: ReadingFor) -> Indexer:
-    indexer = Indexer()
+def _index_stream(
+    raw: BinaryIO, kind: str, path: str, reading_for: ReadingFor, indexer: Indexer
+) -> Indexer:
     members: list[_Member] = []
     lines = _Lines(indexer, members, not kind, path, reading_for)
     try:
