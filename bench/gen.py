@@ -13,6 +13,9 @@ Writes, all from one seeded random generator (same seed, same bytes):
                   carrying its index (the live run checks none is lost).
 - public.ndjson   300,000 envelopes exactly as wstail prints them: the output of
                   `wstail replay public.jsonl`, cut at 300,000 lines.
+- public.jsonl.gz, public.jsonl.zst  the public capture compressed as `record`
+                  writes it: a gzip member (zstd frame) per MEMBER_SIZE bytes of lines.
+- *.idx           the indexes of the three public captures (`wstail index`).
 
 Frames are built with the capture codec's own line layout (wstail.capture
 writes `[offset,"sio","/public","<event text>"]`); the payload text is made
@@ -213,6 +216,40 @@ def public_events(rng: random.Random, frames: int) -> Iterator[tuple[int, str]]:
         yield offset, compact(["stream", message])
 
 
+MEMBER_SIZE = 1 << 20  # wstail.index.MEMBER_SIZE
+
+
+def write_blocked(src: Path, kind: str, dest: Path) -> None:
+    """`src` compressed as record writes it: members (frames) of whole lines, ~1 MiB each."""
+    import zstandard
+
+    compress = (
+        (lambda data: gzip.compress(data, compresslevel=6, mtime=0))
+        if kind == "gzip"
+        else zstandard.ZstdCompressor(level=3).compress
+    )
+    with open(src, "rb") as source, open(dest, "wb") as out:
+        block: list[bytes] = []
+        size = 0
+        for line in source:
+            block.append(line)
+            size += len(line)
+            if size >= MEMBER_SIZE:
+                out.write(compress(b"".join(block)))
+                block, size = [], 0
+        if block:
+            out.write(compress(b"".join(block)))
+
+
+def write_indexed_public(wstail: list[str], plain: Path) -> list[Path]:
+    """The plain capture's .gz and .zst as record writes them, and all three indexed."""
+    captures = [plain, plain.with_name(plain.name + ".gz"), plain.with_name(plain.name + ".zst")]
+    write_blocked(plain, "gzip", captures[1])
+    write_blocked(plain, "zstd", captures[2])
+    subprocess.run([*wstail, "index", *map(str, captures)], check=True, stdout=subprocess.DEVNULL)
+    return captures
+
+
 def write_public(path: Path, live_path: Path, rng: random.Random, frames: int) -> None:
     """The public capture, and the live-run subset (its first LIVE_FRAMES frames)."""
     with open(path, "w", encoding="utf-8") as out, open(live_path, "w", encoding="utf-8") as live:
@@ -379,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = out / "STAMP"
-    want = f"seed={args.seed} frames={args.frames} ndjson={NDJSON_LINES} live={LIVE_FRAMES} v3\n"
+    want = f"seed={args.seed} frames={args.frames} ndjson={NDJSON_LINES} live={LIVE_FRAMES} v4\n"
     names = [
         "public.jsonl",
         "live_public.jsonl",
@@ -387,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
         "live_node.jsonl",
         "public.ndjson",
         "public.jsonl.gz",
+        "public.jsonl.zst",
+        "public.jsonl.idx",
+        "public.jsonl.gz.idx",
+        "public.jsonl.zst.idx",
     ]
     if (
         not args.force
@@ -402,11 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         out / "public.jsonl", out / "live_public.jsonl", random.Random(args.seed), args.frames
     )
     write_node(out / "node.jsonl", out / "live_node.jsonl", random.Random(args.seed + 1))
-    with (
-        open(out / "public.jsonl", "rb") as src,
-        gzip.GzipFile(out / "public.jsonl.gz", "wb", compresslevel=6, mtime=0) as dst,
-    ):
-        dst.write(src.read())
+    write_indexed_public(wstail, out / "public.jsonl")
     write_ndjson(wstail, out / "public.jsonl", out / "public.ndjson", NDJSON_LINES)
     stamp.write_text(want)
     return 0

@@ -58,7 +58,18 @@ from bench.common import (
     print_table,
 )
 from bench.install import Against, generate, setup
-from bench.sections import capture, ceiling, imports, live, python, replay, rss, serve, startup
+from bench.sections import (
+    capture,
+    ceiling,
+    imports,
+    live,
+    python,
+    replay,
+    rss,
+    seek,
+    serve,
+    startup,
+)
 from bench.sections.profile import profile
 from bench.sections.soak import soak
 
@@ -66,6 +77,7 @@ from bench.sections.soak import soak
 SECTIONS: dict[str, Callable[[Context], list[Figure]]] = {
     "replay": replay.run,
     "capture": capture.run,
+    "seek": seek.run,
     "startup": startup.run,
     "imports": imports.run,
     "rss": rss.run,

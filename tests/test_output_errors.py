@@ -239,7 +239,7 @@ def in_order(directory: Path) -> list[Path]:
         with path.open("rb") as part:
             return int(json.loads(part.readline())["first_seq"])
 
-    return sorted(directory.iterdir(), key=first_seq)
+    return sorted(directory.glob("*.jsonl"), key=first_seq)  # not their indexes (.idx)
 
 
 def test_rotation_into_a_removed_directory_keeps_the_current_part(tmp_path: Path) -> None:

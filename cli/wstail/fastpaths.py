@@ -21,6 +21,8 @@ from wstail.words import counted
 STRICT_VARIABLE = "WSTAIL_STRICT_FAST_PATHS"
 SHORT_WAYS_VARIABLE = "WSTAIL_DEV_SHORT_WAYS"  # "0": replay every line on its own
 BLOCK_SIZE_VARIABLE = "WSTAIL_DEV_BLOCK_SIZE"  # bytes replay asks of an input per read
+INDEX_VARIABLE = "WSTAIL_DEV_INDEX"  # "0": --from/--to read captures from their start
+INDEX_EVERY_VARIABLE = "WSTAIL_DEV_INDEX_EVERY"  # bytes between index checkpoints (tests)
 
 
 class FastPathMissed(RuntimeError):
@@ -75,21 +77,30 @@ class DeveloperSwitches:
     strict: bool = False
     short_ways: bool = True
     block_size: int | None = None
+    index: bool = True
+    index_every: int | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> DeveloperSwitches:
         """The switches the environment sets; UsageError for a block size that is no size."""
-        size = environ.get(BLOCK_SIZE_VARIABLE, "").strip()
-        block_size = None
-        if size:
-            if not size.isdigit() or int(size) < 1:
-                raise UsageError(f"{BLOCK_SIZE_VARIABLE}={size!r}: expected a number of bytes")
-            block_size = int(size)
+        block_size = _bytes(environ, BLOCK_SIZE_VARIABLE)
         return cls(
             strict=_strict(environ),
             short_ways=environ.get(SHORT_WAYS_VARIABLE, "") != "0",
             block_size=block_size,
+            index=environ.get(INDEX_VARIABLE, "") != "0",
+            index_every=_bytes(environ, INDEX_EVERY_VARIABLE),
         )
+
+
+def _bytes(environ: Mapping[str, str], variable: str) -> int | None:
+    """A number of bytes a variable sets (None: unset); UsageError for one that is no size."""
+    size = environ.get(variable, "").strip()
+    if not size:
+        return None
+    if not size.isdigit() or int(size) < 1:
+        raise UsageError(f"{variable}={size!r}: expected a number of bytes")
+    return int(size)
 
 
 def _strict(environ: Mapping[str, str]) -> bool:
@@ -98,6 +109,8 @@ def _strict(environ: Mapping[str, str]) -> bool:
 
 __all__ = [
     "BLOCK_SIZE_VARIABLE",
+    "INDEX_EVERY_VARIABLE",
+    "INDEX_VARIABLE",
     "SHORT_WAYS_VARIABLE",
     "STRICT_VARIABLE",
     "DeveloperSwitches",

@@ -197,8 +197,9 @@ def _recorded(
 ) -> Iterator[FrameItems]:
     """Each frame written to the capture just before the stream numbers its envelopes."""
     for frame in frames:
-        recorder.write(frame, stream.next_seq)
-        yield normalize(frame, source), frame.recv_us, raw_payload(frame)
+        items = normalize(frame, source)  # first: how many envelopes goes into the index
+        recorder.write(frame, stream.next_seq, len(items))
+        yield items, frame.recv_us, raw_payload(frame)
 
 
 # Frames whose envelopes go to the output in one hand-over, at most: bounds

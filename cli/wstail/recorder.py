@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from wstail.capture import CaptureHeader, encode_frame
 from wstail.exitcodes import UsageError, output_failed
 from wstail.frames import Frame
+from wstail.index import (
+    CHECKPOINT_EVERY,
+    MEMBER_SIZE,
+    Indexer,
+    Stamp,
+    index_path,
+    write_index,
+)
 from wstail.sinks import buffered_stdout
 from wstail.wholelines import GzipLines, PlainLines, ZstdLines, open_lines
 
@@ -71,17 +79,36 @@ class CaptureFile:
     write or a kill -9 leaves a file that ends on a whole line.
     """
 
-    def __init__(self, path: str, header: CaptureHeader, *, private: bool) -> None:
+    def __init__(
+        self,
+        path: str,
+        header: CaptureHeader,
+        *,
+        private: bool,
+        index_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         self.path = path
         self.header = header
         self.size = 0  # bytes on disk (compressed for .gz and .zst)
         self.header_written = False
         self.failed = False
+        self.private = private
         self._lines: PlainLines | GzipLines | ZstdLines | None = None
         self._stdout: BinaryIO | None = None
+        # The index written beside the file when it closes (docs/index.md); None: no index
+        # (-o -, or a frame whose envelopes were not counted).
+        self.indexer: Indexer | None = None
+        self.index_failure = ""  # why the index could not be written, for one warning
+        self._position = 0  # decompressed bytes written: where the next line starts
+        self._lineno = 0
         if path == "-":
             self._stdout = buffered_stdout()
         else:
+            self.indexer = Indexer(index_every)
+            try:  # an index of an earlier capture of this name must not outlive it
+                os.unlink(index_path(path))
+            except OSError:
+                pass
             mode = 0o600 if private else 0o666
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -90,17 +117,20 @@ class CaptureFile:
             try:
                 if private:
                     os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
-                self._lines = open_lines(fd, path)
+                # a member per few checkpoints: a seek decompresses little in vain
+                self._lines = open_lines(fd, path, MEMBER_SIZE * index_every // CHECKPOINT_EVERY)
             except BaseException:
                 os.close(fd)
                 raise
 
-    def _write(self, line: bytes) -> None:
+    def _write(self, line: bytes) -> tuple[int, int]:
+        """Write one line; where it starts (see wholelines' write_line)."""
         data = line + b"\n"
         lines = self._lines
+        where = (0, 0)
         try:
             if lines is not None:
-                lines.write_line(data)
+                where = lines.write_line(data)
             elif self._stdout is not None:
                 _write_stdout(self._stdout, data)
         except BaseException:
@@ -108,19 +138,39 @@ class CaptureFile:
             raise
         # --rotate-size is about disks: the bytes the file takes, compressed or not.
         self.size = lines.size if lines is not None else self.size + len(data)
+        self._position += len(data)
+        self._lineno += 1
+        return where
 
     def _write_header(self) -> None:
         if not self.header_written:
             self.header_written = True
             self._write(self.header.encode())
 
-    def write_frame(self, frame: Frame) -> None:
-        """Append one frame (after the header, the first time)."""
+    def write_frame(self, frame: Frame, seq: int = 0, envelopes: int | None = None) -> None:
+        """Append one frame (after the header, the first time).
+
+        `seq` is the number of its first envelope and `envelopes` how many it
+        gives, for the index (unknown: no index).
+        """
         self._write_header()
-        self._write(encode_frame(frame, self.header.start_us))
+        indexer = self.indexer
+        if indexer is not None and envelopes is None:
+            indexer = self.indexer = None
+        position = self._position
+        due = indexer is not None and indexer.due(position)
+        offset, skip = self._write(encode_frame(frame, self.header.start_us))
+        if indexer is not None and envelopes is not None:
+            if due:
+                indexer.checkpoint(position, offset, skip, self._lineno, seq)
+            indexer.frame(frame.recv_us, seq, envelopes)
 
     def close(self) -> None:
-        """Write the header if no frame came, then close the file (its stream is whole)."""
+        """Write the header if no frame came, then close the file (its stream is whole).
+
+        Then its index, beside it; a failure to write that is kept in
+        `index_failure` (the capture is whole: replay reads it without).
+        """
         try:
             if not self.failed:
                 self._write_header()
@@ -128,6 +178,17 @@ class CaptureFile:
             if self._lines is not None:
                 lines, self._lines = self._lines, None
                 lines.close()
+                if self.indexer is not None:
+                    self._write_index(self.indexer)
+
+    def _write_index(self, indexer: Indexer) -> None:
+        try:
+            write_index(self.path, indexer.index(Stamp.of(self.path)), private=self.private)
+        except OSError as exc:
+            self.index_failure = (
+                f"cannot write {index_path(self.path)}: {exc.strerror or exc}; "
+                f"`wstail index {self.path}` makes it later"
+            )
 
 
 def _write_stdout(stdout: BinaryIO, data: bytes) -> None:
@@ -153,8 +214,10 @@ class Recorder:
         rotate_size: int | None = None,
         rotate_every: float | None = None,
         warn: TextIO | None = None,
+        index_every: int = CHECKPOINT_EVERY,
     ) -> None:
         self.pattern = pattern
+        self.index_every = index_every
         self.template = header
         self.private = private
         self.rotate_size = rotate_size
@@ -190,12 +253,15 @@ class Recorder:
             if self.pattern == "-"
             else part_name(self.pattern, self.part, start_us, self.paths)
         )
-        capture = CaptureFile(path, header, private=self.private)
+        capture = CaptureFile(path, header, private=self.private, index_every=self.index_every)
         self.paths.append(path)
         return capture
 
-    def write(self, frame: Frame, next_seq: int) -> None:
-        """Record a frame; `next_seq` is the seq its first envelope will get."""
+    def write(self, frame: Frame, next_seq: int, envelopes: int | None = None) -> None:
+        """Record a frame; `next_seq` is the seq its first envelope will get.
+
+        `envelopes`, how many it gives, goes into the index (None: the part gets none).
+        """
         if frame.kind == "meta":
             if not self.template.protocol:
                 self._learn_protocol(frame)
@@ -206,7 +272,7 @@ class Recorder:
             current = self.file = self._open(self.template.start_us, next_seq)
         elif self._due(current, frame.recv_us):
             current = self._rotate(current, frame.recv_us, next_seq)
-        current.write_frame(frame)
+        current.write_frame(frame, next_seq, envelopes)
         self.frames += 1
 
     @property
@@ -237,8 +303,16 @@ class Recorder:
         self.file = following
         self.retry_size = self.retry_us = 0
         current.close()
+        self._warn_index(current)
         self.closed_bytes += current.size
         return following
+
+    def _warn_index(self, closed: CaptureFile) -> None:
+        """One line when a part's index could not be written (the part itself is whole)."""
+        if closed.index_failure:
+            warn = self.warn if self.warn is not None else sys.stderr
+            warn.write(f"wstail: {closed.index_failure}\n")
+            warn.flush()
 
     def _learn_protocol(self, frame: Frame) -> None:
         """Take the protocol `--eio auto` settled on from meta.connected, for the headers."""
@@ -273,6 +347,7 @@ class Recorder:
         """Close the current part whole."""
         if self.file is not None:
             self.file.close()
+            self._warn_index(self.file)
             self.file = None
 
 
@@ -283,6 +358,7 @@ class RecordOptions:
     path: str
     rotate_size: int | None = None
     rotate_every: float | None = None
+    index_every: int = CHECKPOINT_EVERY  # developer switch WSTAIL_DEV_INDEX_EVERY (tests)
 
     def recorder_for(self, live: LiveSource) -> Recorder:
         """The recorder of a live source, its first part opened now (with its header)."""
@@ -303,6 +379,7 @@ class RecordOptions:
             private=live.private,
             rotate_size=self.rotate_size,
             rotate_every=self.rotate_every,
+            index_every=self.index_every,
         )
         recorder.open_now()
         return recorder

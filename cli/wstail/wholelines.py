@@ -7,6 +7,11 @@ line: the deflate (gzip) or zstd blocks of the lines so far, then a short
 end (an empty last block, and for gzip the CRC and length) that the next
 line overwrites. A failed write puts the previous end back, so the file
 stays valid and holds only whole lines; a kill -9 leaves a valid file too.
+
+A compressed file is a series of gzip members or zstd frames of about
+MEMBER_SIZE decompressed bytes each (a valid file, as BGZF and the zstd
+seekable format are): a capture's index points at a member's start, where
+reading can begin with a fresh decompressor (docs/index.md).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import zlib
 from typing import Any
 
 from wstail.exitcodes import output_failed
+
+MEMBER_SIZE = 1 << 20  # wstail.index.MEMBER_SIZE: decompressed bytes per member or frame
 
 # gzip member header (RFC 1952): deflate, no flags, no time, unknown OS.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -35,13 +42,18 @@ class PlainLines:
         self.end = 0  # the end of the last whole line
         self.seekable = _seekable(fd)  # a pipe cannot be cut back: it only gets the error
 
-    def write_line(self, line: bytes) -> None:
-        """Append one line (with its newline) whole, or raise OutputError leaving none of it."""
+    def write_line(self, line: bytes) -> tuple[int, int]:
+        """Append one line (with its newline) whole, or raise OutputError leaving none of it.
+
+        Returns where it starts, as an index point: (its byte offset, 0).
+        """
+        start = self.end
         try:
-            _write_at(self.fd, line, self.end if self.seekable else None)
+            _write_at(self.fd, line, start if self.seekable else None)
         except OSError as exc:
             self._cut(exc)
         self.end += len(line)
+        return start, 0
 
     @property
     def size(self) -> int:
@@ -64,11 +76,14 @@ class PlainLines:
 class _CompressedLines:
     """Lines compressed as one stream, whose end is rewritten after every line."""
 
-    def __init__(self, fd: int, path: str, start: bytes, tail: bytes) -> None:
+    def __init__(self, fd: int, path: str, start: bytes, tail: bytes, member_size: int) -> None:
         self.fd = fd
         self.path = path
         self.end = 0  # the end of the compressed lines, where the tail starts
         self.tail = b""
+        self.member_size = member_size
+        self.member_start = 0  # where the member (frame) being written starts in the file
+        self.member_bytes = 0  # the decompressed bytes of its lines so far
         # A pipe gets the tail once, on closing: it cannot be rewritten there.
         self.seekable = _seekable(fd)
         self.ended = False
@@ -86,9 +101,26 @@ class _CompressedLines:
     def _tail(self) -> bytes:
         raise NotImplementedError
 
-    def write_line(self, line: bytes) -> None:
-        """Append one line (with its newline) whole, or raise OutputError leaving none of it."""
+    def _new_member(self) -> None:
+        raise NotImplementedError
+
+    def write_line(self, line: bytes) -> tuple[int, int]:
+        """Append one line (with its newline) whole, or raise OutputError leaving none of it.
+
+        Returns where it starts, as an index point: (its member's byte offset,
+        the decompressed bytes of the member before it).
+        """
+        if self.member_bytes >= self.member_size and self.seekable:
+            # The member's end stays as it is (the last line's CRC and size): it is final.
+            self.end += len(self.tail)
+            self.tail = b""
+            self.member_start = self.end
+            self.member_bytes = 0
+            self._new_member()
+        where = self.member_start, self.member_bytes
         self._put(self._compress(line), None)
+        self.member_bytes += len(line)
+        return where
 
     def _put(self, body: bytes, tail: bytes | None) -> None:
         if tail is None:
@@ -130,11 +162,18 @@ class _CompressedLines:
 class GzipLines(_CompressedLines):
     """A gzip member, sync-flushed after every line."""
 
-    def __init__(self, fd: int, path: str, level: int = 6) -> None:
+    def __init__(self, fd: int, path: str, level: int = 6, member_size: int = MEMBER_SIZE) -> None:
+        self._level = level
         self._deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
         self._crc = 0
         self._size = 0
-        super().__init__(fd, path, _GZIP_HEADER, self._tail())
+        super().__init__(fd, path, _GZIP_HEADER, self._tail(), member_size)
+
+    def _new_member(self) -> None:
+        self._deflate = zlib.compressobj(self._level, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self._crc = 0
+        self._size = 0
+        self._put(_GZIP_HEADER, self._tail())  # an empty member: the file stays valid
 
     def _compress(self, line: bytes) -> bytes:
         self._crc = zlib.crc32(line, self._crc)
@@ -149,16 +188,19 @@ class GzipLines(_CompressedLines):
 class ZstdLines(_CompressedLines):
     """A zstd frame, a block flushed after every line."""
 
-    def __init__(self, fd: int, path: str, level: int = 3) -> None:
+    def __init__(self, fd: int, path: str, level: int = 3, member_size: int = MEMBER_SIZE) -> None:
         import zstandard
 
-        compressor = zstandard.ZstdCompressor(
+        self._compressor = zstandard.ZstdCompressor(
             level=level, write_checksum=False, write_content_size=False
         )
-        self._zstd: Any = compressor.compressobj()
+        self._zstd: Any = self._compressor.compressobj()
         self._flush_block = zstandard.COMPRESSOBJ_FLUSH_BLOCK
         # No frame header before the first line: an empty file until then.
-        super().__init__(fd, path, b"", b"")
+        super().__init__(fd, path, b"", b"", member_size)
+
+    def _new_member(self) -> None:
+        self._zstd = self._compressor.compressobj()  # its frame header comes with the line
 
     def _compress(self, line: bytes) -> bytes:
         zstd = self._zstd
@@ -194,10 +236,12 @@ def _seekable(fd: int) -> bool:
     return True
 
 
-def open_lines(fd: int, path: str) -> PlainLines | GzipLines | ZstdLines:
+def open_lines(
+    fd: int, path: str, member_size: int = MEMBER_SIZE
+) -> PlainLines | GzipLines | ZstdLines:
     """The line writer for a capture path: compressed by its extension."""
     if path.endswith(".gz"):
-        return GzipLines(fd, path)
+        return GzipLines(fd, path, member_size=member_size)
     if path.endswith(".zst"):
-        return ZstdLines(fd, path)
+        return ZstdLines(fd, path, member_size=member_size)
     return PlainLines(fd, path)

@@ -25,6 +25,7 @@ COMMANDS = {
     "tail": "wstail.commands.tail:tail",
     "record": "wstail.commands.record:record",
     "replay": "wstail.commands.replay:replay",
+    "index": "wstail.commands.index:index",
     "completion": "wstail.commands.completion:completion",
 }
 

@@ -116,16 +116,20 @@ def existing_capture(pattern: str, rotating: bool) -> str | None:
 
 def run_record(feed: Feed, params: dict[str, Any]) -> None:
     """Connect and write every frame to the capture; --tee prints envelopes too."""
+    from wstail.fastpaths import DeveloperSwitches
+    from wstail.index import CHECKPOINT_EVERY
     from wstail.live import run_live
     from wstail.recorder import RecordOptions, parse_duration, parse_size
     from wstail.status import RecordStatus
 
+    env = environment()
+    every = DeveloperSwitches.from_environ(env.environ).index_every
     options = RecordOptions(
         path=params["output"],
         rotate_size=parse_size(params["rotate_size"]) if params["rotate_size"] else None,
         rotate_every=parse_duration(params["rotate_every"]) if params["rotate_every"] else None,
+        index_every=every or CHECKPOINT_EVERY,
     )
-    env = environment()
     style = output_style(params)
     tee = bool(params["tee"])
     status = None

@@ -34,7 +34,8 @@ Examples:
     help="Start at this receive time or sequence number (inclusive). TIME: RFC 3339 "
     "(2026-11-23T10:00:00Z), a date (midnight UTC) or a date-time without offset (UTC); "
     "+DURATION: after the capture's start (+90s, +1h30m, +2d; the first capture's header "
-    "start, or NDJSON's first recv_ts).",
+    "start, or NDJSON's first recv_ts). A capture's index (FILE.idx: record writes it, "
+    "`wstail index` makes it) lets reading start near it and skip parts outside.",
 )
 @click.option(
     "--to",
@@ -140,6 +141,8 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         window=window.contains if window.active else None,
     )
     rules = rules_of(params)
+    # Indexes count envelopes by the recorded rules: replay's own --each... number anew.
+    options.use_index = switches.index and rules == type(rules)()
     replayer = Replayer(stream, options, env.stderr, partial(reading_for, rules=rules))
     try:
         replayer.replay(paths)

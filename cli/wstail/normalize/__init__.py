@@ -25,6 +25,7 @@ from wstail.placeholders import filled_text
 __all__ = [
     "BAD_FRAME",
     "INTERNAL_ERROR",
+    "NORMALIZE_VERSION",
     "UNKNOWN",
     "Item",
     "Normalizer",
@@ -38,6 +39,11 @@ __all__ = [
     "normalize_paymium_message",
     "normalizer_failed",
 ]
+
+# How the normalizers count: bump it whenever a change makes some frame give
+# another number of envelopes (items), so that capture indexes made before
+# (wstail.index) are no longer trusted for sequence numbers.
+NORMALIZE_VERSION = 1
 
 # The bad_frame reason when a normalizer bug raised; tests assert it never appears.
 INTERNAL_ERROR = "internal normalizer error"

@@ -17,7 +17,8 @@ from wstail.envelope import iso_to_us
 from wstail.exitcodes import BadInputError
 from wstail.fastpaths import FastPaths
 from wstail.filters import event_names_needed
-from wstail.inputs import display_name, open_input
+from wstail.index import INDEX_KEY
+from wstail.inputs import CorruptStream, display_name, open_input
 from wstail.jsonexact import loads_exact
 from wstail.pipeline import Stream, StreamDone
 from wstail.progress import Progress
@@ -33,6 +34,7 @@ from .blocks import (
     read_blocks,
 )
 from .captures import NewPart, Part, ReadingFor, capture_entries
+from .index import Plan, Seeker, open_at
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
 from .window import Window
@@ -57,6 +59,9 @@ class ReplayOptions:
     short_ways: bool = True
     block_size: int = BLOCK_SIZE
     strict_fast_paths: bool = False
+    # Captures' indexes for --from/--to (docs/index.md); off: read every capture from its
+    # start (WSTAIL_DEV_INDEX=0, the reference; replay's own --each... renumber frames).
+    use_index: bool = True
 
 
 class Replayer:
@@ -84,6 +89,9 @@ class Replayer:
         # Each item waits its turn with --speed or --duration; else blocks go straight on.
         self.paced = bool(options.speed) or deadline is not None
         self.needles = None if stream.windowed or options.speed else _needles(stream)
+        self.seeker: Seeker | None = None
+        if options.use_index and options.window is not None:
+            self.seeker = Seeker(self._say)
         self.progress: Progress | None = None
         if Progress.wanted(stderr, sys.stdout.isatty()):
             self.progress = Progress(stderr)
@@ -181,6 +189,8 @@ class Replayer:
                 return
             number, line, rest = head
             first = _decoded(line)
+            if type(first) is dict and INDEX_KEY in first:
+                return  # a capture's index (`replay dir/*`): not an input of its own
             if not is_header(first):
                 heads = []
                 if not _is_envelope(first):
@@ -205,16 +215,44 @@ class Replayer:
                 for _ in rest:  # nothing can be read, but a cut file is still said
                     pass
                 return
-            if self.options.window is not None:
-                self.options.window.anchor(header.start_us)  # +DURATION: from the first start
+            window = self.options.window
+            if window is not None:
+                window.anchor(header.start_us)  # +DURATION: from the first start
             self.stream.number_from(header.first_seq)
             part = Part(header.source, header.start_us, header.extra, self.reading_for)
+            if self.seeker is not None and window is not None:
+                plan = self.seeker.plan(path, window)
+                if plan.skip:  # wholly outside --from/--to, as its index says
+                    return
+                if plan.start is not None:
+                    self._replay_from(path, plan, part)
+                    return
             self._feed_frames(
                 path,
                 capture_entries(rest, part, short=self.options.short_ways, paths=self.fast_paths),
             )
         except ReadFailure as failure:
             self.report(path, failure.lineno, failure.reason, always=True)
+
+    def _replay_from(self, path: str, plan: Plan, part: Part) -> None:
+        """A capture read from an indexed checkpoint on, numbered from there."""
+        point = plan.start
+        assert point is not None
+        try:
+            handle = open_at(path, point, plan.kind)
+        except (OSError, EOFError, CorruptStream) as exc:  # changed since its index was read
+            raise ReadFailure(point.lineno, str(exc) or "cannot read on") from None
+        try:
+            blocks = read_blocks(handle, point.lineno - 1, self.options.block_size)
+            if self.progress is not None:
+                blocks = self._ticking(blocks, display_name(path), handle, self.progress)
+            self.stream.number_from(point.seq)
+            entries = capture_entries(
+                blocks, part, short=self.options.short_ways, paths=self.fast_paths
+            )
+            self._feed_frames(path, entries)
+        finally:
+            handle.close()
 
     @property
     def _exact(self) -> bool:
