@@ -195,23 +195,29 @@ class Replayer:
                 entries = _chain(heads, self._envelopes(rest))
                 self._feed_envelopes(path, entries)
                 return
-            try:
-                header = decode_header(first)
-            except CaptureError as exc:
-                self.report(path, number, str(exc))
+            part = self.begin_capture(path, number, first)
+            if part is None:
                 for _ in rest:  # nothing can be read, but a cut file is still said
                     pass
                 return
-            if self.options.window is not None:
-                self.options.window.anchor(header.start_us)  # +DURATION: from the first start
-            self.stream.number_from(header.first_seq)
-            part = Part(header.source, header.start_us, header.extra, self.reading_for)
             self._feed_frames(
                 path,
                 capture_entries(rest, part, short=self.options.short_ways, paths=self.fast_paths),
             )
         except ReadFailure as failure:
             self.report(path, failure.lineno, failure.reason, always=True)
+
+    def begin_capture(self, path: str, number: int, first: Any) -> Part | None:
+        """A capture's decoded header: numbering and +DURATION start there; None if it is bad."""
+        try:
+            header = decode_header(first)
+        except CaptureError as exc:
+            self.report(path, number, str(exc))
+            return None
+        if self.options.window is not None:
+            self.options.window.anchor(header.start_us)  # +DURATION: from the first start
+        self.stream.number_from(header.first_seq)
+        return Part(header.source, header.start_us, header.extra, self.reading_for)
 
     @property
     def _exact(self) -> bool:
