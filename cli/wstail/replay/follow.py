@@ -17,13 +17,14 @@ whose `record` rotates is not looked for (follow the directory). The end:
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from wstail.capture import is_header
-from wstail.exitcodes import BadInputError, IdleTimeout
+from wstail.exitcodes import BadInputError, IdleTimeout, Interrupted
 from wstail.inputs import open_input
 from wstail.jsonexact import loads_exact
 from wstail.pipeline import StreamDone
@@ -62,13 +63,19 @@ class Follower(Replayer):
         self.last_us: int | None = None  # the receive time of the latest frame read
 
     def follow(self, path: str) -> None:
-        """Replay `path` (a capture, NDJSON or a directory of parts) and follow it."""
+        """Replay `path` (a capture, NDJSON or a directory of parts) and follow it.
+
+        SIGINT, SIGTERM and SIGHUP end it with exit 130, as they end `tail`.
+        """
+        previous = {signum: signal.signal(signum, _interrupt) for signum in _SIGNALS}
         try:
             if os.path.isdir(path):
                 self._follow_directory(path)
             else:
                 self._follow_file(path)
         finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             self.stream.flush()
 
     def _follow_file(self, path: str) -> None:
@@ -315,6 +322,13 @@ class PartsWatch:
             self.found.append(found)
         elif found.skip or found.broken:
             self.say(found.skip or f"{path}: {found.broken}, passed over")
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted("interrupted")
 
 
 def _changed(followed: Followed) -> str:
