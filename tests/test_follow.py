@@ -292,7 +292,8 @@ def test_replay_dir_orders_parts_by_header_not_name(tmp_path: Path, wstail: InPr
 
 
 def test_replay_of_a_directory_without_captures(tmp_path: Path, wstail: InProcess) -> None:
-    """A directory with no capture is one line and exit 4 (alone), or one line besides others."""
+    """A directory with no capture is an input that gave nothing: one line, exit 4, alone
+    or beside others (which still replay); --serve of a directory is a usage error."""
     empty = tmp_path / "empty"
     empty.mkdir()
     alone = wstail("replay", empty)
@@ -300,9 +301,15 @@ def test_replay_of_a_directory_without_captures(tmp_path: Path, wstail: InProces
     assert alone.stderr == f"wstail: {empty}: no capture in this directory\n"
     capture = part(tmp_path / "cap.jsonl", START_US, 0, 1, 1)
     both = wstail("replay", empty, capture)
-    assert both.code == 0
-    assert both.stderr == f"wstail: {empty}: no capture in this directory\n"
+    assert both.code == 4
+    assert both.stderr.splitlines() == [
+        f"wstail: {empty}: no capture in this directory",
+        "wstail: replay finished with 1 unreadable file",
+    ]
     assert len(both.records) == 1
+    served = wstail("replay", "--serve", "0", tmp_path)
+    assert served.code == 2
+    assert served.stderr == "wstail: --serve takes one capture FILE, not a directory\n"
 
 
 def test_replay_dir_reports_a_bad_part(tmp_path: Path, wstail: InProcess) -> None:

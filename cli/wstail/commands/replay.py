@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -120,6 +121,9 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         _check_follow(paths, params)
     if params["serve"]:
         from .serving import serve_files
+
+        if any(os.path.isdir(path) for path in paths):
+            raise UsageError("--serve takes one capture FILE, not a directory")
 
         serve_files(paths, params)
         return

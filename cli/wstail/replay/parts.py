@@ -12,7 +12,7 @@ empty files (a part whose header is not written yet); a file whose first
 line is not a capture header (wstail's NDJSON output, notes) is one line on
 stderr and passed over. A capture whose header is bad, or a file that
 cannot be read, is replayed all the same, so that it is reported (exit 4)
-as it would be when named.
+as it would be when named; so is a directory with no capture.
 """
 
 from __future__ import annotations
@@ -123,26 +123,13 @@ def captures_in(directory: str, say: Callable[[str], None]) -> list[str]:
 def expand_directories(paths: list[str], say: Callable[[str], None]) -> list[str]:
     """The inputs with each directory replaced by its captures in header order.
 
-    A directory with none is one line, or the error itself when nothing
-    else is left to replay.
+    A directory with none stays, for the replay to report as an input that
+    gave nothing (exit 4, as an unreadable file).
     """
-    if not any(path != "-" and os.path.isdir(path) for path in paths):
-        return paths
     expanded: list[str] = []
-    empty: list[str] = []
     for path in paths:
-        if path == "-" or not os.path.isdir(path):
-            expanded.append(path)
-            continue
-        captures = captures_in(path, say)
-        if not captures:
-            empty.append(path)
-        expanded.extend(captures)
-    for path in empty:
-        message = f"{path}: no capture in this directory"
-        if not expanded:
-            raise BadInputError(message)
-        say(message)
+        captures = captures_in(path, say) if path != "-" and os.path.isdir(path) else []
+        expanded.extend(captures or [path])
     return expanded
 
 
