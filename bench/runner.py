@@ -58,7 +58,7 @@ from bench.common import (
     print_table,
 )
 from bench.install import Against, generate, setup
-from bench.sections import capture, ceiling, imports, live, replay, rss, serve, startup
+from bench.sections import capture, ceiling, follow, imports, live, replay, rss, serve, startup
 from bench.sections.profile import profile
 from bench.sections.soak import soak
 
@@ -71,6 +71,7 @@ SECTIONS: dict[str, Callable[[Context], list[Figure]]] = {
     "rss": rss.run,
     "live": live.run,
     "serve": serve.run,
+    "follow": follow.run,
 }
 EXTRA_SECTIONS: dict[str, Callable[[Context], list[Figure]]] = {
     "ceiling": ceiling.run,  # only when asked for by --only

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from click.core import ParameterSource
@@ -189,7 +189,7 @@ def _check_follow(paths: list[str], params: dict[str, Any]) -> None:
         raise UsageError("--follow takes one FILE or DIR (not stdin: a pipe is followed anyway)")
 
 
-def _say(stderr: Any, message: str) -> None:
+def _say(stderr: TextIO, message: str) -> None:
     """One line about an input on stderr."""
     stderr.write(f"wstail: {message}\n")
     stderr.flush()
