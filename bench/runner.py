@@ -61,6 +61,7 @@ from bench.install import Against, generate, setup
 from bench.sections import (
     capture,
     ceiling,
+    follow,
     imports,
     live,
     python,
@@ -84,6 +85,7 @@ SECTIONS: dict[str, Callable[[Context], list[Figure]]] = {
     "live": live.run,
     "serve": serve.run,
     "python": python.run,
+    "follow": follow.run,
 }
 EXTRA_SECTIONS: dict[str, Callable[[Context], list[Figure]]] = {
     "ceiling": ceiling.run,  # only when asked for by --only

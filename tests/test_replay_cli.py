@@ -812,7 +812,7 @@ def test_missing_file(wstail: Wstail, tmp_path: Path, plain_output: bytes) -> No
     assert result.stdout == plain_output
     assert result.stderr.splitlines() == [
         f"wstail: cannot read {missing}: No such file or directory",
-        f"wstail: cannot read {tmp_path}: Is a directory",
+        f"wstail: {tmp_path}: no capture in this directory",  # a directory is its captures
         "wstail: replay finished with 2 unreadable files",
     ]
 

@@ -95,6 +95,8 @@ def open_input(path: str) -> BinaryIO:
     """Open a capture or NDJSON file for line reading, decompressing as needed."""
     try:
         raw: BinaryIO = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except IsADirectoryError:  # replay reads a directory's captures: this one has none
+        raise BadInputError(f"{path}: no capture in this directory") from None
     except OSError as exc:
         raise BadInputError(f"cannot read {display_name(path)}: {exc.strerror or exc}") from None
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[type-var]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from click.core import ParameterSource
@@ -20,6 +21,7 @@ Examples:
   wstail replay --speed 10 day.jsonl.zst | ./consumer
   wstail replay --from 2026-11-23T10:00:00Z --to seq:5000 cap.jsonl
   wstail replay --from +1h --to +1h30m day.jsonl.zst
+  wstail replay --follow /var/lib/wstail/ -e trade
   wstail tail public -n 100 | wstail replay - -f 'data.price > `200`'
   wstail replay --serve 3000 --cors http://localhost:5173 cap.jsonl
 """
@@ -50,6 +52,14 @@ Examples:
     metavar="X",
     help="Pace by the recorded times (1 = real time). Default: as fast as the "
     "pipe takes it; 1 when serving.",
+)
+@click.option(
+    "--follow",
+    "-F",
+    is_flag=True,
+    help="Like tail -F: print what FILE or DIR holds, then each frame as record writes it "
+    "(within 250 ms), a directory's next part when it appears; until -n, --until, "
+    "--duration, --to or Ctrl-C.",
 )
 @click.option(
     "--max-gap", type=click.FloatRange(min=0), metavar="SECONDS", help="Cap idle gaps when pacing."
@@ -91,7 +101,10 @@ Examples:
 def replay(files: tuple[str, ...], **params: Any) -> None:
     """Replay captures or wstail's own NDJSON output (FILE may be '-' for stdin).
 
-    Compression is read from the file (.gz, .zst). Corrupt lines are reported
+    A directory is its captures in the order of their headers (start, then
+    part), not their names; other files in it are passed over (one line
+    each; hidden and .idx files silently). Compression is read from the
+    file (.gz, .zst). Corrupt lines are reported
     as FILE:LINE: reason on stderr (five per file, then a count); good lines
     are still printed (exit 4). A file whose first line is neither a capture
     header nor an envelope is one line on stderr (exit 4).
@@ -102,10 +115,16 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     from wstail.feeds import reading_for
     from wstail.replay import Bound, Replayer, ReplayOptions, Window
     from wstail.replay.blocks import BLOCK_SIZE
+    from wstail.replay.follow import Follower
 
     paths = list(files) or ["-"]
+    if params["follow"]:
+        _check_follow(paths, params)
     if params["serve"]:
         from .serving import serve_files
+
+        if any(os.path.isdir(path) for path in paths):
+            raise UsageError("--serve takes one capture FILE, not a directory")
 
         serve_files(paths, params)
         return
@@ -116,6 +135,10 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         # from the environment they are a setting for the next --serve, not a mistake
         raise UsageError("--cors and --allow-host only apply with --serve")
     env = environment()
+    if not params["follow"]:
+        from wstail.replay.parts import expand_directories
+
+        paths = expand_directories(paths, partial(_say, env.stderr))
     if not files and _stdin_is_a_terminal():
         # Not an error (a person may paste lines), but a silent wait looks like a hang.
         env.stderr.write(STDIN_HINT + "\n")
@@ -143,9 +166,14 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     rules = rules_of(params)
     # Indexes count envelopes by the recorded rules: replay's own --each... number anew.
     options.use_index = switches.index and rules == type(rules)()
-    replayer = Replayer(stream, options, env.stderr, partial(reading_for, rules=rules))
+    replayer = (Follower if params["follow"] else Replayer)(
+        stream, options, env.stderr, partial(reading_for, rules=rules)
+    )
     try:
-        replayer.replay(paths)
+        if isinstance(replayer, Follower):
+            replayer.follow(paths[0])
+        else:
+            replayer.replay(paths)
     finally:
         try:
             stream.close()
@@ -154,6 +182,20 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
                 env.print_stats(stream)
             if _debug():
                 env.stderr.write(f"wstail: debug: {replayer.fast_paths.summary()}\n")
+
+
+def _check_follow(paths: list[str], params: dict[str, Any]) -> None:
+    """UsageError for a --follow that cannot be: of stdin, of several inputs, or serving."""
+    if params["serve"]:
+        raise UsageError("--follow cannot be used with --serve")
+    if len(paths) != 1 or paths[0] == "-":
+        raise UsageError("--follow takes one FILE or DIR (not stdin: a pipe is followed anyway)")
+
+
+def _say(stderr: TextIO, message: str) -> None:
+    """One line about an input on stderr."""
+    stderr.write(f"wstail: {message}\n")
+    stderr.flush()
 
 
 STDIN_HINT = "wstail: reading captures from stdin (Ctrl-D to end; give FILE to replay a file)"

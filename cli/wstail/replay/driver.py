@@ -208,18 +208,12 @@ class Replayer:
                 entries = _chain(heads, self._envelopes(rest))
                 self._feed_envelopes(path, entries)
                 return
-            try:
-                header = decode_header(first)
-            except CaptureError as exc:
-                self.report(path, number, str(exc))
+            part = self.begin_capture(path, number, first)
+            if part is None:
                 for _ in rest:  # nothing can be read, but a cut file is still said
                     pass
                 return
             window = self.options.window
-            if window is not None:
-                window.anchor(header.start_us)  # +DURATION: from the first start
-            self.stream.number_from(header.first_seq)
-            part = Part(header.source, header.start_us, header.extra, self.reading_for)
             if self.seeker is not None and window is not None:
                 plan = self.seeker.plan(path, window)
                 if plan.skip:  # wholly outside --from/--to, as its index says
@@ -253,6 +247,18 @@ class Replayer:
             self._feed_frames(path, entries)
         finally:
             handle.close()
+
+    def begin_capture(self, path: str, number: int, first: Any) -> Part | None:
+        """A capture's decoded header: numbering and +DURATION start there; None if it is bad."""
+        try:
+            header = decode_header(first)
+        except CaptureError as exc:
+            self.report(path, number, str(exc))
+            return None
+        if self.options.window is not None:
+            self.options.window.anchor(header.start_us)  # +DURATION: from the first start
+        self.stream.number_from(header.first_seq)
+        return Part(header.source, header.start_us, header.extra, self.reading_for)
 
     @property
     def _exact(self) -> bool:
