@@ -23,12 +23,13 @@ from dataclasses import dataclass
 
 from wstail.capture import CaptureError, decode_header, is_header
 from wstail.exitcodes import BadInputError
+from wstail.index import SUFFIX as INDEX_SUFFIX
 from wstail.jsonexact import loads_exact
 
 from .blocks import ReadFailure, content_of, first_line
 from .growing import GrowingFile
 
-IGNORED_SUFFIXES = (".idx",)
+IGNORED_SUFFIXES = (INDEX_SUFFIX,)
 """Files beside the captures that are theirs (indexes): never replayed, never mentioned."""
 
 SortKey = tuple[int, int, str]
