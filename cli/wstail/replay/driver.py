@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, BinaryIO, TextIO
 
 from wstail.capture import CaptureError, decode_header, is_header
@@ -32,9 +33,10 @@ from .blocks import (
     first_line,
     read_blocks,
 )
-from .captures import NewPart, Part, ReadingFor, capture_entries
+from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
+from .parallel import Jobs, ParallelCaptures
 from .window import Window
 
 SHOWN_BAD_LINES = 5
@@ -48,6 +50,7 @@ class ReplayOptions:
     window: Window | None = None  # --from/--to, told the capture's start
     speed: float | None = None
     max_gap: float | None = None
+    jobs: Jobs = field(default_factory=lambda: Jobs(1))  # -j: workers for captures
     # Developer switches (the differential tests, --debug, WSTAIL_STRICT_FAST_PATHS):
     # short_ways False reads every line on its own, the reference of the short ways
     # (capture frames normalized straight from their decoded line, NDJSON blocks of
@@ -84,6 +87,16 @@ class Replayer:
         # Each item waits its turn with --speed or --duration; else blocks go straight on.
         self.paced = bool(options.speed) or deadline is not None
         self.needles = None if stream.windowed or options.speed else _needles(stream)
+        # -j: capture blocks in worker processes (not when paced: each frame waits its turn)
+        self.parallel: ParallelCaptures | None = None
+        if options.jobs.parallel and not self.paced:
+            self.parallel = ParallelCaptures(
+                options.jobs,
+                stream,
+                reading_for,
+                short=options.short_ways,
+                paths=self.fast_paths,
+            )
         self.progress: Progress | None = None
         if Progress.wanted(stderr, sys.stdout.isatty()):
             self.progress = Progress(stderr)
@@ -104,6 +117,13 @@ class Replayer:
         A file that cannot be read, or is neither a capture nor NDJSON, is
         one line; alone, it is the error itself, else the summary counts it.
         """
+        try:
+            self._replay(paths)
+        finally:
+            if self.parallel is not None:
+                self.parallel.close(kill=True)  # idle, or no longer wanted: no wait
+
+    def _replay(self, paths: list[str]) -> None:
         unreadable = foreign = 0
         try:
             for path in paths:
@@ -206,12 +226,33 @@ class Replayer:
                 self.options.window.anchor(header.start_us)  # +DURATION: from the first start
             self.stream.number_from(header.first_seq)
             part = Part(header.source, header.start_us, header.extra, self.reading_for)
-            self._feed_frames(
-                path,
-                capture_entries(rest, part, short=self.options.short_ways, paths=self.fast_paths),
-            )
+            if self.parallel is None:
+                self._feed_serially(path, rest, part)
+            else:
+                self.parallel.feed(
+                    rest,
+                    part,
+                    partial(self._feed_serially, path, part=part),
+                    partial(self.report, path),
+                )
         except ReadFailure as failure:
             self.report(path, failure.lineno, failure.reason, always=True)
+
+    def _feed_serially(self, path: str, blocks: Iterator[tuple[int, bytes]], part: Part) -> bool:
+        """A capture's frame blocks in this process; whether its entries ended (a bad header)."""
+        ended = False
+
+        def watched(entries: Iterator[Any]) -> Iterator[Any]:
+            nonlocal ended
+            for entry in entries:
+                ended = ended or type(entry) is BadHeader
+                yield entry
+
+        short = self.options.short_ways
+        self._feed_frames(
+            path, watched(capture_entries(blocks, part, short=short, paths=self.fast_paths))
+        )
+        return ended
 
     @property
     def _exact(self) -> bool:

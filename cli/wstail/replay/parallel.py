@@ -1,0 +1,609 @@
+"""`replay -j N`: a capture's blocks read in worker processes, printed in their order.
+
+A capture's numbering depends on how many envelopes every frame before
+gives, so each block takes two steps in one worker:
+
+1. read: its lines decoded and normalized (`capture_entries`, the same
+   reader as one process), kept in the worker; the parent is told how many
+   envelopes they make and where numbering restarts (a next part's header);
+2. render: once every block before it is counted, the parent sends the
+   block's first sequence number and the worker runs the entries through a
+   stream of the same options (`Stream.feed_frames`: window, filters, -q,
+   styling); its records and counters come back.
+
+So every filter, query and --from/--to sees the very numbers one process
+gives. The parent writes the records in block order, reports bad lines in
+their place, and stops at -n or --until in the middle of a block: the
+worker says after which record each counted envelope came. A block read
+with the wrong part (a header inside a block before it changed the feed) is
+read again; a block holding a header is read alone first, so that is rare.
+At the end, or at -n, --until, Ctrl-C, a closed pipe or an error, the
+workers are killed: nothing waits for the rest of the input.
+
+Workers are forked (they share the parent's imports and options, nothing is
+pickled but blocks and records) and ignore SIGINT: the parent ends them.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import queue
+import signal
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from wstail.fastpaths import FastPaths
+from wstail.filters import is_truthy
+from wstail.pipeline import Stream, StreamDone
+
+from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
+
+if TYPE_CHECKING:
+    from multiprocessing.context import ForkProcess
+    from multiprocessing.queues import Queue
+
+AUTO_THRESHOLD = 4 << 20
+"""Bytes of a capture's lines read in one process before the default -j starts workers."""
+
+IN_FLIGHT = 3
+"""Blocks a worker holds at once at most (read, waiting for their turn, or rendering)."""
+
+PIECE_SIZE = 256 << 10
+"""Bytes of lines a worker reads at once: the entries of one stay in the CPU's caches."""
+
+_HEADER_MARK = b'"wstail_capture"'
+_POLL = 1.0  # seconds between looks at whether the other side is still alive
+
+PartState = tuple[str, int, dict[str, Any]]
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (the default -j above AUTO_THRESHOLD)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass(slots=True)
+class Jobs:
+    """How many workers read captures: `count` (1: none), `auto`: only past AUTO_THRESHOLD."""
+
+    count: int
+    auto: bool = False
+
+    @classmethod
+    def of(cls, given: int | None) -> Jobs:
+        """-j as given: None is the default (every core, for a big input), N is N from the start."""
+        if given is None:
+            return cls(default_jobs(), auto=True)
+        return cls(max(1, given))
+
+    @property
+    def parallel(self) -> bool:
+        """Whether workers may be used at all."""
+        return self.count > 1
+
+
+@dataclass(slots=True)
+class _Sent:
+    """A block handed to a worker, kept until it is printed (it may be read again)."""
+
+    before: int
+    data: bytes
+    part: PartState
+    worker: int
+    summary: list[Any] | None = None  # the worker's read: see _Worker.read
+    error: BaseException | None = None  # what the read met, raised in its place
+    pieces: list[Any] | None = None  # its records and bad lines, once rendered
+
+    @property
+    def read(self) -> bool:
+        """Whether the worker's read came back."""
+        return self.summary is not None or self.error is not None
+
+
+@dataclass(slots=True)
+class _Setup:
+    """What a worker needs, inherited by fork: the parent's stream and reader settings."""
+
+    stream: Stream
+    reading_for: ReadingFor
+    short: bool
+    strict: bool
+
+
+class WorkerPool:
+    """Forked workers and their queues, started on first use; `close` ends them."""
+
+    def __init__(self, jobs: Jobs) -> None:
+        self.jobs = jobs
+        self.tasks: list[Queue[Any]] = []
+        self.results: Queue[Any] | None = None
+        self.processes: list[ForkProcess] = []
+
+    @property
+    def started(self) -> bool:
+        """Whether the workers run."""
+        return bool(self.processes)
+
+    def start(self, setup: _Setup) -> None:
+        """Fork the workers (after the options are final: they keep what they see now)."""
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.results = context.Queue()
+        parent = os.getpid()
+        for index in range(self.jobs.count):
+            tasks: Queue[Any] = context.Queue()
+            tasks.cancel_join_thread()  # a killed worker's queue must not hold up the exit
+            process = context.Process(
+                target=_work,
+                args=(tasks, self.results, setup, parent),
+                name=f"wstail-replay-{index}",
+                daemon=True,
+            )
+            process.start()
+            self.tasks.append(tasks)
+            self.processes.append(process)
+
+    def get(self) -> Any:
+        """The next result of any worker; RuntimeError if one died without saying why."""
+        assert self.results is not None
+        while True:
+            try:
+                return self.results.get(timeout=_POLL)
+            except queue.Empty:
+                for process in self.processes:
+                    if not process.is_alive():
+                        raise RuntimeError(
+                            f"replay worker {process.name} ended (exit {process.exitcode})"
+                        ) from None
+
+    def close(self, *, kill: bool = False) -> None:
+        """End the workers: at once (`kill`: an early stop, an error), else once idle."""
+        if not kill:
+            for tasks in self.tasks:
+                tasks.put(None)
+        for process in self.processes:
+            if kill:
+                process.kill()
+            process.join(None if kill else 5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for tasks in self.tasks:
+            tasks.close()
+        if self.results is not None:
+            self.results.cancel_join_thread()
+            self.results.close()
+        self.tasks, self.processes, self.results = [], [], None
+
+
+class ParallelCaptures:
+    """Feeds a capture's frame blocks through the workers into the stream, in order."""
+
+    def __init__(
+        self,
+        jobs: Jobs,
+        stream: Stream,
+        reading_for: ReadingFor,
+        *,
+        short: bool,
+        paths: FastPaths,
+    ) -> None:
+        self.jobs = jobs
+        self.stream = stream
+        self.pool = WorkerPool(jobs)
+        self.paths = paths
+        self.setup = _Setup(stream, reading_for, short, paths.strict)
+
+    def close(self, *, kill: bool = False) -> None:
+        """End the workers, if any started."""
+        if self.pool.started:
+            self.pool.close(kill=kill)
+
+    def feed(
+        self,
+        blocks: Iterator[tuple[int, bytes]],
+        part: Part,
+        serial: Callable[[Iterator[tuple[int, bytes]]], bool],
+        report: Callable[[int, str], None],
+    ) -> None:
+        """A capture's blocks after its header: the first ones by `serial` with the default -j.
+
+        `serial(blocks)` feeds blocks in this process and says whether the
+        capture's entries ended there (a bad next header). `report(lineno,
+        reason)` reports a bad line.
+        """
+        if self.jobs.auto:
+            prefix = _Prefix(blocks, AUTO_THRESHOLD)
+            if serial(iter(prefix)):
+                for _ in blocks:  # nothing more is printed; reading on reports a cut file
+                    pass
+                return
+            if not prefix.cut:
+                return
+        try:
+            self._feed(blocks, part, report)
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    def _feed(
+        self,
+        blocks: Iterator[tuple[int, bytes]],
+        part: Part,
+        report: Callable[[int, str], None],
+    ) -> None:
+        stream = self.stream
+        pool = self.pool
+        if not pool.started:
+            pool.start(self.setup)
+        workers = self.jobs.count
+        pieces = _split(blocks, PIECE_SIZE)
+        state: PartState = (part.source, part.start_us, part.extra)
+        sent: dict[int, _Sent] = {}
+        loads = [0] * workers  # blocks each worker holds
+        next_id = 0  # the next block read
+        counted = 0  # blocks before this one are read, checked and told their first seq
+        printed = 0  # blocks before this one are printed
+        running = stream.next_seq
+        waiting_for: int | None = None  # a block holding a header: none is sent past it
+        reading = True
+        failure: BaseException | None = None  # the input's read error, raised in its place
+        ended = False  # a bad next header: nothing after it is printed
+
+        while True:
+            while reading and waiting_for is None and min(loads) < IN_FLIGHT:
+                try:
+                    before, data = next(pieces)
+                except StopIteration:
+                    reading = False
+                    break
+                except BaseException as exc:  # a ReadFailure: after what was read
+                    reading, failure = False, exc
+                    break
+                worker = loads.index(min(loads))
+                sent[next_id] = _Sent(before, data, state, worker)
+                loads[worker] += 1
+                pool.tasks[worker].put(("read", next_id, before, data, state))
+                if _HEADER_MARK in data:
+                    waiting_for = next_id
+                next_id += 1
+            if printed == next_id:
+                break
+            kind, ident, *result = pool.get()
+            if ident < 0:
+                raise result[0]
+            block = sent.get(ident)
+            if block is None:  # a block dropped after a bad next header
+                continue
+            if kind == "read":
+                block.summary = result
+            elif kind == "error" and not block.read:
+                block.error = result[0]
+            elif kind == "error":
+                raise result[0]  # a render failed: as in one process, the run ends
+            else:
+                block.pieces = result[0]
+            # Blocks read, in order: check each was read with the right part, number it.
+            while counted < next_id and sent[counted].read:
+                current = sent[counted]
+                if current.part != state:  # a header before it changed the feed: again
+                    current.part, current.summary, current.error = state, None, None
+                    pool.tasks[current.worker].put(
+                        ("read", counted, current.before, current.data, state)
+                    )
+                    break
+                if current.error is not None:
+                    raise current.error
+                assert current.summary is not None
+                reset, envelopes, new_state, stops, fast = current.summary
+                self.paths.lines += fast[0]
+                self.paths.general += fast[1]
+                self.paths.missed += fast[2]
+                base = running
+                running = (reset if reset is not None else running) + envelopes
+                if new_state is not None:
+                    state = new_state
+                if waiting_for == counted:
+                    waiting_for = None
+                pool.tasks[current.worker].put(("render", counted, base))
+                counted += 1
+                if stops:  # a bad next header: later blocks are dropped, unprinted
+                    ended, reading, waiting_for = True, False, None
+                    for later in range(counted, next_id):
+                        pool.tasks[sent[later].worker].put(("drop", later))
+                        loads[sent[later].worker] -= 1
+                        del sent[later]
+                    next_id = counted
+                    break
+            # Blocks rendered, in order: printed.
+            while printed < counted and sent[printed].pieces is not None:
+                current = sent.pop(printed)
+                loads[current.worker] -= 1
+                printed += 1
+                assert current.pieces is not None
+                self._print(current.pieces, report)
+        stream.number_from(running)
+        if ended:
+            for _ in pieces:  # the rest of a block already read
+                pass
+            for _ in blocks:  # as one process: reading on reports a cut file
+                pass
+        if failure is not None:
+            raise failure
+
+    def _print(self, pieces: list[Any], report: Callable[[int, str], None]) -> None:
+        """One block's records and bad lines, in order; StreamDone at -n or --until."""
+        stream = self.stream
+        count = stream.options.count
+        for piece in pieces:
+            if piece[0] == "bad":
+                report(piece[1], piece[2])
+                continue
+            whole, records, passed, counts, marks, events, until_at = piece
+            if whole == "out":  # lines already (the writer adds the last newline): never cut
+                stream.put_records(records, passed, counts)
+                continue
+            stop = None
+            if count is not None and passed >= count - stream.passed:
+                stop = count - stream.passed - 1
+            if until_at is not None and (stop is None or until_at < stop):
+                stop = until_at
+            if stop is None:
+                stream.put_records(records, passed, counts)
+                continue
+            if stop < 0:  # -n already reached (0): nothing more
+                raise StreamDone
+            tally: dict[str, int] = {}
+            for event in events[: stop + 1]:
+                tally[event] = tally.get(event, 0) + 1
+            stream.put_records(records[: marks[stop]], stop + 1, tally)
+            raise StreamDone
+
+
+def _split(blocks: Iterator[tuple[int, bytes]], size: int) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole lines cut into pieces of about `size` bytes, each with its line number."""
+    for before, block in blocks:
+        if len(block) <= size * 3 // 2:
+            yield before, block
+            continue
+        start = 0
+        while start < len(block):
+            end = block.find(b"\n", start + size) + 1 or len(block)
+            if len(block) - end < size // 2:
+                end = len(block)
+            yield before, block[start:end]
+            before += block.count(b"\n", start, end)
+            start = end
+
+
+class _Prefix:
+    """The first blocks of an input, up to about `size` bytes; `cut` if more follow."""
+
+    def __init__(self, blocks: Iterator[tuple[int, bytes]], size: int) -> None:
+        self.blocks = blocks
+        self.left = size
+        self.cut = False
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        for block in self.blocks:
+            yield block
+            self.left -= len(block[1])
+            if self.left <= 0:
+                self.cut = True
+                return
+
+
+class _Records:
+    """A worker stream's writer: the records of the piece being made.
+
+    `whole`: they are printed whole (no -n or --until may cut them, no
+    --seq separator), so they are joined as they come, as the parent's
+    writer would: the parent writes one bytes object.
+    """
+
+    def __init__(self, whole: bool) -> None:
+        self.whole = whole
+        self.records: list[bytes] = []
+        self.size = 0  # records so far (whole: joined into self.records' items)
+
+    def write_many(self, records: list[bytes]) -> None:
+        """Keep the records."""
+        self.size += len(records)
+        if self.whole:
+            records.append(b"")
+            self.records.append(b"\n".join(records))
+        else:
+            self.records += records
+
+    def take(self) -> list[bytes]:
+        """The records kept (whole: one bytes object, without its last newline), forgotten."""
+        records = self.records
+        self.records, self.size = [], 0
+        if self.whole and records:
+            return [b"".join(records)[:-1]]
+        return records
+
+    def end_batch(self) -> None:
+        """Nothing to flush."""
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+    def on_failure(self, callback: Callable[[], None] | None) -> None:
+        """Nothing fails here."""
+
+
+class _WorkerStream(Stream):
+    """The parent's stream's twin: never ends on -n or --until, but says where it would."""
+
+    __slots__ = ("records", "marks", "events", "until_at", "_passed_before")
+
+    def __init__(self, parent: Stream) -> None:
+        options = parent.options
+        whole = options.count is None and parent.compiled.until is None and not options.seq
+        self.records = _Records(whole)
+        super().__init__(
+            parent.options,
+            parent.compiled,
+            self.records,
+            parent.terminal,
+            meta_stderr=parent.meta_stderr,
+            window=parent.inside if parent.windowed else None,
+            tally=True,
+        )
+        self.marks: list[int] = []  # after each counted envelope: how many records
+        self.events: list[str] = []  # and its event name
+        self.until_at: int | None = None  # the first counted envelope --until holds for
+        self._passed_before = 0
+
+    def _check_end(self, envelope: Any) -> None:
+        self.marks.append(self.records.size + len(self._out))
+        self.events.append(envelope["event"])
+        until = self.compiled.until
+        if self.until_at is None and until is not None and is_truthy(until(envelope)):
+            self.until_at = len(self.marks) - 1
+
+    def piece(self) -> tuple[Any, ...]:
+        """The records and counters since the last piece (the stream has handed all over)."""
+        counts = dict(self.counts)
+        self.counts.clear()  # the same dict: the feeding loop holds it
+        piece = (
+            "out" if self.records.whole else "records",
+            self.records.take(),
+            self.passed - self._passed_before,
+            counts,
+            self.marks,
+            self.events,
+            self.until_at,
+        )
+        self.marks, self.events, self.until_at = [], [], None
+        self._passed_before = self.passed
+        return piece
+
+
+@dataclass(slots=True)
+class _Worker:
+    """One worker's state: the entries of the blocks it read, waiting for their turn."""
+
+    setup: _Setup
+    held: dict[int, list[Any]] = field(default_factory=dict)
+    stream: _WorkerStream | None = None
+
+    def read(self, before: int, data: bytes, state: PartState) -> tuple[list[Any], list[Any]]:
+        """Step 1: a block's entries, and how many envelopes they make, from where."""
+        setup = self.setup
+        paths = FastPaths(strict=setup.strict)
+        part = Part(state[0], state[1], state[2], setup.reading_for)
+        entries = list(
+            capture_entries(iter(((before, data),)), part, short=setup.short, paths=paths)
+        )
+        reset = None
+        envelopes = 0
+        for index, entry in enumerate(entries):
+            if type(entry) is tuple:
+                items = entry[0]
+                if type(items) is not list:
+                    items = list(items)
+                    entries[index] = (items, entry[1], entry[2])
+                envelopes += len(items)
+            elif type(entry) is NewPart:
+                reset, envelopes = entry.first_seq, 0
+        stops = bool(entries) and type(entries[-1]) is BadHeader
+        after = (part.source, part.start_us, part.extra)
+        summary = [
+            reset,
+            envelopes,
+            after if after != state else None,
+            stops,
+            (paths.lines, paths.general, paths.missed),
+        ]
+        return entries, summary
+
+    def render(self, entries: list[Any], base: int) -> list[Any]:
+        """Step 2: the entries through the stream from `base`: pieces of records and bad lines."""
+        if self.stream is None:
+            self.stream = _WorkerStream(self.setup.stream)
+        stream = self.stream
+        stream.number_from(base)
+        pieces: list[Any] = []
+
+        def other(entry: Any) -> None:
+            if type(entry) is NewPart:
+                stream.number_from(entry.first_seq)
+                return
+            pieces.append(stream.piece())
+            pieces.append(("bad", entry.lineno, entry.reason))
+
+        stream.feed_frames(entries, other)
+        stream.flush()
+        pieces.append(stream.piece())
+        return [piece for piece in pieces if piece[0] == "bad" or piece[1] or piece[2]]
+
+
+def _work(tasks: Queue[Any], results: Queue[Any], setup: _Setup, parent: int) -> None:
+    """A worker's loop: reads and renders, renders first (they hold up the printing)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Held entries are many small containers: the cyclic collector would walk them all,
+    # again and again, for cycles they never make (refcounting frees them).
+    gc.disable()
+    worker = _Worker(setup)
+    reads: deque[Any] = deque()
+    renders: deque[Any] = deque()
+    try:
+        while True:
+            try:
+                while True:  # take what waits, so a render goes before the reads queued
+                    task = tasks.get_nowait() if (reads or renders) else tasks.get(timeout=_POLL)
+                    if task is None:
+                        return
+                    if task[0] == "drop":
+                        worker.held.pop(task[1], None)
+                        reads = deque(t for t in reads if t[1] != task[1])
+                    elif task[0] == "render":
+                        renders.append(task)
+                    else:
+                        reads.append(task)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return  # the parent is gone
+            if renders:
+                _, ident, base = renders.popleft()
+                try:
+                    pieces = worker.render(worker.held.pop(ident), base)
+                except Exception as exc:  # noqa: BLE001 - raised by the parent in its place
+                    results.put(("error", ident, _portable(exc)))
+                    continue
+                results.put(("out", ident, pieces))
+            elif reads:
+                _, ident, before, data, state = reads.popleft()
+                worker.held.pop(ident, None)
+                try:
+                    entries, summary = worker.read(before, data, state)
+                except Exception as exc:  # noqa: BLE001 - raised by the parent in its place
+                    results.put(("error", ident, _portable(exc)))
+                    continue
+                worker.held[ident] = entries
+                results.put(("read", ident, *summary))
+    except BaseException as exc:  # noqa: BLE001 - the parent raises it
+        results.put(("error", -1, _portable(exc)))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself if it crosses to the parent, else a RuntimeError saying it."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any exception that cannot be pickled
+        return RuntimeError(f"replay worker: {type(exc).__name__}: {exc}")
+    return exc
+
+
+__all__ = ["AUTO_THRESHOLD", "Jobs", "ParallelCaptures", "default_jobs"]
