@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import random
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -200,3 +202,78 @@ def test_split_blocks_keep_their_line_numbers() -> None:
     for before, piece in pieces:
         assert piece.endswith(b"\n")
         assert piece.startswith(b"line %d\n" % (before - 10 + 1))
+
+
+def test_a_bad_next_header_then_another_file(
+    wstail: Wstail, captures: dict[str, Path], tmp_path: Path
+) -> None:
+    """A part whose header cannot be read ends its file's entries; the next file goes on."""
+    lines = captures["public"].read_bytes().splitlines(keepends=True)
+    header = lines[0].replace(b'"wstail_capture":1', b'"wstail_capture":2')
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(b"".join(lines[:600]) + header + b"".join(lines[1:900]))
+    out = _same(wstail, cut, captures["node"], cut, "--stats")
+    assert out
+
+
+def _live_pipe(*args: str) -> tuple[subprocess.Popen[bytes], bytes]:
+    """`replay -j 2 -` fed part of a capture through a pipe left open: (process, frames unsent)."""
+    data = (SAMPLES[0].parent / "public.jsonl").read_bytes()
+    header, body = data.split(b"\n", 1)
+    process = subprocess.Popen(
+        [str(WSTAIL), "replay", "-j", "2", *args, "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", BLOCK_SIZE_VARIABLE: "300"},
+    )
+    assert process.stdin is not None
+    process.stdin.write(header + b"\n" + body)
+    process.stdin.flush()
+    return process, body
+
+
+def test_a_pausing_pipe_still_prints_what_came(tmp_path: Path) -> None:
+    """Input that pauses (stdin still open): workers print what came, -n ends the run."""
+    process, _ = _live_pipe("-n", "5")
+    try:
+        out, err = process.communicate(timeout=scaled(60))
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert len(out.splitlines()) == 5
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of `pid` (its workers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_ctrl_c_ends_the_workers_quietly() -> None:
+    """Ctrl-C while workers wait for more input: exit 130, no traceback, no worker left."""
+    process, _ = _live_pipe()
+    try:
+        deadline = time.monotonic() + scaled(30)
+        while len(workers := _children(process.pid)) < 2:  # the workers are up
+            assert time.monotonic() < deadline, "no workers started"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=scaled(60))
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err
+    assert all(line.startswith(b'{"seq":') for line in out.splitlines())  # whole lines
+    for worker in workers:
+        assert not Path(f"/proc/{worker}").exists() or b"zombie" in _state(worker)
+
+
+def _state(pid: int) -> bytes:
+    """A process's state line (a reaped one has none)."""
+    try:
+        return Path(f"/proc/{pid}/status").read_bytes()
+    except OSError:
+        return b"zombie"

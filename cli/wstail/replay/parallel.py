@@ -124,6 +124,13 @@ class WorkerPool:
         self.tasks: list[Queue[Any]] = []
         self.results: Queue[Any] | None = None
         self.processes: list[ForkProcess] = []
+        # Everything the parent waits for: results (a thread forwards them from the
+        # workers' queue) and the input's pieces (each capture's reading thread).
+        self.events: queue.Queue[Any] = queue.Queue()
+        self.done: Any = None  # set to stop the forwarding thread
+        # Blocks are numbered across inputs: a late result of a block dropped from one
+        # capture (after a bad next header) is never taken for another's.
+        self.issued = 0
 
     @property
     def started(self) -> bool:
@@ -149,22 +156,15 @@ class WorkerPool:
             process.start()
             self.tasks.append(tasks)
             self.processes.append(process)
+        import threading
 
-    def get(self) -> Any:
-        """The next result of any worker; RuntimeError if one died without saying why."""
-        assert self.results is not None
-        while True:
-            try:
-                return self.results.get(timeout=_POLL)
-            except queue.Empty:
-                for process in self.processes:
-                    if not process.is_alive():
-                        raise RuntimeError(
-                            f"replay worker {process.name} ended (exit {process.exitcode})"
-                        ) from None
+        self.done = threading.Event()
+        threading.Thread(target=_collect, args=(self, self.events, self.done), daemon=True).start()
 
     def close(self, *, kill: bool = False) -> None:
         """End the workers: at once (`kill`: an early stop, an error), else once idle."""
+        if self.done is not None:
+            self.done.set()
         if not kill:
             for tasks in self.tasks:
                 tasks.put(None)
@@ -239,18 +239,44 @@ class ParallelCaptures:
         part: Part,
         report: Callable[[int, str], None],
     ) -> None:
-        stream = self.stream
+        import threading
+
         pool = self.pool
         if not pool.started:
             pool.start(self.setup)
         workers = self.jobs.count
-        pieces = _split(blocks, PIECE_SIZE)
+        # The input is read in a thread, a few pieces ahead of the workers, and the
+        # workers' results are waited for in another: this thread wakes for either, so a
+        # pipe that pauses (`record ... | replay -`) never holds up what was read already.
+        events = pool.events
+        slots = threading.Semaphore(IN_FLIGHT * workers)
+        done = threading.Event()
+        reader = threading.Thread(
+            target=_read_ahead, args=(blocks, slots, events, done), daemon=True
+        )
+        reader.start()
+        try:
+            self._run(events, slots, part, report)
+        finally:
+            done.set()
+            slots.release(IN_FLIGHT * workers)  # a reader waiting for a slot sees `done`
+
+    def _run(
+        self,
+        events: queue.Queue[Any],
+        slots: Any,
+        part: Part,
+        report: Callable[[int, str], None],
+    ) -> None:
+        stream = self.stream
+        pool = self.pool
         state: PartState = (part.source, part.start_us, part.extra)
         sent: dict[int, _Sent] = {}
-        loads = [0] * workers  # blocks each worker holds
-        next_id = 0  # the next block read
-        counted = 0  # blocks before this one are read, checked and told their first seq
-        printed = 0  # blocks before this one are printed
+        loads = [0] * self.jobs.count  # blocks each worker holds
+        waiting: deque[tuple[int, bytes]] = deque()  # read, not yet sent (after a header)
+        next_id = pool.issued  # the next block sent
+        counted = next_id  # blocks before this one are read, checked and told their first seq
+        printed = next_id  # blocks before this one are printed
         running = stream.next_seq
         waiting_for: int | None = None  # a block holding a header: none is sent past it
         reading = True
@@ -258,15 +284,8 @@ class ParallelCaptures:
         ended = False  # a bad next header: nothing after it is printed
 
         while True:
-            while reading and waiting_for is None and min(loads) < IN_FLIGHT:
-                try:
-                    before, data = next(pieces)
-                except StopIteration:
-                    reading = False
-                    break
-                except BaseException as exc:  # a ReadFailure: after what was read
-                    reading, failure = False, exc
-                    break
+            while waiting and waiting_for is None and not ended:
+                before, data = waiting.popleft()
                 worker = loads.index(min(loads))
                 sent[next_id] = _Sent(before, data, state, worker)
                 loads[worker] += 1
@@ -274,9 +293,19 @@ class ParallelCaptures:
                 if _HEADER_MARK in data:
                     waiting_for = next_id
                 next_id += 1
-            if printed == next_id:
+                pool.issued = max(pool.issued, next_id)
+            if not reading and printed == next_id and not waiting:
                 break
-            kind, ident, *result = pool.get()
+            kind, ident, *result = events.get()
+            if kind == "block":
+                if ended:
+                    slots.release()  # read on to the end, printing nothing
+                else:
+                    waiting.append((ident, result[0]))
+                continue
+            if kind == "end":
+                reading, failure = False, result[0]
+                continue
             if ident < 0:
                 raise result[0]
             block = sent.get(ident)
@@ -315,11 +344,15 @@ class ParallelCaptures:
                 pool.tasks[current.worker].put(("render", counted, base))
                 counted += 1
                 if stops:  # a bad next header: later blocks are dropped, unprinted
-                    ended, reading, waiting_for = True, False, None
+                    ended, waiting_for = True, None
                     for later in range(counted, next_id):
                         pool.tasks[sent[later].worker].put(("drop", later))
                         loads[sent[later].worker] -= 1
                         del sent[later]
+                        slots.release()
+                    for _ in waiting:
+                        slots.release()
+                    waiting.clear()
                     next_id = counted
                     break
             # Blocks rendered, in order: printed.
@@ -327,14 +360,10 @@ class ParallelCaptures:
                 current = sent.pop(printed)
                 loads[current.worker] -= 1
                 printed += 1
+                slots.release()
                 assert current.pieces is not None
                 self._print(current.pieces, report)
         stream.number_from(running)
-        if ended:
-            for _ in pieces:  # the rest of a block already read
-                pass
-            for _ in blocks:  # as one process: reading on reports a cut file
-                pass
         if failure is not None:
             raise failure
 
@@ -365,6 +394,41 @@ class ParallelCaptures:
                 tally[event] = tally.get(event, 0) + 1
             stream.put_records(records[: marks[stop]], stop + 1, tally)
             raise StreamDone
+
+
+def _read_ahead(
+    blocks: Iterator[tuple[int, bytes]], slots: Any, events: queue.Queue[Any], done: Any
+) -> None:
+    """The reading thread: pieces of the input, each once a slot is free; then ("end", error)."""
+    failure: BaseException | None = None
+    try:
+        for before, data in _split(blocks, PIECE_SIZE):
+            slots.acquire()
+            if done.is_set():
+                return
+            events.put(("block", before, data))
+    except BaseException as exc:  # noqa: BLE001 - a ReadFailure, raised after what came before
+        failure = exc
+    events.put(("end", -1, failure))
+
+
+def _collect(pool: WorkerPool, events: queue.Queue[Any], done: Any) -> None:
+    """The waiting thread: the workers' results into `events` until `done`."""
+    import queue as queues
+
+    results = pool.results
+    assert results is not None
+    while not done.is_set():
+        try:
+            events.put(results.get(timeout=_POLL))
+        except queues.Empty:
+            for process in pool.processes:
+                if not process.is_alive() and not done.is_set():
+                    error = RuntimeError(f"replay worker {process.name} ended")
+                    events.put(("error", -1, error))
+                    return
+        except (OSError, ValueError, EOFError):  # the queue closed under it: the end
+            return
 
 
 def _split(blocks: Iterator[tuple[int, bytes]], size: int) -> Iterator[tuple[int, bytes]]:
