@@ -7,8 +7,9 @@ the only place that sleeps, reports bad lines and draws progress.
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, BinaryIO, TextIO
@@ -190,8 +191,10 @@ class Replayer:
 
     def _replay_file(self, path: str, handle: BinaryIO) -> None:
         blocks = read_blocks(handle, 0, self.options.block_size)
+        tick = None
         if self.progress is not None:
-            blocks = self._ticking(blocks, display_name(path), handle, self.progress)
+            tick = partial(self.progress.tick, display_name(path), handle)
+            blocks = self._ticking(blocks, tick)
         try:
             head = first_line(blocks)
             if head is None:
@@ -234,6 +237,7 @@ class Replayer:
                     part,
                     partial(self._feed_serially, path, part=part),
                     partial(self.report, path),
+                    None if tick is None else lambda: tick(self.stream.passed),
                 )
         except ReadFailure as failure:
             self.report(path, failure.lineno, failure.reason, always=True)
@@ -314,11 +318,13 @@ class Replayer:
                 stream.feed_envelopes(([pair],))
 
     def _ticking(
-        self, blocks: Iterator[tuple[int, bytes]], name: str, handle: BinaryIO, progress: Progress
+        self, blocks: Iterator[tuple[int, bytes]], tick: Callable[[int], None]
     ) -> Iterator[tuple[int, bytes]]:
+        main = threading.main_thread()
         for block in blocks:
             yield block
-            progress.tick(name, handle, self.stream.passed)
+            if threading.current_thread() is main:  # -j's reading thread: the parent ticks
+                tick(self.stream.passed)
 
 
 class NotReplayable(BadInputError):

@@ -212,12 +212,13 @@ class ParallelCaptures:
         part: Part,
         serial: Callable[[Iterator[tuple[int, bytes]]], bool],
         report: Callable[[int, str], None],
+        tick: Callable[[], None] | None = None,
     ) -> None:
         """A capture's blocks after its header: the first ones by `serial` with the default -j.
 
         `serial(blocks)` feeds blocks in this process and says whether the
         capture's entries ended there (a bad next header). `report(lineno,
-        reason)` reports a bad line.
+        reason)` reports a bad line; `tick()` redraws the progress line (after each piece).
         """
         if self.jobs.auto:
             prefix = _Prefix(blocks, AUTO_THRESHOLD)
@@ -228,7 +229,7 @@ class ParallelCaptures:
             if not prefix.cut:
                 return
         try:
-            self._feed(blocks, part, report)
+            self._feed(blocks, part, report, tick)
         except BaseException:
             self.close(kill=True)
             raise
@@ -238,6 +239,7 @@ class ParallelCaptures:
         blocks: Iterator[tuple[int, bytes]],
         part: Part,
         report: Callable[[int, str], None],
+        tick: Callable[[], None] | None,
     ) -> None:
         import threading
 
@@ -256,7 +258,7 @@ class ParallelCaptures:
         )
         reader.start()
         try:
-            self._run(events, slots, part, report)
+            self._run(events, slots, part, report, tick)
         finally:
             done.set()
             slots.release(IN_FLIGHT * workers)  # a reader waiting for a slot sees `done`
@@ -267,6 +269,7 @@ class ParallelCaptures:
         slots: Any,
         part: Part,
         report: Callable[[int, str], None],
+        tick: Callable[[], None] | None,
     ) -> None:
         stream = self.stream
         pool = self.pool
@@ -363,6 +366,8 @@ class ParallelCaptures:
                 slots.release()
                 assert current.pieces is not None
                 self._print(current.pieces, report)
+                if tick is not None:
+                    tick()
         stream.number_from(running)
         if failure is not None:
             raise failure
