@@ -19,7 +19,7 @@ import zstandard
 from conftest import Wstail
 from helpers.timeouts import scaled
 from wstail.fastpaths import BLOCK_SIZE_VARIABLE
-from wstail.replay.parallel import Jobs, _split
+from wstail.replay.parallel import AUTO_THRESHOLD, Jobs, _split
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "cli" / "wstail" / "data").glob("*.jsonl"))
@@ -277,3 +277,32 @@ def _state(pid: int) -> bytes:
         return Path(f"/proc/{pid}/status").read_bytes()
     except OSError:
         return b"zombie"
+
+
+@pytest.fixture(scope="module")
+def big_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A capture past the default -j's first stretch, with bad lines on both sides of it."""
+    gen = _gen()
+    where = tmp_path_factory.mktemp("big")
+    public = where / "public.jsonl"
+    gen.write_public(public, where / "live_public.jsonl", random.Random(11), 32_000)
+    lines = public.read_bytes().splitlines(keepends=True)
+    assert sum(map(len, lines)) > AUTO_THRESHOLD * 5 // 4
+    for at in (25_000, 5_000):
+        lines.insert(at, b"[1.5,\n")
+    big = where / "big.jsonl"
+    big.write_bytes(b"".join(lines))
+    return big
+
+
+def test_the_default_jobs_give_one_process_output(wstail: Wstail, big_capture: Path) -> None:
+    """No -j on a big capture (workers once past the first stretch): the same as -j 1."""
+    one = wstail("replay", "-j", "1", big_capture)
+    default = wstail("replay", big_capture)
+    assert one.code == default.code == 4
+    assert default.stdout == one.stdout
+    assert default.stderr == one.stderr
+    assert ":25002:" in one.stderr  # a line number far into the file
+    piped = wstail("replay", "-", input=big_capture.read_bytes())
+    assert piped.stdout == one.stdout
+    assert piped.stderr == one.stderr.replace(str(big_capture), "<stdin>")

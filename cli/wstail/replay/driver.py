@@ -238,6 +238,7 @@ class Replayer:
                     partial(self._feed_serially, path, part=part),
                     partial(self.report, path),
                     None if tick is None else lambda: tick(self.stream.passed),
+                    handle,
                 )
         except ReadFailure as failure:
             self.report(path, failure.lineno, failure.reason, always=True)

@@ -27,18 +27,21 @@ pickled but blocks and records) and ignore SIGINT: the parent ends them.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import queue
 import signal
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from wstail.fastpaths import FastPaths
 from wstail.filters import is_truthy
 from wstail.pipeline import Stream, StreamDone
 
+from .blocks import content_of
 from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
 
 if TYPE_CHECKING:
@@ -93,7 +96,7 @@ class _Sent:
     """A block handed to a worker, kept until it is printed (it may be read again)."""
 
     before: int
-    data: bytes
+    data: bytes | tuple[str, int, int, int, int]  # lines, or a plain file's range
     part: PartState
     worker: int
     summary: list[Any] | None = None  # the worker's read: see _Worker.read
@@ -213,13 +216,16 @@ class ParallelCaptures:
         serial: Callable[[Iterator[tuple[int, bytes]]], bool],
         report: Callable[[int, str], None],
         tick: Callable[[], None] | None = None,
+        handle: BinaryIO | None = None,
     ) -> None:
         """A capture's blocks after its header: the first ones by `serial` with the default -j.
 
         `serial(blocks)` feeds blocks in this process and says whether the
         capture's entries ended there (a bad next header). `report(lineno,
         reason)` reports a bad line; `tick()` redraws the progress line (after each piece).
+        `handle`: the input; a plain file's workers read their pieces from it themselves.
         """
+        consumed, before = 0, None
         if self.jobs.auto:
             prefix = _Prefix(blocks, AUTO_THRESHOLD)
             if serial(iter(prefix)):
@@ -228,8 +234,12 @@ class ParallelCaptures:
                 return
             if not prefix.cut:
                 return
+            consumed, before = prefix.consumed, prefix.next_before
+        ranges = _plain_ranges(handle, consumed, before)
+        if ranges is not None:
+            blocks = ranges
         try:
-            self._feed(blocks, part, report, tick)
+            self._feed(blocks, part, report, tick, handle if ranges is not None else None)
         except BaseException:
             self.close(kill=True)
             raise
@@ -240,6 +250,7 @@ class ParallelCaptures:
         part: Part,
         report: Callable[[int, str], None],
         tick: Callable[[], None] | None,
+        plain: BinaryIO | None,
     ) -> None:
         import threading
 
@@ -254,11 +265,11 @@ class ParallelCaptures:
         slots = threading.Semaphore(IN_FLIGHT * workers)
         done = threading.Event()
         reader = threading.Thread(
-            target=_read_ahead, args=(blocks, slots, events, done), daemon=True
+            target=_read_ahead, args=(blocks, slots, events, done, plain is None), daemon=True
         )
         reader.start()
         try:
-            self._run(events, slots, part, report, tick)
+            self._run(events, slots, part, report, tick, plain)
         finally:
             done.set()
             slots.release(IN_FLIGHT * workers)  # a reader waiting for a slot sees `done`
@@ -270,6 +281,7 @@ class ParallelCaptures:
         part: Part,
         report: Callable[[int, str], None],
         tick: Callable[[], None] | None,
+        plain: BinaryIO | None,
     ) -> None:
         stream = self.stream
         pool = self.pool
@@ -281,6 +293,7 @@ class ParallelCaptures:
         counted = next_id  # blocks before this one are read, checked and told their first seq
         printed = next_id  # blocks before this one are printed
         running = stream.next_seq
+        lines: int | None = None  # a plain file's lines before the next range counted
         waiting_for: int | None = None  # a block holding a header: none is sent past it
         reading = True
         failure: BaseException | None = None  # the input's read error, raised in its place
@@ -293,7 +306,7 @@ class ParallelCaptures:
                 sent[next_id] = _Sent(before, data, state, worker)
                 loads[worker] += 1
                 pool.tasks[worker].put(("read", next_id, before, data, state))
-                if _HEADER_MARK in data:
+                if type(data) is bytes and _HEADER_MARK in data:
                     waiting_for = next_id
                 next_id += 1
                 pool.issued = max(pool.issued, next_id)
@@ -301,6 +314,8 @@ class ParallelCaptures:
                 break
             kind, ident, *result = events.get()
             if kind == "block":
+                if type(result[0]) is tuple and lines is None:
+                    lines = result[0][4]  # the line before the first range
                 if ended:
                     slots.release()  # read on to the end, printing nothing
                 else:
@@ -334,7 +349,7 @@ class ParallelCaptures:
                 if current.error is not None:
                     raise current.error
                 assert current.summary is not None
-                reset, envelopes, new_state, stops, fast = current.summary
+                reset, envelopes, new_state, stops, fast, size = current.summary
                 self.paths.lines += fast[0]
                 self.paths.general += fast[1]
                 self.paths.missed += fast[2]
@@ -344,7 +359,11 @@ class ParallelCaptures:
                     state = new_state
                 if waiting_for == counted:
                     waiting_for = None
-                pool.tasks[current.worker].put(("render", counted, base))
+                # a range was read as from line 0: its bad lines are numbered here
+                offset = 0
+                if type(current.data) is tuple and lines is not None:
+                    offset, lines = lines, lines + size
+                pool.tasks[current.worker].put(("render", counted, base, offset))
                 counted += 1
                 if stops:  # a bad next header: later blocks are dropped, unprinted
                     ended, waiting_for = True, None
@@ -366,6 +385,8 @@ class ParallelCaptures:
                 slots.release()
                 assert current.pieces is not None
                 self._print(current.pieces, report)
+                if plain is not None:  # how far the file is read, for the progress line
+                    os.lseek(plain.fileno(), current.data[3], os.SEEK_SET)
                 if tick is not None:
                     tick()
         stream.number_from(running)
@@ -401,13 +422,85 @@ class ParallelCaptures:
             raise StreamDone
 
 
+def _plain_ranges(
+    handle: BinaryIO | None, consumed: int, before: int | None
+) -> Iterator[tuple[int, Any]] | None:
+    """A plain file's pieces as ranges the workers read, after its header and `consumed` bytes.
+
+    None for anything else (stdin, a pipe, compressed input): its lines go to the workers.
+    """
+    raw = getattr(handle, "raw", None)
+    if handle is None or not isinstance(raw, io.FileIO):
+        return None
+    name = raw.name
+    if not isinstance(name, str):
+        return None
+    fd = handle.fileno()
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            return None
+        start, number = _after_first_line(fd)
+    except OSError:
+        return None
+    path = os.path.abspath(name)
+    return _ranges(fd, path, status, start + consumed, number if before is None else before)
+
+
+def _after_first_line(fd: int) -> tuple[int, int]:
+    """Where the lines after a file's first non-blank one (the header) start, and its number."""
+    offset = number = 0
+    while True:
+        chunk = os.pread(fd, 1 << 16, offset)
+        lines = chunk.splitlines(keepends=True)
+        if not chunk or (len(lines) == 1 and not chunk.endswith(b"\n")):
+            raise OSError("no header line")
+        for line in lines:
+            if not line.endswith(b"\n"):
+                break  # the rest of it in the next chunk
+            offset += len(line)
+            number += 1
+            if content_of(line):
+                return offset, number
+
+
+def _ranges(
+    fd: int, path: str, status: os.stat_result, start: int, before: int
+) -> Iterator[tuple[int, Any]]:
+    """Pieces of whole lines from `start` to the file's size now.
+
+    Each is (0, (path, inode, start, end, before)): `before` the number of the
+    line before it in the first, 0 in the others (the parent counts them).
+    """
+    size = status.st_size
+    while start < size:
+        end = start + PIECE_SIZE
+        if end >= size - PIECE_SIZE // 2:
+            end = size
+        else:
+            while True:  # to the end of the line there
+                chunk = os.pread(fd, 1 << 16, end)
+                cut = chunk.find(b"\n")
+                if cut >= 0 or not chunk:
+                    end = end + cut + 1 if cut >= 0 else size
+                    break
+                end += len(chunk)
+        yield 0, (path, status.st_ino, start, end, before)
+        start = end
+        before = 0  # only the first range says where the lines start
+
+
 def _read_ahead(
-    blocks: Iterator[tuple[int, bytes]], slots: Any, events: queue.Queue[Any], done: Any
+    blocks: Iterator[tuple[int, Any]],
+    slots: Any,
+    events: queue.Queue[Any],
+    done: Any,
+    split: bool,
 ) -> None:
     """The reading thread: pieces of the input, each once a slot is free; then ("end", error)."""
     failure: BaseException | None = None
     try:
-        for before, data in _split(blocks, PIECE_SIZE):
+        for before, data in _split(blocks, PIECE_SIZE) if split else blocks:
             slots.acquire()
             if done.is_set():
                 return
@@ -459,11 +552,15 @@ class _Prefix:
         self.blocks = blocks
         self.left = size
         self.cut = False
+        self.consumed = 0  # bytes of the blocks taken
+        self.next_before: int | None = None  # the line before the first block not taken
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
-        for block in self.blocks:
-            yield block
-            self.left -= len(block[1])
+        for before, block in self.blocks:
+            yield before, block
+            self.consumed += len(block)
+            self.next_before = before + block.count(b"\n")
+            self.left -= len(block)
             if self.left <= 0:
                 self.cut = True
                 return
@@ -563,11 +660,14 @@ class _Worker:
 
     setup: _Setup
     held: dict[int, list[Any]] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)  # plain files' descriptors, by path
     stream: _WorkerStream | None = None
 
-    def read(self, before: int, data: bytes, state: PartState) -> tuple[list[Any], list[Any]]:
+    def read(self, before: int, data: Any, state: PartState) -> tuple[list[Any], list[Any]]:
         """Step 1: a block's entries, and how many envelopes they make, from where."""
         setup = self.setup
+        if type(data) is tuple:  # a plain file's range: read here, numbered from line 0
+            data, before = self.pread(*data[:4]), 0
         paths = FastPaths(strict=setup.strict)
         part = Part(state[0], state[1], state[2], setup.reading_for)
         entries = list(
@@ -592,10 +692,29 @@ class _Worker:
             after if after != state else None,
             stops,
             (paths.lines, paths.general, paths.missed),
+            data.count(b"\n") + (data[-1:] not in (b"", b"\n")),
         ]
         return entries, summary
 
-    def render(self, entries: list[Any], base: int) -> list[Any]:
+    def pread(self, path: str, inode: int, start: int, end: int) -> bytes:
+        """Bytes `start` to `end` of the file at `path` (the very file the parent opened)."""
+        fd = self.files.get(path)
+        if fd is None:
+            fd = os.open(path, os.O_RDONLY)
+            if os.fstat(fd).st_ino != inode:
+                os.close(fd)
+                raise RuntimeError(f"{path} was replaced while it was replayed")
+            self.files[path] = fd
+        parts = []
+        while start < end:
+            chunk = os.pread(fd, end - start, start)
+            if not chunk:
+                break  # cut meanwhile: what is there is read
+            parts.append(chunk)
+            start += len(chunk)
+        return b"".join(parts)
+
+    def render(self, entries: list[Any], base: int, offset: int = 0) -> list[Any]:
         """Step 2: the entries through the stream from `base`: pieces of records and bad lines."""
         if self.stream is None:
             self.stream = _WorkerStream(self.setup.stream)
@@ -608,7 +727,7 @@ class _Worker:
                 stream.number_from(entry.first_seq)
                 return
             pieces.append(stream.piece())
-            pieces.append(("bad", entry.lineno, entry.reason))
+            pieces.append(("bad", entry.lineno + offset, entry.reason))
 
         stream.feed_frames(entries, other)
         stream.flush()
@@ -643,9 +762,9 @@ def _work(tasks: Queue[Any], results: Queue[Any], setup: _Setup, parent: int) ->
                 if os.getppid() != parent:
                     return  # the parent is gone
             if renders:
-                _, ident, base = renders.popleft()
+                _, ident, base, offset = renders.popleft()
                 try:
-                    pieces = worker.render(worker.held.pop(ident), base)
+                    pieces = worker.render(worker.held.pop(ident), base, offset)
                 except Exception as exc:  # noqa: BLE001 - raised by the parent in its place
                     results.put(("error", ident, _portable(exc)))
                     continue
