@@ -16,12 +16,16 @@ gives. The parent writes the records in block order, reports bad lines in
 their place, and stops at -n or --until in the middle of a block: the
 worker says after which record each counted envelope came. A block read
 with the wrong part (a header inside a block before it changed the feed) is
-read again; a block holding a header is read alone first, so that is rare.
-At the end, or at -n, --until, Ctrl-C, a closed pipe or an error, the
-workers are killed: nothing waits for the rest of the input.
+read again; a block of lines holding a header is read alone first, so that
+is rare. At the end, or at -n, --until, Ctrl-C, a closed pipe or an error,
+the workers are killed: nothing waits for the rest of the input.
 
-Workers are forked (they share the parent's imports and options, nothing is
-pickled but blocks and records) and ignore SIGINT: the parent ends them.
+A plain file's blocks are byte ranges the workers read themselves (the
+parent only finds line ends, and numbers their lines from the counts they
+give back); compressed input and stdin are read by the parent, in a thread,
+and their lines sent. Workers are forked (they share the parent's imports
+and options; nothing is pickled but blocks and records) and ignore SIGINT:
+the parent ends them.
 """
 
 from __future__ import annotations
@@ -781,6 +785,12 @@ def _work(tasks: Queue[Any], results: Queue[Any], setup: _Setup, parent: int) ->
                 results.put(("read", ident, *summary))
     except BaseException as exc:  # noqa: BLE001 - the parent raises it
         results.put(("error", -1, _portable(exc)))
+    finally:
+        # Never back into multiprocessing's bootstrap, which flushes the stdio buffers
+        # inherited from the parent: its output is the parent's to write, once.
+        results.close()
+        results.join_thread()
+        os._exit(0)
 
 
 def _portable(exc: BaseException) -> BaseException:
