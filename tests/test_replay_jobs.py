@@ -306,3 +306,23 @@ def test_the_default_jobs_give_one_process_output(wstail: Wstail, big_capture: P
     piped = wstail("replay", "-", input=big_capture.read_bytes())
     assert piped.stdout == one.stdout
     assert piped.stderr == one.stderr.replace(str(big_capture), "<stdin>")
+
+
+def test_stdin_from_a_file_is_read_by_the_parent(captures: dict[str, Path]) -> None:
+    """`replay -j 2 - < FILE`: stdin is a regular file, but not one workers can open by name."""
+    runs = []
+    for jobs in ("1", "2"):
+        with captures["bad"].open("rb") as stdin:
+            runs.append(
+                subprocess.run(
+                    [str(WSTAIL), "replay", "-j", jobs, "-"],
+                    stdin=stdin,
+                    capture_output=True,
+                    timeout=scaled(60),
+                    env={"PATH": "/usr/bin:/bin", BLOCK_SIZE_VARIABLE: "3000"},
+                )
+            )
+    one, two = runs
+    assert one.returncode == two.returncode == 4
+    assert (two.stdout, two.stderr) == (one.stdout, one.stderr)
+    assert b"<stdin>:401:" in one.stderr

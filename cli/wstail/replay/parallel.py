@@ -440,14 +440,15 @@ def _plain_ranges(
     if not isinstance(name, str):
         return None
     fd = handle.fileno()
+    path = os.path.abspath(name)
     try:
         status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
+        named = os.stat(path)  # the workers open it by name: the same file (not <stdin>)
+        if not stat.S_ISREG(status.st_mode) or named.st_ino != status.st_ino:
             return None
         start, number = _after_first_line(fd)
     except OSError:
         return None
-    path = os.path.abspath(name)
     return _ranges(fd, path, status, start + consumed, number if before is None else before)
 
 
