@@ -146,7 +146,9 @@ def test_replay_progress_is_erased_on_ctrl_c(tmp_path: Path) -> None:
     assert [line for line in screen(run.text) if line] == ["wstail: interrupted"], run.text
 
 
-@pytest.mark.parametrize(("args", "count"), [([], 38), (["-n", "5"], 5)])
+@pytest.mark.parametrize(
+    ("args", "count"), [([], 38), (["-n", "5"], 5), (["-j", "2"], 38), (["-j", "2", "-n", "5"], 5)]
+)
 def test_replay_progress_ends_with_a_summary(tmp_path: Path, args: list[str], count: int) -> None:
     """At the end (or at -n) the progress line becomes one summary line: envelopes, time, rate."""
     run = OnTerminal(["replay", *args, str(SAMPLE)], tmp_path / "out")

@@ -46,6 +46,7 @@ class Pair:
     max_runs: int | None = None  # report-only figures: fewer runs keep the bench short
     # compares the checked run's outputs (wstail's, the baseline's): why they differ, or ""
     check: Callable[[Path, Path], str] | None = None
+    against: bool = True  # measured for --against's wstail too (False: it lacks the option)
 
     def command(self, install: Install) -> list[str]:
         """The wstail side run by `install`."""
@@ -63,8 +64,9 @@ def _differs(pair: Pair, out: Path, out_b: Path, lines_b: int) -> str:
 def time_pair(pair: Pair, ctx: Context) -> Figure:
     """Median wall times, alternating (with --against's wstail too); one checked run first."""
     cmds = {"wstail": pair.command(ctx.new), "baseline": pair.baseline}
-    if ctx.before:
-        cmds["before"] = pair.command(ctx.before)
+    before = ctx.before if pair.against else None
+    if before:
+        cmds["before"] = pair.command(before)
     outs = {who: ctx.work / f"{pair.id}.{who}.out" for who in cmds}
 
     def check(first: dict[str, Run]) -> dict[str, Any]:
@@ -116,14 +118,14 @@ def time_pair(pair: Pair, ctx: Context) -> Figure:
             "note": pair.note,
         },
     )
-    if ctx.before:
+    if before:
         med_o = timed.median("before", _wall)
         differs = timed.checked["before_mismatch"]
         figure.before = Before(
             med_b / med_o,
             f"{med_o:.3f} s" + (" (DIFFERS)" if differs else ""),
             {
-                "rev": ctx.before.label,
+                "rev": before.label,
                 "wstail_cmd": shell(cmds["before"]),
                 "wstail_s": walls("before"),
                 "wstail_median_s": med_o,
@@ -187,5 +189,7 @@ def pairs() -> list[Pair]:
 
 
 def run(ctx: Context) -> list[Figure]:
-    """The replay figures."""
-    return [time_pair(pair, ctx) for pair in pairs()]
+    """The replay figures, then -j's (bench/sections/jobs.py)."""
+    from bench.sections import jobs
+
+    return [*(time_pair(pair, ctx) for pair in pairs()), *jobs.run(ctx)]

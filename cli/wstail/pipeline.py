@@ -341,6 +341,19 @@ class Stream:
             self._seq = number
             self.passed = passed
 
+    def put_records(self, records: list[bytes], passed: int, counts: dict[str, int]) -> None:
+        """Records another stream of these options made (replay -j's workers), in order.
+
+        `passed` data envelopes passed among them, `counts` by event name.
+        """
+        self._hand_over()
+        self.writer.write_many(records)
+        self.passed += passed
+        if self._tally:
+            for event, count in counts.items():
+                self.counts[event] = self.counts.get(event, 0) + count
+        self._hand_over()
+
     @property
     def holding(self) -> bool:
         """Whether envelopes passed since the last hand-over to the writer."""

@@ -53,7 +53,7 @@ HEADINGS: dict[str, str] = {
     ),
     **dict.fromkeys(("each", "event_name", "event_time", "name"), "Reading messages"),
     **dict.fromkeys(("output", "rotate_size", "rotate_every", "tee", "force"), "Recording"),
-    **dict.fromkeys(("start", "end", "speed", "max_gap", "follow"), "Replay"),
+    **dict.fromkeys(("start", "end", "speed", "max_gap", "follow", "jobs"), "Replay"),
     **dict.fromkeys(("events", "excludes", "filters"), "Filters"),
     **dict.fromkeys(
         (

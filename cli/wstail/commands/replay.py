@@ -65,6 +65,15 @@ Examples:
     "--max-gap", type=click.FloatRange(min=0), metavar="SECONDS", help="Cap idle gaps when pacing."
 )
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Decode and normalize captures in N worker processes (output as with -j 1). "
+    "Default: every core once a capture passes 4 MiB of lines, one process below; "
+    "NDJSON and --speed/--duration replays use one process.",
+)
+@click.option(
     "--serve",
     metavar="[HOST:]PORT",
     help="Serve the capture as a live endpoint of its own protocol instead of printing.",
@@ -116,6 +125,7 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     from wstail.replay import Bound, Replayer, ReplayOptions, Window
     from wstail.replay.blocks import BLOCK_SIZE
     from wstail.replay.follow import Follower
+    from wstail.replay.parallel import Jobs
 
     paths = list(files) or ["-"]
     if params["follow"]:
@@ -152,6 +162,7 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         window=window if window.active else None,
         speed=params["speed"],
         max_gap=params["max_gap"],
+        jobs=Jobs.of(params["jobs"]),
         short_ways=switches.short_ways,
         block_size=switches.block_size or BLOCK_SIZE,
         strict_fast_paths=switches.strict,

@@ -165,7 +165,7 @@ def _general_entry(number: int, line: bytes, part: Part) -> FrameItems | BadLine
             header = decode_header(head)
         except CaptureError as bad:
             return BadHeader(number, str(bad))
-        part.source, part.start_us = header.source, header.start_us
+        part.source, part.start_us, part.extra = header.source, header.start_us, header.extra
         part.reading = part.reading_for(header.source, header.extra)
         return NewPart(header.first_seq)
     return part.reading.frame(frame, part.source), frame.recv_us, raw_payload(frame)

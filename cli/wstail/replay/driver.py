@@ -7,9 +7,11 @@ the only place that sleeps, reports bad lines and draws progress.
 from __future__ import annotations
 
 import sys
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, BinaryIO, TextIO
 
 from wstail.capture import CaptureError, decode_header, is_header
@@ -33,10 +35,11 @@ from .blocks import (
     first_line,
     read_blocks,
 )
-from .captures import NewPart, Part, ReadingFor, capture_entries
+from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
 from .index import Plan, Seeker, open_at
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
+from .parallel import Jobs, ParallelCaptures
 from .window import Window
 
 SHOWN_BAD_LINES = 5
@@ -50,6 +53,7 @@ class ReplayOptions:
     window: Window | None = None  # --from/--to, told the capture's start
     speed: float | None = None
     max_gap: float | None = None
+    jobs: Jobs = field(default_factory=lambda: Jobs(1))  # -j: workers for captures
     # Developer switches (the differential tests, --debug, WSTAIL_STRICT_FAST_PATHS):
     # short_ways False reads every line on its own, the reference of the short ways
     # (capture frames normalized straight from their decoded line, NDJSON blocks of
@@ -92,6 +96,16 @@ class Replayer:
         self.seeker: Seeker | None = None
         if options.use_index and options.window is not None:
             self.seeker = Seeker(self._say)
+        # -j: capture blocks in worker processes (not when paced: each frame waits its turn)
+        self.parallel: ParallelCaptures | None = None
+        if options.jobs.parallel and not self.paced:
+            self.parallel = ParallelCaptures(
+                options.jobs,
+                stream,
+                reading_for,
+                short=options.short_ways,
+                paths=self.fast_paths,
+            )
         self.progress: Progress | None = None
         if Progress.wanted(stderr, sys.stdout.isatty()):
             self.progress = Progress(stderr)
@@ -110,6 +124,13 @@ class Replayer:
         A file that cannot be read, or is neither a capture nor NDJSON, is
         one line; alone, it is the error itself, else the summary counts it.
         """
+        try:
+            self._replay(paths)
+        finally:
+            if self.parallel is not None:
+                self.parallel.close(kill=True)  # idle, or no longer wanted: no wait
+
+    def _replay(self, paths: list[str]) -> None:
         unreadable = foreign = 0
         try:
             for path in paths:
@@ -181,8 +202,10 @@ class Replayer:
 
     def _replay_file(self, path: str, handle: BinaryIO) -> None:
         blocks = read_blocks(handle, 0, self.options.block_size)
+        tick = None
         if self.progress is not None:
-            blocks = self._ticking(blocks, display_name(path), handle, self.progress)
+            tick = partial(self.progress.tick, display_name(path), handle)
+            blocks = self._ticking(blocks, tick)
         try:
             head = first_line(blocks)
             if head is None:
@@ -221,15 +244,26 @@ class Replayer:
                 if plan.start is not None:
                     self._replay_from(path, plan, part)
                     return
-            self._feed_frames(
-                path,
-                capture_entries(rest, part, short=self.options.short_ways, paths=self.fast_paths),
-            )
+            if self.parallel is None:
+                self._feed_serially(path, rest, part)
+            else:
+                self.parallel.feed(
+                    rest,
+                    part,
+                    partial(self._feed_serially, path, part=part),
+                    partial(self.report, path),
+                    None if tick is None else lambda: tick(self.stream.passed),
+                    handle,
+                )
         except ReadFailure as failure:
             self.report(path, failure.lineno, failure.reason, always=True)
 
     def _replay_from(self, path: str, plan: Plan, part: Part) -> None:
-        """A capture read from an indexed checkpoint on, numbered from there."""
+        """A capture read from an indexed checkpoint on, numbered from there.
+
+        In this process: what is left of a seek is the window's, small next to
+        the part it skipped.
+        """
         point = plan.start
         assert point is not None
         try:
@@ -239,12 +273,11 @@ class Replayer:
         try:
             blocks = read_blocks(handle, point.lineno - 1, self.options.block_size)
             if self.progress is not None:
-                blocks = self._ticking(blocks, display_name(path), handle, self.progress)
+                blocks = self._ticking(
+                    blocks, partial(self.progress.tick, display_name(path), handle)
+                )
             self.stream.number_from(point.seq)
-            entries = capture_entries(
-                blocks, part, short=self.options.short_ways, paths=self.fast_paths
-            )
-            self._feed_frames(path, entries)
+            self._feed_serially(path, blocks, part)
         finally:
             handle.close()
 
@@ -259,6 +292,22 @@ class Replayer:
             self.options.window.anchor(header.start_us)  # +DURATION: from the first start
         self.stream.number_from(header.first_seq)
         return Part(header.source, header.start_us, header.extra, self.reading_for)
+
+    def _feed_serially(self, path: str, blocks: Iterator[tuple[int, bytes]], part: Part) -> bool:
+        """A capture's frame blocks in this process; whether its entries ended (a bad header)."""
+        ended = False
+
+        def watched(entries: Iterator[Any]) -> Iterator[Any]:
+            nonlocal ended
+            for entry in entries:
+                ended = ended or type(entry) is BadHeader
+                yield entry
+
+        short = self.options.short_ways
+        self._feed_frames(
+            path, watched(capture_entries(blocks, part, short=short, paths=self.fast_paths))
+        )
+        return ended
 
     @property
     def _exact(self) -> bool:
@@ -320,11 +369,13 @@ class Replayer:
                 stream.feed_envelopes(([pair],))
 
     def _ticking(
-        self, blocks: Iterator[tuple[int, bytes]], name: str, handle: BinaryIO, progress: Progress
+        self, blocks: Iterator[tuple[int, bytes]], tick: Callable[[int], None]
     ) -> Iterator[tuple[int, bytes]]:
+        main = threading.main_thread()
         for block in blocks:
             yield block
-            progress.tick(name, handle, self.stream.passed)
+            if threading.current_thread() is main:  # -j's reading thread: the parent ticks
+                tick(self.stream.passed)
 
 
 class NotReplayable(BadInputError):
