@@ -44,7 +44,7 @@ def precompute(paths: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
 def install(events: dict[str, Any], texts: dict[str, Any]) -> None:
     """Put the look-ups where wstail's frame paths call the normalizers."""
     import wstail.normalize as normalize
-    import wstail.replay.captures as captures
+    import wstail.replaying.captures as captures
 
     real_event, real_text = normalize.normalize_paymium_event, normalize.normalize_node_text
 

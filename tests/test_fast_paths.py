@@ -25,7 +25,7 @@ from wstail.fastpaths import (
     FastPaths,
 )
 from wstail.feeds import reading_for
-from wstail.replay import Replayer, ReplayOptions
+from wstail.replaying import Replayer, ReplayOptions
 from wstail.sources.socketio import codec
 from wstail.sources.socketio.protocol import SioProtocol
 

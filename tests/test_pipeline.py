@@ -16,7 +16,7 @@ from wstail.frames import Frame, meta_frame
 from wstail.jsonexact import loads_exact
 from wstail.normalize import normalize_frame
 from wstail.pipeline import Stream, StreamDone
-from wstail.replay import Bound, Window
+from wstail.replaying import Bound, Window
 from wstail.sinks import OutputWriter
 from wstail.terminal import RESET, Terminal, colorize
 

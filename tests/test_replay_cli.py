@@ -1312,8 +1312,8 @@ def test_capture_frames_take_the_short_way_whatever_the_options(
 ) -> None:
     """Every frame of every capture of a multi-file replay is read from blocks, the short way
     (no Frame built but for lifecycle lines), whatever waits or stops at an envelope."""
-    import wstail.replay.captures as captures_module
-    import wstail.replay.driver as driver_module
+    import wstail.replaying.captures as captures_module
+    import wstail.replaying.driver as driver_module
 
     second = tmp_path / "second.jsonl"
     second.write_bytes(SAMPLE.read_bytes())

@@ -19,7 +19,7 @@ import zstandard
 from conftest import Wstail
 from helpers.timeouts import scaled
 from wstail.fastpaths import BLOCK_SIZE_VARIABLE
-from wstail.replay.parallel import AUTO_THRESHOLD, Jobs, _split
+from wstail.replaying.parallel import AUTO_THRESHOLD, Jobs, _split
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "cli" / "wstail" / "data").glob("*.jsonl"))

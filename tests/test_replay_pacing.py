@@ -1,4 +1,4 @@
-"""Replay's waiting (replay/pacing.py), with a fake clock: speed, gaps, --duration, idle."""
+"""Replay's waiting (replaying/pacing.py), with a fake clock: speed, gaps, --duration, idle."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from conftest import make_stream
 from wstail.exitcodes import IdleTimeout
 from wstail.pipeline import Stream, StreamDone
-from wstail.replay import ReplayTimer
+from wstail.replaying import ReplayTimer
 
 START = 1_795_428_000_000_000
 
@@ -33,7 +33,7 @@ class FakeClock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The Pacer's clock, faked."""
     fake = FakeClock()
-    monkeypatch.setattr("wstail.replay.pacing.time", fake)
+    monkeypatch.setattr("wstail.replaying.pacing.time", fake)
     monkeypatch.setattr("wstail.pipeline.time", fake)
     return fake
 

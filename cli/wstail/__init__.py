@@ -68,12 +68,6 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     """The API's names, imported on first use: `import wstail` (and the CLI) stays cheap."""
-    if name == "replay":
-        # also the name of the replay package, made callable as the API's replay: one
-        # object whichever is imported first (the import system sets this attribute too)
-        import wstail.replay
-
-        return wstail.replay
     if name in __all__:
         from wstail import api
 

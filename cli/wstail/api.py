@@ -265,7 +265,7 @@ def replay(
 
     from wstail.feeds import reading_for
     from wstail.normalize.generic import Rules
-    from wstail.replay import Bound, Replayer, ReplayOptions, Window
+    from wstail.replaying import Bound, Replayer, ReplayOptions, Window
 
     window = Window(
         Bound.parse(_bound_text(start), "--from") if start is not None else None,

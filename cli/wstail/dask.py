@@ -111,7 +111,7 @@ def _anchored(bound: str | int | datetime | None, first: str) -> str | int | dat
     from wstail.capture import is_header
     from wstail.envelope import format_us, iso_to_us
     from wstail.inputs import open_input
-    from wstail.replay import Bound
+    from wstail.replaying import Bound
 
     parsed = Bound.parse(bound, "--from")  # the message names the option, as replay's
     handle = open_input(first)

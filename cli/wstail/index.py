@@ -7,7 +7,7 @@ or, plain, the line itself starts; then how many decompressed bytes to drop),
 its line number, the seq of its first envelope, and the highest seq and
 latest receive time of everything before it. `record` writes it as it
 writes the capture (`Indexer`), `wstail index` reads a capture to make one
-(wstail.replay.index); replay trusts it only when it describes this very
+(wstail.replaying.index); replay trusts it only when it describes this very
 file (size, mtime, a hash of its head) with today's envelope counting
 (`NORMALIZE_VERSION`), else says so once and reads from the start.
 """

@@ -31,7 +31,7 @@ def index(files: tuple[str, ...]) -> None:
     from wstail.fastpaths import DeveloperSwitches
     from wstail.feeds import reading_for
     from wstail.index import CHECKPOINT_EVERY, index_path, write_index
-    from wstail.replay.index import build_index
+    from wstail.replaying.index import build_index
     from wstail.words import counted
 
     if "-" in files:

@@ -122,10 +122,10 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
 
     from wstail.fastpaths import DeveloperSwitches
     from wstail.feeds import reading_for
-    from wstail.replay import Bound, Replayer, ReplayOptions, Window
-    from wstail.replay.blocks import BLOCK_SIZE
-    from wstail.replay.follow import Follower
-    from wstail.replay.parallel import Jobs
+    from wstail.replaying import Bound, Replayer, ReplayOptions, Window
+    from wstail.replaying.blocks import BLOCK_SIZE
+    from wstail.replaying.follow import Follower
+    from wstail.replaying.parallel import Jobs
 
     paths = list(files) or ["-"]
     if params["follow"]:
@@ -146,7 +146,7 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         raise UsageError("--cors and --allow-host only apply with --serve")
     env = environment()
     if not params["follow"]:
-        from wstail.replay.parts import expand_directories
+        from wstail.replaying.parts import expand_directories
 
         paths = expand_directories(paths, partial(_say, env.stderr))
     if not files and _stdin_is_a_terminal():
