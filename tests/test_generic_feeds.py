@@ -431,3 +431,14 @@ def test_frames_before_a_close_that_beat_the_subscription_are_all_read(tmp_path:
         "meta.disconnected",
     ]
     assert [json.loads(line)["data"] for line in done.lines[1:4]] == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+@pytest.mark.parametrize("kind", ["ws", "sio"])
+def test_generic_feeds_take_the_retry_max_delay(kind: str, tmp_path: Path) -> None:
+    """--retry-max-delay caps the generic feeds' backoff too (nothing listens on port 1)."""
+    url = ("ws" if kind == "ws" else "http") + "://127.0.0.1:1/"
+    args = ["tail", kind, url, "--retries", "2", "--retry-max-delay", "0.05", "--meta"]
+    done = run(lambda: run_wstail(*args, env=wstail_env(tmp_path)))
+    assert done.code == 3, done.err
+    delays = [json.loads(line)["data"]["delay"] for line in done.lines]
+    assert len(delays) == 2 and all(0 < delay <= 0.05 for delay in delays), done.lines

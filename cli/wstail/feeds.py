@@ -107,6 +107,19 @@ class Feed:
         return Reading(self.normalize, *_NAMED_SHORT_WAYS)
 
 
+def _connection(settings: ConnectSettings) -> dict[str, Any]:
+    """The keywords every source takes alike: headers, TLS, timeouts, retries, the frame limit."""
+    return {
+        "headers": settings.headers,
+        "insecure": settings.insecure,
+        "cacert": settings.cacert,
+        "connect_timeout": settings.connect_timeout,
+        "retries": settings.retries,
+        "retry_max_delay": settings.retry_max_delay,
+        "max_frame_size": settings.max_frame_size,
+    }
+
+
 def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSource:
     from wstail.live import LiveSource
     from wstail.sources.socketio import SocketIOSource
@@ -117,14 +130,8 @@ def _socketio_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSou
         settings.channels,
         eio=settings.eio,
         ping_interval=settings.ping_interval,
-        headers=settings.headers,
-        insecure=settings.insecure,
-        cacert=settings.cacert,
-        connect_timeout=settings.connect_timeout,
-        retries=settings.retries,
-        retry_max_delay=settings.retry_max_delay,
-        max_frame_size=settings.max_frame_size,
         fast_paths=settings.fast_paths,
+        **_connection(settings),
     )
     return LiveSource(
         sio,
@@ -147,16 +154,7 @@ def _node_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSource:
         settings.user, settings.password_file, settings.cookie_file, os.environ
     )
     node = NodeSource(
-        url,
-        auth=auth,
-        ping_interval=settings.ping_interval or 20.0,
-        headers=settings.headers,
-        insecure=settings.insecure,
-        cacert=settings.cacert,
-        connect_timeout=settings.connect_timeout,
-        retries=settings.retries,
-        retry_max_delay=settings.retry_max_delay,
-        max_frame_size=settings.max_frame_size,
+        url, auth=auth, ping_interval=settings.ping_interval or 20.0, **_connection(settings)
     )
     return LiveSource(
         node, feed.source, feed.normalize, node.display_url, "websocket", private=feed.private
@@ -170,14 +168,9 @@ def _websocket_source(feed: Feed, settings: ConnectSettings, url: str) -> LiveSo
 
     socket = NodeSource(
         url,
-        headers=settings.headers,
-        insecure=settings.insecure,
-        cacert=settings.cacert,
-        connect_timeout=settings.connect_timeout,
-        retries=settings.retries,
         ping_interval=settings.ping_interval or 20.0,
-        max_frame_size=settings.max_frame_size,
         sends=settings.sends,
+        **_connection(settings),
         credentials_hint="-H 'Authorization: ...' or user:password@ in the URL",
         url_given_as="",
     )
@@ -205,15 +198,10 @@ def _generic_socketio_source(feed: Feed, settings: ConnectSettings, url: str) ->
         namespace,
         eio=settings.eio,
         ping_interval=settings.ping_interval,
-        headers=settings.headers,
-        insecure=settings.insecure,
-        cacert=settings.cacert,
-        connect_timeout=settings.connect_timeout,
-        retries=settings.retries,
         path=settings.path or GENERIC_SOCKETIO_PATH,
-        max_frame_size=settings.max_frame_size,
         fast_paths=settings.fast_paths,
         emits=settings.emits,
+        **_connection(settings),
         url_given_as="",
     )
     source = settings.name or source_name(url, namespace)
