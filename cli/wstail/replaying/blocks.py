@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from wstail.inputs import CorruptStream
+from wstail.jsonexact import loads_exact
 
 BLOCK_SIZE = 1 << 20
 """Bytes asked of the input per read; whole lines are cut from what comes back."""
@@ -127,3 +128,16 @@ def _prepend(
     if block:
         yield before, block
     yield from blocks
+
+
+def decoded(line: bytes) -> Any:
+    """A line's JSON value, None if it is not JSON."""
+    try:
+        return loads_exact(content_of(line))
+    except ValueError:
+        return None
+
+
+def is_envelope(value: Any) -> bool:
+    """Whether a decoded line is an envelope (an object with an event name)."""
+    return type(value) is dict and type(value.get("event")) is str

@@ -21,7 +21,6 @@ from wstail.fastpaths import FastPaths
 from wstail.filters import event_names_needed
 from wstail.index import INDEX_KEY
 from wstail.inputs import CorruptStream, display_name, open_input
-from wstail.jsonexact import loads_exact
 from wstail.pipeline import Stream, StreamDone
 from wstail.progress import Progress
 from wstail.words import counted
@@ -30,9 +29,10 @@ from .blocks import (
     BLOCK_SIZE,
     BadLine,
     ReadFailure,
-    content_of,
+    decoded,
     excerpt,
     first_line,
+    is_envelope,
     read_blocks,
 )
 from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
@@ -211,16 +211,16 @@ class Replayer:
             if head is None:
                 return
             number, line, rest = head
-            first = _decoded(line)
+            first = decoded(line)
             if type(first) is dict and INDEX_KEY in first:
                 return  # a capture's index (`replay dir/*`): not an input of its own
             if not is_header(first):
                 heads = []
-                if not _is_envelope(first):
+                if not is_envelope(first):
                     # Neither: one message, unless the next line is an envelope (a
                     # file cut at its head, `tail -c`), its first line a bad one.
                     after = first_line(rest)
-                    if after is None or not _is_envelope(_decoded(after[1])):
+                    if after is None or not is_envelope(decoded(after[1])):
                         raise NotReplayable(
                             f"{display_name(path)}: not a wstail capture or NDJSON: "
                             f"first line {excerpt(line)}"
@@ -403,19 +403,6 @@ def _chain(firsts: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
         if first is not None:
             yield [first] if type(first) is tuple else first
     yield from rest
-
-
-def _decoded(line: bytes) -> Any:
-    """A line's JSON value, None if it is not JSON."""
-    try:
-        return loads_exact(content_of(line))
-    except ValueError:
-        return None
-
-
-def _is_envelope(value: Any) -> bool:
-    """Whether a decoded line is an envelope (an object with an event name)."""
-    return type(value) is dict and type(value.get("event")) is str
 
 
 def _recv_us(envelope: dict[str, Any]) -> int | None:

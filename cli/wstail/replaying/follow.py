@@ -26,11 +26,10 @@ from typing import Any
 from wstail.capture import is_header
 from wstail.exitcodes import BadInputError, IdleTimeout, Interrupted
 from wstail.inputs import open_input
-from wstail.jsonexact import loads_exact
 from wstail.pipeline import StreamDone
 from wstail.words import counted
 
-from .blocks import ReadFailure, content_of, excerpt, first_line
+from .blocks import ReadFailure, decoded, excerpt, first_line, is_envelope
 from .captures import Part, capture_entries
 from .driver import SHOWN_BAD_LINES, NotReplayable, Replayer
 from .growing import GrowingFile
@@ -182,11 +181,11 @@ class Follower(Replayer):
                 return
             followed.started = True
             number, line, blocks = head
-            first = _decoded(line)
+            first = decoded(line)
             if is_header(first):
                 followed.part = self.begin_capture(path, number, first)
                 followed.dead = followed.part is None
-            elif _is_envelope(first):
+            elif is_envelope(first):
                 followed.ndjson = True
                 entry = envelope_entry(number, line, self.needles, self._exact)
                 if entry is not None:
@@ -342,19 +341,6 @@ def _changed(followed: Followed) -> str:
     if status.st_size < followed.growing.offset:
         return "truncated"
     return ""
-
-
-def _decoded(line: bytes) -> Any:
-    """A line's JSON value, None if it is not JSON."""
-    try:
-        return loads_exact(content_of(line))
-    except ValueError:
-        return None
-
-
-def _is_envelope(value: Any) -> bool:
-    """Whether a decoded line is an envelope (an object with an event name)."""
-    return type(value) is dict and type(value.get("event")) is str
 
 
 __all__ = ["Follower"]

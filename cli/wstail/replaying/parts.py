@@ -26,7 +26,7 @@ from wstail.exitcodes import BadInputError
 from wstail.index import SUFFIX as INDEX_SUFFIX
 from wstail.jsonexact import loads_exact
 
-from .blocks import ReadFailure, content_of, first_line
+from .blocks import ReadFailure, content_of, first_line, is_envelope
 from .growing import GrowingFile
 
 IGNORED_SUFFIXES = (INDEX_SUFFIX,)
@@ -94,7 +94,7 @@ def probe(path: str, *, final: bool = True) -> Probe:
     except ValueError:
         value = None
     if not is_header(value):
-        what = "wstail NDJSON" if _is_envelope(value) else "not a capture"
+        what = "wstail NDJSON" if is_envelope(value) else "not a capture"
         return Probe(path, skip=f"{path}: {what}, passed over")
     try:
         header = decode_header(value)
@@ -141,7 +141,3 @@ def _lines(growing: GrowingFile, final: bool) -> Iterator[tuple[int, bytes]]:
         if not block:
             return
         yield before, block
-
-
-def _is_envelope(value: object) -> bool:
-    return type(value) is dict and type(value.get("event")) is str
