@@ -81,8 +81,8 @@ def test_replay_help_says_when_its_stop_conditions_apply(wstail: Wstail) -> None
     assert "With --speed: exit 124" in option_line(text, "--idle-timeout")
     assert "wall clock" in option_line(text, "--duration")
     assert sections(text) == [
-        "Reading messages:",
         "Replay:",
+        "Reading messages:",
         "Filters:",
         "Output:",
         "Stop conditions:",

@@ -82,9 +82,10 @@ class GroupedCommand(click.Command):
     """A command whose --help lists its options under headings."""
 
     headings: dict[str, str] = HEADINGS
+    order: tuple[str, ...] = _ORDER
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Each heading's options, in the order of _ORDER; the rest under Other."""
+        """Each heading's options, in the command's order of headings; the rest under Other."""
         sections: dict[str, list[tuple[str, str]]] = {}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
@@ -92,7 +93,7 @@ class GroupedCommand(click.Command):
                 continue
             heading = self.headings.get(param.name or "", "Other")
             sections.setdefault(heading, []).append(record)
-        for heading in _ORDER:
+        for heading in self.order:
             rows = sections.get(heading)
             if rows:
                 with formatter.section(heading):
@@ -100,9 +101,10 @@ class GroupedCommand(click.Command):
 
 
 class ReplayCommand(GroupedCommand):
-    """`replay`: its --eio and --speed belong to serving and pacing."""
+    """`replay`: its own options first; its --eio and --speed belong to serving and pacing."""
 
     headings = {**HEADINGS, "eio": "Serving"}
+    order = ("Replay", *(heading for heading in _ORDER if heading != "Replay"))
 
 
 class FeedCommand(GroupedCommand):
