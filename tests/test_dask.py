@@ -9,15 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed  # the extra wstail[dask], part of the dev extra: never skipped
+import pandas as pd
 import pytest
 
+import wstail.dask as wd
 from helpers.parts import split_capture
 from wstail.feeds import FEEDS, sample_path
-
-distributed = pytest.importorskip("distributed")  # the extra wstail[dask]
-pd = pytest.importorskip("pandas")
-
-import wstail.dask as wd  # noqa: E402
 
 
 @pytest.fixture(scope="module")

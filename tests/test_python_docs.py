@@ -30,9 +30,6 @@ def test_the_doc_has_its_examples() -> None:
 @pytest.mark.parametrize("number", range(len(EXAMPLES)))
 def test_example_runs(number: int, tmp_path: Path) -> None:
     """Example `number` runs to its end (exit 0), in a fresh interpreter."""
-    for needs in ("pandas", "dask"):
-        if f"import {needs}" in EXAMPLES[number] or f"from {needs}" in EXAMPLES[number]:
-            pytest.importorskip(needs)  # the extra wstail[dask] (.ci/run installs it)
     script = tmp_path / f"example_{number}.py"
     script.write_text(EXAMPLES[number])
     done = subprocess.run(
