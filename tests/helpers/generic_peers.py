@@ -8,16 +8,12 @@ steps are documented in the JS file; the helpers below build the common ones.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from helpers.sio_peers import TESTS, _Log, ensure_node_modules, scaled
+from helpers.sio_peers import TESTS, NodeScriptPeer, ensure_node_modules, scaled
 
 SCRIPT = TESTS / "peers" / "generic_server.js"
 KINDS = ("ws", "sio2", "sio4")
@@ -41,17 +37,12 @@ def ensure_ws_server() -> None:
         )
 
 
-class ScriptedPeer:
+class ScriptedPeer(NodeScriptPeer):
     """generic_server.js of one kind ("ws", "sio2", "sio4") playing a scenario."""
 
     def __init__(self, kind: str, scenario: dict[str, Any]) -> None:
+        super().__init__(SCRIPT, kind, scenario, "wstail-feed-")
         self.kind = kind
-        self.scenario = scenario
-        self.log = _Log()
-        self.port = 0
-        self._process: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="wstail-feed-")
 
     def url(self, path: str = "", scheme: str = "") -> str:
         """The URL a client is given: ws:// for the ws server, http:// for socket.io."""
@@ -73,46 +64,6 @@ class ScriptedPeer:
     def connects(self) -> list[dict[str, Any]]:
         """Each connection's request: its number, URL and headers."""
         return self.log.of("connect")
-
-    async def __aenter__(self) -> ScriptedPeer:
-        path = Path(self._tmp.name) / "scenario.json"
-        path.write_text(json.dumps(self.scenario))
-        node = shutil.which("node") or "node"
-        self._process = await asyncio.create_subprocess_exec(
-            node,
-            str(SCRIPT),
-            self.kind,
-            str(path),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert self._process.stdout is not None
-        async with asyncio.timeout(scaled(10)):
-            first = await self._process.stdout.readline()
-        self.port = int(first)
-        self._reader = asyncio.create_task(self._read(self._process.stdout))
-        return self
-
-    async def _read(self, stdout: asyncio.StreamReader) -> None:
-        async for line in stdout:
-            self.log.add(json.loads(line))
-
-    async def __aexit__(self, *exc: object) -> None:
-        process = self._process
-        if process is not None:
-            assert process.stdin is not None
-            process.stdin.close()  # the peer exits when its stdin closes
-            try:
-                async with asyncio.timeout(scaled(5)):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        self._tmp.cleanup()
 
 
 def sio_emit(event: str, *args: Any) -> dict[str, Any]:

@@ -207,32 +207,31 @@ def _scenario(scenario: Any) -> dict[str, Any]:
     return {"steps": scenario} if isinstance(scenario, list) else dict(scenario)
 
 
-class NodeSioPeer:
-    """An official socket.io server (1.x, 2.x or 4.x) playing a scenario, as a subprocess."""
+class NodeScriptPeer:
+    """A Node.js peer script (`script ARGUMENT SCENARIO.json`) as a subprocess.
 
-    def __init__(self, kind: str, scenario: Any) -> None:
-        self.kind = kind
-        self.version = NODE_VERSIONS[kind]
-        self.scenario = _scenario(scenario)
+    The script prints its port on its first line, then one JSON object a line
+    (what it did and received: `log`), and exits when its stdin closes.
+    """
+
+    def __init__(self, script: Path, argument: str, scenario: Any, prefix: str) -> None:
+        self.script = script
+        self.argument = argument
+        self.scenario = scenario
         self.log = _Log()
         self.port = 0
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="wstail-sio-")
+        self._tmp = tempfile.TemporaryDirectory(prefix=prefix)
 
-    @property
-    def url(self) -> str:
-        """The base URL to give SocketIOSource."""
-        return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> NodeSioPeer:
+    async def __aenter__(self) -> Self:
         path = Path(self._tmp.name) / "scenario.json"
         path.write_text(json.dumps(self.scenario))
         node = shutil.which("node") or "node"
         self._process = await asyncio.create_subprocess_exec(
             node,
-            str(PEER_SCRIPT),
-            self.version,
+            str(self.script),
+            self.argument,
             str(path),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -275,6 +274,20 @@ class NodeSioPeer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         self._tmp.cleanup()
+
+
+class NodeSioPeer(NodeScriptPeer):
+    """An official socket.io server (1.x, 2.x or 4.x) playing a scenario, as a subprocess."""
+
+    def __init__(self, kind: str, scenario: Any) -> None:
+        super().__init__(PEER_SCRIPT, NODE_VERSIONS[kind], _scenario(scenario), "wstail-sio-")
+        self.kind = kind
+        self.version = NODE_VERSIONS[kind]
+
+    @property
+    def url(self) -> str:
+        """The base URL to give SocketIOSource."""
+        return f"http://127.0.0.1:{self.port}"
 
 
 class PySioPeer:
