@@ -661,42 +661,7 @@ def tail(
     works in a notebook too); leaving the loop early closes the connection
     cleanly. Options are checked now (UsageError); it connects as you iterate.
     """
-    live = atail(
-        feed,
-        url,
-        channels=channels,
-        count=count,
-        duration=duration,
-        events=events,
-        exclude=exclude,
-        where=where,
-        until=until,
-        idle_timeout=idle_timeout,
-        meta=meta,
-        exact=exact,
-        sends=sends,
-        emits=emits,
-        namespace=namespace,
-        path=path,
-        name=name,
-        each=each,
-        event_name=event_name,
-        event_time=event_time,
-        eio=eio,
-        headers=headers,
-        insecure=insecure,
-        cacert=cacert,
-        connect_timeout=connect_timeout,
-        retries=retries,
-        retry_max_delay=retry_max_delay,
-        ping_interval=ping_interval,
-        max_frame_size=max_frame_size,
-        user=user,
-        password_file=password_file,
-        cookie_file=cookie_file,
-        demo=demo,
-        speed=speed,
-    )
+    live = atail(**locals())  # the same parameters, all of them: nothing else is bound yet
     return _in_a_loop(cast(_LiveEnvelopes, live))
 
 
