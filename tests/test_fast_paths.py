@@ -4,17 +4,16 @@ the general way gives (the differential tests), and what rightly takes the gener
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import random
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from conftest import make_stream
+from helpers.generated import bench_gen, write_node_capture
 from helpers.targets import undialled_target
 from wstail.fastpaths import (
     BLOCK_SIZE_VARIABLE,
@@ -36,15 +35,6 @@ HEADER = (
     b'{"wstail_capture":1,"source":"paymium.public","url":"","protocol":"eio3",'
     b'"tool":"t","start":"2026-11-23T10:00:00Z","first_seq":1}\n'
 )
-
-
-def _gen() -> ModuleType:
-    """bench/gen.py, whose seeded generators make realistic captures."""
-    spec = importlib.util.spec_from_file_location("bench_gen", ROOT / "bench" / "gen.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def replay(
@@ -79,18 +69,11 @@ def meta_lines(path: Path) -> int:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """A generated public capture (bench/gen.py, 3000 frames) and a node capture (400 frames)."""
-    gen = _gen()
+    gen = bench_gen()
     where = tmp_path_factory.mktemp("generated")
     public = where / "public.jsonl"
     gen.write_public(public, where / "live_public.jsonl", random.Random(5), 3000)
-    rng = random.Random(7)
-    peers = [gen._qm(rng) for _ in range(5)]
-    lines = [gen.compact(gen.HEADER_NODE)]
-    for index in range(400):
-        message = gen.node_message(rng, index, gen.START_EPOCH + index, peers)
-        lines.append(gen.capture_line(index * 1000, "text", gen.pretty(message)))
-    node = where / "node.jsonl"
-    node.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    node = write_node_capture(where / "node.jsonl", 400)
     return [public, node]
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from helpers.generated import bench_gen
 from helpers.live import WSTAIL, wstail_env
 from helpers.node_peers import run
-from test_fast_paths import _gen
 from test_output_errors import frame, run_against_peer
 
 EVERY = "2048"  # bytes between checkpoints in these small captures
@@ -73,7 +73,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """bench/gen.py's public capture (3000 frames): plain, one gzip member, one zstd frame."""
     where = tmp_path_factory.mktemp("indexed")
     plain = where / "public.jsonl"
-    _gen().write_public(plain, where / "live.jsonl", random.Random(7), 3000)
+    bench_gen().write_public(plain, where / "live.jsonl", random.Random(7), 3000)
     (where / "live.jsonl").unlink()
     data = plain.read_bytes()
     (where / "public.jsonl.gz").write_bytes(gzip.compress(data, mtime=0))

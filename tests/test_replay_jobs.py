@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import random
 import signal
 import subprocess
@@ -11,12 +10,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import zstandard
 
 from conftest import Wstail
+from helpers.generated import bench_gen, write_node_capture
 from helpers.timeouts import scaled
 from wstail.fastpaths import BLOCK_SIZE_VARIABLE
 from wstail.replaying.parallel import AUTO_THRESHOLD, Jobs, _split
@@ -28,30 +27,14 @@ WSTAIL = Path(sys.executable).with_name("wstail")
 SMALL_BLOCKS = {BLOCK_SIZE_VARIABLE: "3000"}
 
 
-def _gen() -> ModuleType:
-    """bench/gen.py, whose seeded generators make realistic captures."""
-    spec = importlib.util.spec_from_file_location("bench_gen", ROOT / "bench" / "gen.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Bench-like captures: public (plain, .gz, .zst), node, bad lines, two parts in one file."""
-    gen = _gen()
+    gen = bench_gen()
     where = tmp_path_factory.mktemp("jobs")
     public = where / "public.jsonl"
     gen.write_public(public, where / "live_public.jsonl", random.Random(5), 1500)
-    rng = random.Random(7)
-    peers = [gen._qm(rng) for _ in range(5)]
-    lines = [gen.compact(gen.HEADER_NODE)]
-    for index in range(300):
-        message = gen.node_message(rng, index, gen.START_EPOCH + index, peers)
-        lines.append(gen.capture_line(index * 1000, "text", gen.pretty(message)))
-    node = where / "node.jsonl"
-    node.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    node = write_node_capture(where / "node.jsonl", 300)
     data = public.read_bytes()
     (where / "public.jsonl.gz").write_bytes(gzip.compress(data))
     (where / "public.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
@@ -282,7 +265,7 @@ def _state(pid: int) -> bytes:
 @pytest.fixture(scope="module")
 def big_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A capture past the default -j's first stretch, with bad lines on both sides of it."""
-    gen = _gen()
+    gen = bench_gen()
     where = tmp_path_factory.mktemp("big")
     public = where / "public.jsonl"
     gen.write_public(public, where / "live_public.jsonl", random.Random(11), 32_000)
