@@ -33,6 +33,8 @@ from wstail.placeholders import attachments_of
 
 FORMAT_KEY = "wstail_capture"
 FORMAT_VERSION = 1
+INDEX_KEY = "wstail_index"  # the first key of a capture's index file (docs/index.md)
+INDEX_SUFFIX = ".idx"  # a capture's index is the capture's name and this, beside it
 
 
 class CaptureError(ValueError):

@@ -14,18 +14,17 @@ file (size, mtime, a hash of its head) with today's envelope counting
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from wstail.capture import INDEX_KEY, INDEX_SUFFIX
 from wstail.normalize import NORMALIZE_VERSION
 
-INDEX_KEY = "wstail_index"
 INDEX_VERSION = 1
-SUFFIX = ".idx"
+SUFFIX = INDEX_SUFFIX
 CHECKPOINT_EVERY = 1 << 18
 """Decompressed bytes between checkpoints: a seek decodes at most about this much in vain."""
 MEMBER_SIZE = 1 << 20
@@ -60,6 +59,8 @@ class Stamp:
     @classmethod
     def of(cls, path: str) -> Stamp:
         """The stamp of the file at `path` now (OSError if it cannot be read)."""
+        import hashlib  # only with an index to check or write: not at every replay's start
+
         with open(path, "rb") as handle:
             stat = os.fstat(handle.fileno())
             head = hashlib.sha256(handle.read(HEAD_BYTES)).hexdigest()

@@ -124,7 +124,6 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     from wstail.feeds import reading_for
     from wstail.replaying import Bound, Replayer, ReplayOptions, Window
     from wstail.replaying.blocks import BLOCK_SIZE
-    from wstail.replaying.follow import Follower
     from wstail.replaying.parallel import Jobs
 
     paths = list(files) or ["-"]
@@ -145,7 +144,7 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
         # from the environment they are a setting for the next --serve, not a mistake
         raise UsageError("--cors and --allow-host only apply with --serve")
     env = environment()
-    if not params["follow"]:
+    if not params["follow"] and any(os.path.isdir(path) for path in paths):
         from wstail.replaying.parts import expand_directories
 
         paths = expand_directories(paths, partial(_say, env.stderr))
@@ -177,12 +176,18 @@ def replay(files: tuple[str, ...], **params: Any) -> None:
     rules = rules_of(params)
     # Indexes count envelopes by the recorded rules: replay's own --each... number anew.
     options.use_index = switches.index and rules == type(rules)()
-    replayer = (Follower if params["follow"] else Replayer)(
-        stream, options, env.stderr, partial(reading_for, rules=rules)
-    )
+    reading = partial(reading_for, rules=rules)
+    follower = None
+    replayer: Replayer
+    if params["follow"]:
+        from wstail.replaying.follow import Follower  # only then: a replay starts without it
+
+        replayer = follower = Follower(stream, options, env.stderr, reading)
+    else:
+        replayer = Replayer(stream, options, env.stderr, reading)
     try:
-        if isinstance(replayer, Follower):
-            replayer.follow(paths[0])
+        if follower is not None:
+            follower.follow(paths[0])
         else:
             replayer.replay(paths)
     finally:

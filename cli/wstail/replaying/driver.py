@@ -12,14 +12,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from wstail.capture import CaptureError, decode_header, is_header
+from wstail.capture import INDEX_KEY, CaptureError, decode_header, is_header
 from wstail.envelope import iso_to_us
 from wstail.exitcodes import BadInputError
 from wstail.fastpaths import FastPaths
 from wstail.filters import event_names_needed
-from wstail.index import INDEX_KEY
 from wstail.inputs import CorruptStream, display_name, open_input
 from wstail.pipeline import Stream, StreamDone
 from wstail.progress import Progress
@@ -36,11 +35,13 @@ from .blocks import (
     read_blocks,
 )
 from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
-from .index import Plan, Seeker, open_at
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
 from .parallel import Jobs, ParallelCaptures
 from .window import Window
+
+if TYPE_CHECKING:
+    from .index import Plan, Seeker
 
 SHOWN_BAD_LINES = 5
 """Bad lines reported one by one per file; the rest are counted in one line."""
@@ -95,6 +96,8 @@ class Replayer:
         self.needles = None if stream.windowed or options.speed else _needles(stream)
         self.seeker: Seeker | None = None
         if options.use_index and options.window is not None:
+            from .index import Seeker  # only with --from/--to: a replay starts without it
+
             self.seeker = Seeker(self._say)
         # -j: capture blocks in worker processes (not when paced: each frame waits its turn)
         self.parallel: ParallelCaptures | None = None
@@ -264,6 +267,8 @@ class Replayer:
         In this process: what is left of a seek is the window's, small next to
         the part it skipped.
         """
+        from .index import open_at
+
         point = plan.start
         assert point is not None
         try:

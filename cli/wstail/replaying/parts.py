@@ -21,9 +21,8 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wstail.capture import CaptureError, decode_header, is_header
+from wstail.capture import INDEX_SUFFIX, CaptureError, decode_header, is_header
 from wstail.exitcodes import BadInputError
-from wstail.index import SUFFIX as INDEX_SUFFIX
 from wstail.jsonexact import loads_exact
 
 from .blocks import ReadFailure, content_of, first_line, is_envelope
