@@ -22,13 +22,12 @@ import orjson
 
 from wstail.capture import INDEX_KEY, INDEX_SUFFIX
 from wstail.normalize import NORMALIZE_VERSION
+from wstail.wholelines import MEMBER_SIZE  # a member or frame: where a checkpoint can be
 
 INDEX_VERSION = 1
 SUFFIX = INDEX_SUFFIX
 CHECKPOINT_EVERY = 1 << 18
 """Decompressed bytes between checkpoints: a seek decodes at most about this much in vain."""
-MEMBER_SIZE = 1 << 20
-"""Decompressed bytes per gzip member or zstd frame of a capture `record` writes."""
 HEAD_BYTES = 1 << 16
 """The bytes of a capture whose hash the index keeps (a capture replaced under its name)."""
 SMALL = 1 << 20

@@ -23,7 +23,7 @@ from typing import Any
 
 from wstail.exitcodes import output_failed
 
-MEMBER_SIZE = 1 << 20  # wstail.index.MEMBER_SIZE: decompressed bytes per member or frame
+MEMBER_SIZE = 1 << 20  # decompressed bytes per gzip member or zstd frame `record` writes
 
 # gzip member header (RFC 1952): deflate, no flags, no time, unknown OS.
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
