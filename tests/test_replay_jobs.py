@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import random
+import resource
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
@@ -309,3 +311,111 @@ def test_stdin_from_a_file_is_read_by_the_parent(captures: dict[str, Path]) -> N
     assert one.returncode == two.returncode == 4
     assert (two.stdout, two.stderr) == (one.stdout, one.stderr)
     assert b"<stdin>:401:" in one.stderr
+
+
+# Workers write their blocks to stdout themselves when it is a file (a pipe, a
+# regular file, /dev/full): only real processes have one, so these run the command.
+
+
+def _run(
+    jobs: str,
+    *args: str | Path,
+    stdout: Any = subprocess.PIPE,
+    stderr: Any = subprocess.PIPE,
+    limit: int | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """`wstail replay -j JOBS ARGS...` in a process of its own (small blocks: many of them)."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [str(WSTAIL), "replay", "-j", jobs, *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+        timeout=scaled(60),
+        env={"PATH": "/usr/bin:/bin", BLOCK_SIZE_VARIABLE: "3000"},
+        preexec_fn=None if limit is None else apply,
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [[], ["-n", "1000"], ["--until", "event == 'trade' && seq > `900`"], ["--seq", "-n", "40"]],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("name", ["public", "public.gz", "parts", "bad"])
+def test_workers_writing_stdout_themselves_give_one_process_output(
+    captures: dict[str, Path], name: str, options: list[str]
+) -> None:
+    """Through a pipe: the same bytes, bad-line reports and exit as one process."""
+    one = _run("1", *options, captures[name])
+    assert one.stdout
+    for jobs in ("2", "3"):
+        many = _run(jobs, *options, captures[name])
+        assert (many.returncode, many.stderr) == (one.returncode, one.stderr)
+        assert many.stdout == one.stdout
+
+
+def test_bad_lines_are_reported_in_their_place_among_the_records(
+    captures: dict[str, Path], tmp_path: Path
+) -> None:
+    """stdout and stderr in one file (`>out 2>&1`): reports fall where one process puts them."""
+    outputs = []
+    for jobs in ("1", "2"):
+        both = tmp_path / f"both.{jobs}"
+        with both.open("wb") as sink:
+            done = _run(jobs, captures["bad"], captures["public"], stdout=sink, stderr=sink)
+        assert done.returncode == 4
+        outputs.append(both.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b"bad.jsonl:401:" in outputs[0]
+
+
+def test_workers_append_to_a_regular_file_at_its_end(
+    captures: dict[str, Path], big_capture: Path, tmp_path: Path
+) -> None:
+    """`>> FILE`: what was there stays; the default -j (this process first, then workers) too."""
+    expected = b"kept\n" + _run("1", big_capture).stdout
+    for jobs in ("2", None):
+        out = tmp_path / f"out.{jobs}"
+        out.write_bytes(b"kept\n")
+        with out.open("ab") as sink:
+            args = ("replay", big_capture) if jobs is None else ("replay", "-j", jobs, big_capture)
+            done = subprocess.run(
+                [str(WSTAIL), *map(str, args)],
+                stdout=sink,
+                stderr=subprocess.PIPE,
+                timeout=scaled(60),
+            )
+        assert done.returncode == 4, done.stderr
+        assert out.read_bytes() == expected
+
+
+def test_a_full_disk_under_workers_is_one_line_and_exit_5(captures: dict[str, Path]) -> None:
+    """stdout on /dev/full: the worker's failed write is the parent's one line, as with -j 1."""
+    runs = []
+    for jobs in ("1", "2"):
+        with open("/dev/full", "wb") as full:
+            runs.append(_run(jobs, captures["public"], stdout=full))
+    for done in runs:
+        assert done.returncode == 5
+        assert done.stderr == b"wstail: cannot write stdout: No space left on device\n"
+
+
+def test_a_file_size_limit_under_workers_is_one_line_and_exit_5(
+    captures: dict[str, Path], tmp_path: Path
+) -> None:
+    """`ulimit -f`: the file holds every byte up to the limit, as with -j 1; one line, exit 5."""
+    limit = 64 * 1024
+    files = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"limited.{jobs}"
+        with out.open("wb") as sink:
+            done = _run(jobs, captures["public"], stdout=sink, limit=limit)
+        assert done.returncode == 5
+        assert done.stderr == b"wstail: cannot write stdout: File too large\n"
+        files.append(out.read_bytes())
+    assert len(files[1]) == limit
+    assert files[0] == files[1]

@@ -67,11 +67,7 @@ class OutputWriter:
         """Queue several records, in order, as one part (the list is the writer's now)."""
         if not records:
             return
-        if self._prefix:
-            data = self._prefix + (b"\n" + self._prefix).join(records) + b"\n"
-        else:
-            records.append(b"")  # the last record's newline, without copying the part again
-            data = b"\n".join(records)
+        data = records_text(records, self._prefix)
         self._parts.append(data)
         self._size += len(data)
         if self._size >= 65536:
@@ -93,13 +89,39 @@ class OutputWriter:
             self._stream.writelines(parts)  # each part as it is: no joining copy
             self._stream.flush()
         except OSError as exc:
-            silence_stdout()  # the interpreter's last flush must not fail loudly again
-            if exc.errno == errno.EPIPE:
-                raise StdoutClosed from None
-            raise output_failed("stdout", exc) from None
+            raise self.failed(exc) from None
 
     def on_failure(self, callback: Callable[[], None] | None) -> None:
         """Nothing to watch: a failure is raised by the call that meets it."""
+
+    def descriptor(self) -> tuple[int, bytes] | None:
+        """The file descriptor others may write records to, and the records' prefix.
+
+        For `replay -j`'s workers, which write their blocks themselves, in
+        turn, once this writer is flushed; None when the stream is no file.
+        """
+        try:
+            return self._stream.fileno(), self._prefix
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+            return None
+
+    def failed(self, exc: OSError) -> Exception:
+        """What a failed write of records to this writer's stream raises (see flush)."""
+        silence_stdout()  # the interpreter's last flush must not fail loudly again
+        if exc.errno == errno.EPIPE:
+            return StdoutClosed()
+        return output_failed("stdout", exc)
+
+
+def records_text(records: list[bytes], prefix: bytes = b"") -> bytes:
+    """Records as written: a newline after each, `prefix` (--seq's RS) before each.
+
+    Without a prefix, the list gets the last newline's empty item (it is the caller's no more).
+    """
+    if prefix:
+        return prefix + (b"\n" + prefix).join(records) + b"\n"
+    records.append(b"")  # the last record's newline, without copying the part again
+    return b"\n".join(records)
 
 
 def buffered_stdout() -> BinaryIO:

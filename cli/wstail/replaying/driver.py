@@ -37,7 +37,7 @@ from .blocks import (
 from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
 from .ndjson import envelope_entries, envelope_entry
 from .pacing import ReplayTimer
-from .parallel import Jobs, ParallelCaptures
+from .parallel import PIECE_SIZE, Jobs, ParallelCaptures
 from .window import Window
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ class Replayer:
                 reading_for,
                 short=options.short_ways,
                 paths=self.fast_paths,
+                piece_size=min(PIECE_SIZE, options.block_size),  # smaller: the tests' switch
             )
         self.progress: Progress | None = None
         if Progress.wanted(stderr, sys.stdout.isatty()):

@@ -1,7 +1,7 @@
 """`replay -j N`: a capture's blocks read in worker processes, printed in their order.
 
 A capture's numbering depends on how many envelopes every frame before
-gives, so each block takes two steps in one worker:
+gives, so each block takes three steps in one worker:
 
 1. read: its lines decoded and normalized (`capture_entries`, the same
    reader as one process), kept in the worker; the parent is told how many
@@ -9,16 +9,22 @@ gives, so each block takes two steps in one worker:
 2. render: once every block before it is counted, the parent sends the
    block's first sequence number and the worker runs the entries through a
    stream of the same options (`Stream.feed_frames`: window, filters, -q,
-   styling); its records and counters come back.
+   styling), keeping the records;
+3. write: once every block before it is written, the parent gives the
+   block its turn, with how many envelopes -n still lets pass; the worker
+   writes its records to stdout itself (cut at -n or --until) and tells the
+   parent how many passed, by event name, and whether the run ends there.
 
 So every filter, query and --from/--to sees the very numbers one process
-gives. The parent writes the records in block order, reports bad lines in
-their place, and stops at -n or --until in the middle of a block: the
-worker says after which record each counted envelope came. A block read
-with the wrong part (a header inside a block before it changed the feed) is
-read again; a block of lines holding a header is read alone first, so that
-is rare. At the end, or at -n, --until, Ctrl-C, a closed pipe or an error,
-the workers are killed: nothing waits for the rest of the input.
+gives, and the records never cross to the parent: it only numbers blocks
+and passes the turn. A block with bad lines comes back whole instead, and
+the parent writes it, reporting the bad lines in their place (so does every
+block when the output is no file: the Python API's). A block read with the
+wrong part (a header inside a block before it changed the feed) is read
+again; a block of lines holding a header is read alone first, so that is
+rare. At the end, or at -n, --until, Ctrl-C, a closed pipe or an error, the
+workers are killed: nothing waits for the rest of the input. A write that
+fails (a closed pipe, a full disk) is the parent's to report, as its own.
 
 A plain file's blocks are byte ranges the workers read themselves (the
 parent only finds line ends, and numbers their lines from the counts they
@@ -44,11 +50,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from wstail.fastpaths import FastPaths
 from wstail.filters import is_truthy
 from wstail.pipeline import Stream, StreamDone
+from wstail.sinks import OutputWriter, records_text
 
 from .blocks import content_of
 from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
     from multiprocessing.context import ForkProcess
     from multiprocessing.queues import Queue
 
@@ -62,6 +70,7 @@ PIECE_SIZE = 256 << 10
 """Bytes of lines a worker reads at once: the entries of one stay in the CPU's caches."""
 
 _HEADER_MARK = b'"wstail_capture"'
+_IOV_MAX = 1024  # buffers one writev takes at most (POSIX's least IOV_MAX)
 _POLL = 1.0  # seconds between looks at whether the other side is still alive
 
 PartState = tuple[str, int, dict[str, Any]]
@@ -105,7 +114,6 @@ class _Sent:
     worker: int
     summary: list[Any] | None = None  # the worker's read: see _Worker.read
     error: BaseException | None = None  # what the read met, raised in its place
-    pieces: list[Any] | None = None  # its records and bad lines, once rendered
 
     @property
     def read(self) -> bool:
@@ -121,20 +129,26 @@ class _Setup:
     reading_for: ReadingFor
     short: bool
     strict: bool
+    direct: tuple[int, bytes] | None  # where workers write records themselves, and their prefix
 
 
 class WorkerPool:
-    """Forked workers and their queues, started on first use; `close` ends them."""
+    """Forked workers, started on first use; `close` ends them.
+
+    Tasks go to each worker through a queue (its thread writes them, so the
+    parent never waits on a busy worker); each worker sends its results back
+    on a pipe of its own, from its one thread.
+    """
 
     def __init__(self, jobs: Jobs) -> None:
         self.jobs = jobs
         self.tasks: list[Queue[Any]] = []
-        self.results: Queue[Any] | None = None
+        self.results: list[Connection] = []
         self.processes: list[ForkProcess] = []
-        # Everything the parent waits for: results (a thread forwards them from the
-        # workers' queue) and the input's pieces (each capture's reading thread).
+        # The input's pieces (each capture's reading thread): a byte on `wake` says
+        # one came, so the parent waits for them and the workers' results at once.
         self.events: queue.Queue[Any] = queue.Queue()
-        self.done: Any = None  # set to stop the forwarding thread
+        self.wake: tuple[int, int] | None = None
         # Blocks are numbered across inputs: a late result of a block dropped from one
         # capture (after a bad next header) is never taken for another's.
         self.issued = 0
@@ -149,29 +163,59 @@ class WorkerPool:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
-        self.results = context.Queue()
         parent = os.getpid()
         for index in range(self.jobs.count):
             tasks: Queue[Any] = context.Queue()
             tasks.cancel_join_thread()  # a killed worker's queue must not hold up the exit
+            results, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_work,
-                args=(tasks, self.results, setup, parent),
+                args=(tasks, sender, setup, parent),
                 name=f"wstail-replay-{index}",
                 daemon=True,
             )
             process.start()
+            sender.close()  # the worker's end: its end of file says the worker ended
             self.tasks.append(tasks)
+            self.results.append(results)
             self.processes.append(process)
-        import threading
+        self.wake = os.pipe()
+        os.set_blocking(self.wake[1], False)
 
-        self.done = threading.Event()
-        threading.Thread(target=_collect, args=(self, self.events, self.done), daemon=True).start()
+    def tell(self, event: tuple[Any, ...]) -> None:
+        """An event for the parent, from another of its threads."""
+        self.events.put(event)
+        if self.wake is not None:
+            try:
+                os.write(self.wake[1], b"!")
+            except (BlockingIOError, OSError):  # full of wake-ups already, or closed
+                pass
+
+    def next_event(self) -> tuple[Any, ...]:
+        """The next input piece or worker result, waiting for either."""
+        from multiprocessing.connection import wait
+
+        assert self.wake is not None
+        while True:
+            try:
+                return self.events.get_nowait()
+            except queue.Empty:
+                pass
+            ready = wait([*self.results, self.wake[0]], timeout=_POLL)
+            if self.wake[0] in ready:
+                os.read(self.wake[0], 1 << 16)
+            for index, results in enumerate(self.results):
+                if results not in ready:
+                    continue
+                try:
+                    event: tuple[Any, ...] = results.recv()
+                except (EOFError, OSError):
+                    name = self.processes[index].name
+                    return ("error", -1, RuntimeError(f"replay worker {name} ended"))
+                return event
 
     def close(self, *, kill: bool = False) -> None:
         """End the workers: at once (`kill`: an early stop, an error), else once idle."""
-        if self.done is not None:
-            self.done.set()
         if not kill:
             for tasks in self.tasks:
                 tasks.put(None)
@@ -184,10 +228,12 @@ class WorkerPool:
                 process.join()
         for tasks in self.tasks:
             tasks.close()
-        if self.results is not None:
-            self.results.cancel_join_thread()
-            self.results.close()
-        self.tasks, self.processes, self.results = [], [], None
+        for results in self.results:
+            results.close()
+        if self.wake is not None:
+            for fd in self.wake:
+                os.close(fd)
+        self.tasks, self.processes, self.results, self.wake = [], [], [], None
 
 
 class ParallelCaptures:
@@ -201,12 +247,19 @@ class ParallelCaptures:
         *,
         short: bool,
         paths: FastPaths,
+        piece_size: int = PIECE_SIZE,
     ) -> None:
         self.jobs = jobs
+        self.piece_size = piece_size
         self.stream = stream
         self.pool = WorkerPool(jobs)
         self.paths = paths
-        self.setup = _Setup(stream, reading_for, short, paths.strict)
+        # Workers write their blocks to stdout themselves, in turn: the records never
+        # cross to this process (unless the writer is no file, or a block has bad lines).
+        writer = stream.writer
+        self.direct: OutputWriter | None = writer if isinstance(writer, OutputWriter) else None
+        where = None if self.direct is None else self.direct.descriptor()
+        self.setup = _Setup(stream, reading_for, short, paths.strict, where)
 
     def close(self, *, kill: bool = False) -> None:
         """End the workers, if any started."""
@@ -239,7 +292,7 @@ class ParallelCaptures:
             if not prefix.cut:
                 return
             consumed, before = prefix.consumed, prefix.next_before
-        ranges = _plain_ranges(handle, consumed, before)
+        ranges = _plain_ranges(handle, consumed, before, self.piece_size)
         if ranges is not None:
             blocks = ranges
         try:
@@ -262,25 +315,25 @@ class ParallelCaptures:
         if not pool.started:
             pool.start(self.setup)
         workers = self.jobs.count
-        # The input is read in a thread, a few pieces ahead of the workers, and the
-        # workers' results are waited for in another: this thread wakes for either, so a
-        # pipe that pauses (`record ... | replay -`) never holds up what was read already.
-        events = pool.events
+        # The input is read in a thread, a few pieces ahead of the workers: this thread
+        # wakes for its pieces or the workers' results, so a pipe that pauses
+        # (`record ... | replay -`) never holds up what was read already.
         slots = threading.Semaphore(IN_FLIGHT * workers)
         done = threading.Event()
         reader = threading.Thread(
-            target=_read_ahead, args=(blocks, slots, events, done, plain is None), daemon=True
+            target=_read_ahead,
+            args=(blocks, slots, pool.tell, done, None if plain else self.piece_size),
+            daemon=True,
         )
         reader.start()
         try:
-            self._run(events, slots, part, report, tick, plain)
+            self._run(slots, part, report, tick, plain)
         finally:
             done.set()
             slots.release(IN_FLIGHT * workers)  # a reader waiting for a slot sees `done`
 
     def _run(
         self,
-        events: queue.Queue[Any],
         slots: Any,
         part: Part,
         report: Callable[[int, str], None],
@@ -296,6 +349,8 @@ class ParallelCaptures:
         next_id = pool.issued  # the next block sent
         counted = next_id  # blocks before this one are read, checked and told their first seq
         printed = next_id  # blocks before this one are printed
+        writing = False  # block `printed` is being written by its worker
+        count = stream.options.count
         running = stream.next_seq
         lines: int | None = None  # a plain file's lines before the next range counted
         waiting_for: int | None = None  # a block holding a header: none is sent past it
@@ -316,7 +371,7 @@ class ParallelCaptures:
                 pool.issued = max(pool.issued, next_id)
             if not reading and printed == next_id and not waiting:
                 break
-            kind, ident, *result = events.get()
+            kind, ident, *result = pool.next_event()
             if kind == "block":
                 if type(result[0]) is tuple and lines is None:
                     lines = result[0][4]  # the line before the first range
@@ -339,8 +394,26 @@ class ParallelCaptures:
                 block.error = result[0]
             elif kind == "error":
                 raise result[0]  # a render failed: as in one process, the run ends
-            else:
-                block.pieces = result[0]
+            elif kind == "failed":
+                assert self.direct is not None
+                raise self.direct.failed(result[0])
+            else:  # "written" by the worker, or "out": its pieces, printed here
+                del sent[ident]
+                loads[block.worker] -= 1
+                printed += 1
+                writing = False
+                slots.release()
+                if kind == "out":
+                    self._print(result[0], report)
+                else:
+                    passed, counts, done = result
+                    stream.put_records([], passed, counts)
+                    if done:
+                        raise StreamDone
+                if plain is not None:  # how far the file is read, for the progress line
+                    os.lseek(plain.fileno(), block.data[3], os.SEEK_SET)
+                if tick is not None:
+                    tick()
             # Blocks read, in order: check each was read with the right part, number it.
             while counted < next_id and sent[counted].read:
                 current = sent[counted]
@@ -381,18 +454,13 @@ class ParallelCaptures:
                     waiting.clear()
                     next_id = counted
                     break
-            # Blocks rendered, in order: printed.
-            while printed < counted and sent[printed].pieces is not None:
-                current = sent.pop(printed)
-                loads[current.worker] -= 1
-                printed += 1
-                slots.release()
-                assert current.pieces is not None
-                self._print(current.pieces, report)
-                if plain is not None:  # how far the file is read, for the progress line
-                    os.lseek(plain.fileno(), current.data[3], os.SEEK_SET)
-                if tick is not None:
-                    tick()
+            # Blocks counted, in order, one at a time: written by the worker that holds it
+            # (which renders it first if it has not yet), told how many more may pass.
+            if not writing and printed < counted:
+                stream.flush()  # what this process printed goes first
+                left = None if count is None else count - stream.passed
+                pool.tasks[sent[printed].worker].put(("write", printed, left))
+                writing = True
         stream.number_from(running)
         if failure is not None:
             raise failure
@@ -405,29 +473,39 @@ class ParallelCaptures:
             if piece[0] == "bad":
                 report(piece[1], piece[2])
                 continue
-            whole, records, passed, counts, marks, events, until_at = piece
-            if whole == "out":  # lines already (the writer adds the last newline): never cut
-                stream.put_records(records, passed, counts)
+            if piece[0] == "out":  # chunks of whole lines: never cut
+                stream.put_records([b"".join(piece[1])[:-1]], piece[2], piece[3])
                 continue
-            stop = None
-            if count is not None and passed >= count - stream.passed:
-                stop = count - stream.passed - 1
-            if until_at is not None and (stop is None or until_at < stop):
-                stop = until_at
-            if stop is None:
-                stream.put_records(records, passed, counts)
-                continue
-            if stop < 0:  # -n already reached (0): nothing more
+            left = None if count is None else count - stream.passed
+            records, passed, counts, done = _cut(piece, left)
+            stream.put_records(records, passed, counts)
+            if done:
                 raise StreamDone
-            tally: dict[str, int] = {}
-            for event in events[: stop + 1]:
-                tally[event] = tally.get(event, 0) + 1
-            stream.put_records(records[: marks[stop]], stop + 1, tally)
-            raise StreamDone
+
+
+def _cut(piece: tuple[Any, ...], left: int | None) -> tuple[list[bytes], int, dict[str, int], bool]:
+    """A piece's records up to where -n (`left` more may pass) or --until ends the run.
+
+    With how many passed, by event name, and whether the run ends there.
+    """
+    _, records, passed, counts, marks, events, until_at = piece
+    stop = None
+    if left is not None and passed >= left:
+        stop = left - 1
+    if until_at is not None and (stop is None or until_at < stop):
+        stop = until_at
+    if stop is None:
+        return records, passed, counts, False
+    if stop < 0:  # -n already reached (0): nothing more
+        return [], 0, {}, True
+    tally: dict[str, int] = {}
+    for event in events[: stop + 1]:
+        tally[event] = tally.get(event, 0) + 1
+    return records[: marks[stop]], stop + 1, tally, True
 
 
 def _plain_ranges(
-    handle: BinaryIO | None, consumed: int, before: int | None
+    handle: BinaryIO | None, consumed: int, before: int | None, piece_size: int
 ) -> Iterator[tuple[int, Any]] | None:
     """A plain file's pieces as ranges the workers read, after its header and `consumed` bytes.
 
@@ -449,7 +527,8 @@ def _plain_ranges(
         start, number = _after_first_line(fd)
     except OSError:
         return None
-    return _ranges(fd, path, status, start + consumed, number if before is None else before)
+    start += consumed
+    return _ranges(fd, path, status, start, number if before is None else before, piece_size)
 
 
 def _after_first_line(fd: int) -> tuple[int, int]:
@@ -470,17 +549,17 @@ def _after_first_line(fd: int) -> tuple[int, int]:
 
 
 def _ranges(
-    fd: int, path: str, status: os.stat_result, start: int, before: int
+    fd: int, path: str, status: os.stat_result, start: int, before: int, piece_size: int
 ) -> Iterator[tuple[int, Any]]:
-    """Pieces of whole lines from `start` to the file's size now.
+    """Pieces of whole lines, of about `piece_size` bytes, from `start` to the file's size now.
 
     Each is (0, (path, inode, start, end, before)): `before` the number of the
     line before it in the first, 0 in the others (the parent counts them).
     """
     size = status.st_size
     while start < size:
-        end = start + PIECE_SIZE
-        if end >= size - PIECE_SIZE // 2:
+        end = start + piece_size
+        if end >= size - piece_size // 2:
             end = size
         else:
             while True:  # to the end of the line there
@@ -498,40 +577,21 @@ def _ranges(
 def _read_ahead(
     blocks: Iterator[tuple[int, Any]],
     slots: Any,
-    events: queue.Queue[Any],
+    tell: Callable[[tuple[Any, ...]], None],
     done: Any,
-    split: bool,
+    split: int | None,
 ) -> None:
     """The reading thread: pieces of the input, each once a slot is free; then ("end", error)."""
     failure: BaseException | None = None
     try:
-        for before, data in _split(blocks, PIECE_SIZE) if split else blocks:
+        for before, data in _split(blocks, split) if split else blocks:
             slots.acquire()
             if done.is_set():
                 return
-            events.put(("block", before, data))
+            tell(("block", before, data))
     except BaseException as exc:  # noqa: BLE001 - a ReadFailure, raised after what came before
         failure = exc
-    events.put(("end", -1, failure))
-
-
-def _collect(pool: WorkerPool, events: queue.Queue[Any], done: Any) -> None:
-    """The waiting thread: the workers' results into `events` until `done`."""
-    import queue as queues
-
-    results = pool.results
-    assert results is not None
-    while not done.is_set():
-        try:
-            events.put(results.get(timeout=_POLL))
-        except queues.Empty:
-            for process in pool.processes:
-                if not process.is_alive() and not done.is_set():
-                    error = RuntimeError(f"replay worker {process.name} ended")
-                    events.put(("error", -1, error))
-                    return
-        except (OSError, ValueError, EOFError):  # the queue closed under it: the end
-            return
+    tell(("end", -1, failure))
 
 
 def _split(blocks: Iterator[tuple[int, bytes]], size: int) -> Iterator[tuple[int, bytes]]:
@@ -576,7 +636,9 @@ class _Records:
 
     `whole`: they are printed whole (no -n or --until may cut them, no
     --seq separator), so they are joined as they come, as the parent's
-    writer would: the parent writes one bytes object.
+    writer would: chunks of lines, each ending on a newline, written as
+    they are (never joined again: a big bytes object is fresh memory to
+    fault in, every block).
     """
 
     def __init__(self, whole: bool) -> None:
@@ -594,11 +656,9 @@ class _Records:
             self.records += records
 
     def take(self) -> list[bytes]:
-        """The records kept (whole: one bytes object, without its last newline), forgotten."""
+        """The records kept (whole: chunks of lines), forgotten."""
         records = self.records
         self.records, self.size = [], 0
-        if self.whole and records:
-            return [b"".join(records)[:-1]]
         return records
 
     def end_batch(self) -> None:
@@ -665,6 +725,7 @@ class _Worker:
 
     setup: _Setup
     held: dict[int, list[Any]] = field(default_factory=dict)
+    rendered: dict[int, list[Any]] = field(default_factory=dict)  # pieces waiting for a write
     files: dict[str, int] = field(default_factory=dict)  # plain files' descriptors, by path
     stream: _WorkerStream | None = None
 
@@ -739,59 +800,127 @@ class _Worker:
         pieces.append(stream.piece())
         return [piece for piece in pieces if piece[0] == "bad" or piece[1] or piece[2]]
 
+    def write(self, ident: int, pieces: list[Any], left: int | None) -> tuple[Any, ...]:
+        """Step 3, in its turn: a block's records to the output, cut where the run ends.
 
-def _work(tasks: Queue[Any], results: Queue[Any], setup: _Setup, parent: int) -> None:
-    """A worker's loop: reads and renders, renders first (they hold up the printing)."""
+        What the parent is told: how many passed, by event name, and whether
+        the run ends there; or the pieces themselves when it prints them
+        (no file to write to, or bad lines to report between the records).
+        """
+        direct = self.setup.direct
+        if direct is None or any(piece[0] == "bad" for piece in pieces):
+            return ("out", ident, pieces)
+        fd, prefix = direct
+        chunks: list[bytes] = []
+        passed, done = 0, False
+        counts: dict[str, int] = {}
+        for piece in pieces:
+            if piece[0] == "out":  # chunks of whole lines: never cut
+                chunks += piece[1]
+                count, tally = piece[2], piece[3]
+            else:
+                records, count, tally, done = _cut(piece, left)
+                if records:
+                    chunks.append(records_text(records, prefix))
+            passed += count
+            for event, number in tally.items():
+                counts[event] = counts.get(event, 0) + number
+            if left is not None:
+                left -= count
+            if done:
+                break
+        try:
+            _write_all(fd, chunks)
+        except OSError as exc:
+            return ("failed", ident, _portable(exc))
+        return ("written", ident, passed, counts, done)
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """Every byte of `chunks` to `fd`, or the OSError that stopped it (after what was written)."""
+    waiting: list[Any] = chunks
+    while waiting:
+        batch = waiting[:_IOV_MAX]
+        written = os.writev(fd, batch)
+        done = 0
+        while done < len(batch) and written >= len(batch[done]):
+            written -= len(batch[done])
+            done += 1
+        waiting = waiting[done:]
+        if written:
+            waiting[0] = memoryview(waiting[0])[written:]
+
+
+def _work(tasks: Queue[Any], results: Connection, setup: _Setup, parent: int) -> None:
+    """A worker's loop: writes first, then renders, then reads (the first hold up the output)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # Held entries are many small containers: the cyclic collector would walk them all,
     # again and again, for cycles they never make (refcounting frees them).
     gc.disable()
     worker = _Worker(setup)
     reads: deque[Any] = deque()
-    renders: deque[Any] = deque()
+    renders: dict[int, Any] = {}  # in the order given
+    writes: deque[Any] = deque()
     try:
         while True:
             try:
-                while True:  # take what waits, so a render goes before the reads queued
-                    task = tasks.get_nowait() if (reads or renders) else tasks.get(timeout=_POLL)
+                while True:  # take what waits: a write goes first, then renders, then reads
+                    busy = reads or renders or writes
+                    task = tasks.get_nowait() if busy else tasks.get(timeout=_POLL)
                     if task is None:
                         return
                     if task[0] == "drop":
                         worker.held.pop(task[1], None)
+                        worker.rendered.pop(task[1], None)
+                        renders.pop(task[1], None)
                         reads = deque(t for t in reads if t[1] != task[1])
                     elif task[0] == "render":
-                        renders.append(task)
+                        renders[task[1]] = task
+                    elif task[0] == "write":
+                        writes.append(task)
                     else:
                         reads.append(task)
             except queue.Empty:
                 if os.getppid() != parent:
                     return  # the parent is gone
-            if renders:
-                _, ident, base, offset = renders.popleft()
+            if writes:  # rendered first if it was not yet (its render is queued)
+                _, ident, left = writes.popleft()
                 try:
-                    pieces = worker.render(worker.held.pop(ident), base, offset)
+                    if ident in renders:
+                        worker.rendered[ident] = _render(worker, renders.pop(ident))
+                    reply = worker.write(ident, worker.rendered.pop(ident), left)
                 except Exception as exc:  # noqa: BLE001 - raised by the parent in its place
-                    results.put(("error", ident, _portable(exc)))
-                    continue
-                results.put(("out", ident, pieces))
+                    reply = ("error", ident, _portable(exc))
+                results.send(reply)
+            elif renders:
+                task = renders.pop(next(iter(renders)))
+                try:
+                    worker.rendered[task[1]] = _render(worker, task)
+                except Exception as exc:  # noqa: BLE001 - raised by the parent in its place
+                    results.send(("error", task[1], _portable(exc)))
             elif reads:
                 _, ident, before, data, state = reads.popleft()
                 worker.held.pop(ident, None)
                 try:
                     entries, summary = worker.read(before, data, state)
                 except Exception as exc:  # noqa: BLE001 - raised by the parent in its place
-                    results.put(("error", ident, _portable(exc)))
+                    results.send(("error", ident, _portable(exc)))
                     continue
                 worker.held[ident] = entries
-                results.put(("read", ident, *summary))
+                results.send(("read", ident, *summary))
     except BaseException as exc:  # noqa: BLE001 - the parent raises it
-        results.put(("error", -1, _portable(exc)))
+        results.send(("error", -1, _portable(exc)))
     finally:
         # Never back into multiprocessing's bootstrap, which flushes the stdio buffers
         # inherited from the parent: its output is the parent's to write, once.
         results.close()
-        results.join_thread()
         os._exit(0)
+
+
+def _render(worker: _Worker, task: tuple[Any, ...]) -> list[Any]:
+    """A render task's block through the worker's stream (see _Worker.render)."""
+    _, ident, base, offset = task
+    return worker.render(worker.held.pop(ident), base, offset)
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -805,4 +934,4 @@ def _portable(exc: BaseException) -> BaseException:
     return exc
 
 
-__all__ = ["AUTO_THRESHOLD", "Jobs", "ParallelCaptures", "default_jobs"]
+__all__ = ["AUTO_THRESHOLD", "PIECE_SIZE", "Jobs", "ParallelCaptures", "default_jobs"]
