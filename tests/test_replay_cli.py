@@ -1347,3 +1347,19 @@ def test_capture_frames_take_the_short_way_whatever_the_options(
         reads.clear()
         ok(wstail("replay", *args, SAMPLE, second, SAMPLE))
         assert len(reads) == 3, args
+
+
+def test_a_block_s_newlines_are_counted_once_and_right() -> None:
+    """`newlines` takes read_blocks' count of the block it just gave, and counts any other."""
+    import io
+
+    from wstail.replaying.blocks import newlines, read_blocks
+
+    data = b"".join(b'{"n":%d}\n' % n for n in range(5000)) + b'{"last":1}'
+    counted = []
+    for _, block in read_blocks(io.BytesIO(data), 0, 4096):
+        counted.append(newlines(block))
+        assert counted[-1] == block.count(b"\n")
+        copy = bytes(bytearray(block[:-1]))  # equal text, another object: counted anew
+        assert newlines(copy) == copy.count(b"\n")
+    assert sum(counted) == 5000 and len(counted) > 10

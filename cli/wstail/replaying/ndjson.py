@@ -10,7 +10,7 @@ import orjson
 from wstail.fastpaths import FastPaths
 from wstail.jsonexact import NUMBER_SHAPES, RISKY_SHAPES, loads_exact
 
-from .blocks import BadLine, split_lines
+from .blocks import BadLine, newlines, split_lines
 
 EnvelopeEntry = tuple[dict[str, Any], bytes]
 """One envelope read back, with its line as read (its canonical text)."""
@@ -113,7 +113,7 @@ def envelope_entries(
     finally:
         # The lines offered, counted from the blocks' numbering: no extra pass over them.
         if first is not None:
-            last = block.count(b"\n") + (block[-1:] != b"\n")
+            last = newlines(block) + (block[-1:] != b"\n")
             paths.lines += before + last - first
 
 
@@ -178,9 +178,7 @@ def envelope_entry(
 def _all_objects(block: bytes) -> bool:
     """Whether every line of the block is exactly `{...}` (no blank line, CR or RS)."""
     return (
-        block[:1] == b"{"
-        and block[-2:] == b"}\n"
-        and block.count(b"}\n{") == block.count(b"\n") - 1
+        block[:1] == b"{" and block[-2:] == b"}\n" and block.count(b"}\n{") == newlines(block) - 1
     )
 
 

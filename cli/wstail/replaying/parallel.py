@@ -52,7 +52,7 @@ from wstail.filters import is_truthy
 from wstail.pipeline import Stream, StreamDone
 from wstail.sinks import OutputWriter, records_text
 
-from .blocks import content_of
+from .blocks import content_of, newlines
 from .captures import BadHeader, NewPart, Part, ReadingFor, capture_entries
 
 if TYPE_CHECKING:
@@ -624,7 +624,7 @@ class _Prefix:
         for before, block in self.blocks:
             yield before, block
             self.consumed += len(block)
-            self.next_before = before + block.count(b"\n")
+            self.next_before = before + newlines(block)
             self.left -= len(block)
             if self.left <= 0:
                 self.cut = True
