@@ -426,7 +426,7 @@ class ParallelCaptures:
                 if current.error is not None:
                     raise current.error
                 assert current.summary is not None
-                reset, envelopes, new_state, stops, fast, size = current.summary
+                reset, envelopes, new_state, stops, fast = current.summary
                 self.paths.lines += fast[0]
                 self.paths.general += fast[1]
                 self.paths.missed += fast[2]
@@ -439,7 +439,7 @@ class ParallelCaptures:
                 # a range was read as from line 0: its bad lines are numbered here
                 offset = 0
                 if type(current.data) is tuple and lines is not None:
-                    offset, lines = lines, lines + size
+                    offset, lines = lines, lines + fast[0]
                 pool.tasks[current.worker].put(("render", counted, base, offset))
                 counted += 1
                 if stops:  # a bad next header: later blocks are dropped, unprinted
@@ -757,8 +757,7 @@ class _Worker:
             envelopes,
             after if after != state else None,
             stops,
-            (paths.lines, paths.general, paths.missed),
-            data.count(b"\n") + (data[-1:] not in (b"", b"\n")),
+            (paths.lines, paths.general, paths.missed),  # lines: all the block's
         ]
         return entries, summary
 
