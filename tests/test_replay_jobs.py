@@ -340,12 +340,23 @@ def _run(
     )
 
 
+DIRECT_CASES = [
+    *((name, []) for name in ("public", "public.gz", "public.zst", "node", "bad", "parts")),
+    *(
+        ("parts", options)
+        for options in (
+            ["-n", "1000"],
+            ["--until", "event == 'trade' && seq > `900`"],
+            ["--seq", "-n", "40"],
+            ["-e", "trade", "--stats"],
+        )
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    "options",
-    [[], ["-n", "1000"], ["--until", "event == 'trade' && seq > `900`"], ["--seq", "-n", "40"]],
-    ids=" ".join,
+    ("name", "options"), DIRECT_CASES, ids=[" ".join([n, *o]) for n, o in DIRECT_CASES]
 )
-@pytest.mark.parametrize("name", ["public", "public.gz", "parts", "bad"])
 def test_workers_writing_stdout_themselves_give_one_process_output(
     captures: dict[str, Path], name: str, options: list[str]
 ) -> None:

@@ -277,13 +277,16 @@ class ParallelCaptures:
     ) -> None:
         """A capture's blocks after its header: the first ones by `serial` with the default -j.
 
+        With the default -j, a plain file past AUTO_THRESHOLD bytes goes to
+        the workers from its first line; other input (compressed, a pipe)
+        once its first AUTO_THRESHOLD bytes of lines are fed by `serial`.
         `serial(blocks)` feeds blocks in this process and says whether the
         capture's entries ended there (a bad next header). `report(lineno,
         reason)` reports a bad line; `tick()` redraws the progress line (after each piece).
         `handle`: the input; a plain file's workers read their pieces from it themselves.
         """
         consumed, before = 0, None
-        if self.jobs.auto:
+        if self.jobs.auto and _file_size(handle) <= AUTO_THRESHOLD:
             prefix = _Prefix(blocks, AUTO_THRESHOLD)
             if serial(iter(prefix)):
                 for _ in blocks:  # nothing more is printed; reading on reports a cut file
@@ -529,6 +532,17 @@ def _plain_ranges(
         return None
     start += consumed
     return _ranges(fd, path, status, start, number if before is None else before, piece_size)
+
+
+def _file_size(handle: BinaryIO | None) -> int:
+    """The size of a regular file read as it is (0 for anything else: a pipe, compressed)."""
+    if handle is None or not isinstance(getattr(handle, "raw", None), io.FileIO):
+        return 0
+    try:
+        status = os.fstat(handle.fileno())
+    except OSError:
+        return 0
+    return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
 
 def _after_first_line(fd: int) -> tuple[int, int]:
