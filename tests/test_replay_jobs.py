@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import zstandard
 
@@ -430,3 +431,36 @@ def test_a_file_size_limit_under_workers_is_one_line_and_exit_5(
         files.append(out.read_bytes())
     assert len(files[1]) == limit
     assert files[0] == files[1]
+
+
+def test_ctrl_c_mid_write_ends_stdout_on_a_whole_line(big_capture: Path) -> None:
+    """Ctrl-C while a worker is blocked writing a piece to a full pipe: the piece ends whole."""
+    process = subprocess.Popen(
+        [str(WSTAIL), "replay", "-j", "2", str(big_capture)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        first = process.stdout.read(1000)  # then nothing: the pipe fills, a write waits
+        deadline = time.monotonic() + scaled(30)
+        while not any(_blocked_writing(worker) for worker in _children(process.pid)):
+            assert time.monotonic() < deadline, "no worker waits on the full pipe"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=scaled(60))
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert b"Traceback" not in err
+    out = first + rest
+    assert out.endswith(b"\n")
+    assert all(orjson.loads(line)["seq"] for line in out.splitlines())
+
+
+def _blocked_writing(pid: int) -> bool:
+    """Whether a process sleeps in a write to a pipe (its kernel wait channel says so)."""
+    try:
+        return "pipe" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False

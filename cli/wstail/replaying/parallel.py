@@ -42,6 +42,7 @@ import os
 import queue
 import signal
 import stat
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ PIECE_SIZE = 256 << 10
 _HEADER_MARK = b'"wstail_capture"'
 _IOV_MAX = 1024  # buffers one writev takes at most (POSIX's least IOV_MAX)
 _POLL = 1.0  # seconds between looks at whether the other side is still alive
+_LAST_WRITE = 1.0  # seconds Ctrl-C waits for the piece being written
 
 PartState = tuple[str, int, dict[str, Any]]
 
@@ -191,17 +193,21 @@ class WorkerPool:
             except (BlockingIOError, OSError):  # full of wake-ups already, or closed
                 pass
 
-    def next_event(self) -> tuple[Any, ...]:
-        """The next input piece or worker result, waiting for either."""
+    def next_event(self, timeout: float | None = None) -> tuple[Any, ...] | None:
+        """The next input piece or worker result, waiting for either (None after `timeout`)."""
         from multiprocessing.connection import wait
 
         assert self.wake is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
                 return self.events.get_nowait()
             except queue.Empty:
                 pass
-            ready = wait([*self.results, self.wake[0]], timeout=_POLL)
+            wait_for = _POLL if deadline is None else deadline - time.monotonic()
+            if wait_for <= 0:
+                return None
+            ready = wait([*self.results, self.wake[0]], timeout=wait_for)
             if self.wake[0] in ready:
                 os.read(self.wake[0], 1 << 16)
             for index, results in enumerate(self.results):
@@ -213,6 +219,17 @@ class WorkerPool:
                     name = self.processes[index].name
                     return ("error", -1, RuntimeError(f"replay worker {name} ended"))
                 return event
+
+    def wait_for_write(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the worker writing a piece to say it is done."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                event = self.next_event(left)
+            except KeyboardInterrupt:  # Ctrl-C again: no more waiting
+                return
+            if event is None or event[0] in ("written", "failed", "out", "error"):
+                return
 
     def close(self, *, kill: bool = False) -> None:
         """End the workers: at once (`kill`: an early stop, an error), else once idle."""
@@ -251,6 +268,7 @@ class ParallelCaptures:
     ) -> None:
         self.jobs = jobs
         self.piece_size = piece_size
+        self.writing = False  # a worker is writing a piece to stdout now
         self.stream = stream
         self.pool = WorkerPool(jobs)
         self.paths = paths
@@ -300,7 +318,11 @@ class ParallelCaptures:
             blocks = ranges
         try:
             self._feed(blocks, part, report, tick, handle if ranges is not None else None)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) and self.writing:
+                # Ctrl-C: the piece being written ends on a whole line, unless stdout's
+                # reader keeps it waiting (a paused pager).
+                self.pool.wait_for_write(_LAST_WRITE)
             self.close(kill=True)
             raise
 
@@ -352,7 +374,7 @@ class ParallelCaptures:
         next_id = pool.issued  # the next block sent
         counted = next_id  # blocks before this one are read, checked and told their first seq
         printed = next_id  # blocks before this one are printed
-        writing = False  # block `printed` is being written by its worker
+        self.writing = False  # block `printed` is being written by its worker
         count = stream.options.count
         running = stream.next_seq
         lines: int | None = None  # a plain file's lines before the next range counted
@@ -374,7 +396,9 @@ class ParallelCaptures:
                 pool.issued = max(pool.issued, next_id)
             if not reading and printed == next_id and not waiting:
                 break
-            kind, ident, *result = pool.next_event()
+            event = pool.next_event()
+            assert event is not None  # no timeout: an event
+            kind, ident, *result = event
             if kind == "block":
                 if type(result[0]) is tuple and lines is None:
                     lines = result[0][4]  # the line before the first range
@@ -404,7 +428,7 @@ class ParallelCaptures:
                 del sent[ident]
                 loads[block.worker] -= 1
                 printed += 1
-                writing = False
+                self.writing = False
                 slots.release()
                 if kind == "out":
                     self._print(result[0], report)
@@ -459,11 +483,11 @@ class ParallelCaptures:
                     break
             # Blocks counted, in order, one at a time: written by the worker that holds it
             # (which renders it first if it has not yet), told how many more may pass.
-            if not writing and printed < counted:
+            if not self.writing and printed < counted:
                 stream.flush()  # what this process printed goes first
                 left = None if count is None else count - stream.passed
                 pool.tasks[sent[printed].worker].put(("write", printed, left))
-                writing = True
+                self.writing = True
         stream.number_from(running)
         if failure is not None:
             raise failure
