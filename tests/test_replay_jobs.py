@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -241,10 +242,24 @@ def _children(pid: int) -> list[int]:
 def test_ctrl_c_ends_the_workers_quietly() -> None:
     """Ctrl-C while workers wait for more input: exit 130, no traceback, no worker left."""
     process, _ = _live_pipe()
+    workers: list[int] = []
+
+    def up() -> bool:
+        workers[:] = _children(process.pid)
+        return len(workers) >= 2
+
+    out = _interrupted(process, up, "no workers started")
+    assert all(line.startswith(b'{"seq":') for line in out.splitlines())  # whole lines
+    for worker in workers:
+        assert not Path(f"/proc/{worker}").exists() or b"zombie" in _state(worker)
+
+
+def _interrupted(process: subprocess.Popen[bytes], ready: Callable[[], bool], never: str) -> bytes:
+    """Ctrl-C to `process` once `ready()` holds: the rest of its stdout (exit 130, no traceback)."""
     try:
         deadline = time.monotonic() + scaled(30)
-        while len(workers := _children(process.pid)) < 2:  # the workers are up
-            assert time.monotonic() < deadline, "no workers started"
+        while not ready():
+            assert time.monotonic() < deadline, never
             time.sleep(0.01)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=scaled(60))
@@ -252,9 +267,7 @@ def test_ctrl_c_ends_the_workers_quietly() -> None:
         process.kill()
     assert process.returncode == 130, err
     assert b"Traceback" not in err
-    assert all(line.startswith(b'{"seq":') for line in out.splitlines())  # whole lines
-    for worker in workers:
-        assert not Path(f"/proc/{worker}").exists() or b"zombie" in _state(worker)
+    return out
 
 
 def _state(pid: int) -> bytes:
@@ -441,19 +454,12 @@ def test_ctrl_c_mid_write_ends_stdout_on_a_whole_line(big_capture: Path) -> None
         stderr=subprocess.PIPE,
     )
     assert process.stdout is not None
-    try:
-        first = process.stdout.read(1000)  # then nothing: the pipe fills, a write waits
-        deadline = time.monotonic() + scaled(30)
-        while not any(_blocked_writing(worker) for worker in _children(process.pid)):
-            assert time.monotonic() < deadline, "no worker waits on the full pipe"
-            time.sleep(0.01)
-        process.send_signal(signal.SIGINT)
-        rest, err = process.communicate(timeout=scaled(60))
-    finally:
-        process.kill()
-    assert process.returncode == 130, err
-    assert b"Traceback" not in err
-    out = first + rest
+    first = process.stdout.read(1000)  # then nothing: the pipe fills, a write waits
+
+    def blocked() -> bool:
+        return any(_blocked_writing(worker) for worker in _children(process.pid))
+
+    out = first + _interrupted(process, blocked, "no worker waits on the full pipe")
     assert out.endswith(b"\n")
     assert all(orjson.loads(line)["seq"] for line in out.splitlines())
 
