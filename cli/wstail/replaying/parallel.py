@@ -304,7 +304,8 @@ class ParallelCaptures:
         `handle`: the input; a plain file's workers read their pieces from it themselves.
         """
         consumed, before = 0, None
-        if self.jobs.auto and _file_size(handle) <= AUTO_THRESHOLD:
+        regular = _regular_file(handle)
+        if self.jobs.auto and (regular is None or regular[1].st_size <= AUTO_THRESHOLD):
             prefix = _Prefix(blocks, AUTO_THRESHOLD)
             if serial(iter(prefix)):
                 for _ in blocks:  # nothing more is printed; reading on reports a cut file
@@ -366,6 +367,7 @@ class ParallelCaptures:
         plain: BinaryIO | None,
     ) -> None:
         stream = self.stream
+        stream.flush()  # what this process printed goes before what the workers write
         pool = self.pool
         state: PartState = (part.source, part.start_us, part.extra)
         sent: dict[int, _Sent] = {}
@@ -432,6 +434,7 @@ class ParallelCaptures:
                 slots.release()
                 if kind == "out":
                     self._print(result[0], report)
+                    stream.flush()  # before the next piece a worker writes
                 else:
                     passed, counts, done = result
                     stream.put_records([], passed, counts)
@@ -484,7 +487,6 @@ class ParallelCaptures:
             # Blocks counted, in order, one at a time: written by the worker that holds it
             # (which renders it first if it has not yet), told how many more may pass.
             if not self.writing and printed < counted:
-                stream.flush()  # what this process printed goes first
                 left = None if count is None else count - stream.passed
                 pool.tasks[sent[printed].worker].put(("write", printed, left))
                 self.writing = True
@@ -538,18 +540,15 @@ def _plain_ranges(
 
     None for anything else (stdin, a pipe, compressed input): its lines go to the workers.
     """
-    raw = getattr(handle, "raw", None)
-    if handle is None or not isinstance(raw, io.FileIO):
+    regular = _regular_file(handle)
+    if regular is None or not isinstance(regular[0].name, str):
         return None
-    name = raw.name
-    if not isinstance(name, str):
-        return None
-    fd = handle.fileno()
-    path = os.path.abspath(name)
+    raw, status = regular
+    fd = raw.fileno()
+    path = os.path.abspath(raw.name)
     try:
-        status = os.fstat(fd)
         named = os.stat(path)  # the workers open it by name: the same file (not <stdin>)
-        if not stat.S_ISREG(status.st_mode) or named.st_ino != status.st_ino:
+        if named.st_ino != status.st_ino:
             return None
         start, number = _after_first_line(fd)
     except OSError:
@@ -558,15 +557,16 @@ def _plain_ranges(
     return _ranges(fd, path, status, start, number if before is None else before, piece_size)
 
 
-def _file_size(handle: BinaryIO | None) -> int:
-    """The size of a regular file read as it is (0 for anything else: a pipe, compressed)."""
-    if handle is None or not isinstance(getattr(handle, "raw", None), io.FileIO):
-        return 0
+def _regular_file(handle: BinaryIO | None) -> tuple[io.FileIO, os.stat_result] | None:
+    """The regular file a handle reads as it is (no pipe, no inflating), and its status now."""
+    raw = getattr(handle, "raw", None)
+    if not isinstance(raw, io.FileIO):
+        return None
     try:
-        status = os.fstat(handle.fileno())
+        status = os.fstat(raw.fileno())
     except OSError:
-        return 0
-    return status.st_size if stat.S_ISREG(status.st_mode) else 0
+        return None
+    return (raw, status) if stat.S_ISREG(status.st_mode) else None
 
 
 def _after_first_line(fd: int) -> tuple[int, int]:
