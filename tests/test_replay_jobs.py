@@ -312,15 +312,7 @@ def test_stdin_from_a_file_is_read_by_the_parent(captures: dict[str, Path]) -> N
     runs = []
     for jobs in ("1", "2"):
         with captures["bad"].open("rb") as stdin:
-            runs.append(
-                subprocess.run(
-                    [str(WSTAIL), "replay", "-j", jobs, "-"],
-                    stdin=stdin,
-                    capture_output=True,
-                    timeout=scaled(60),
-                    env={"PATH": "/usr/bin:/bin", BLOCK_SIZE_VARIABLE: "3000"},
-                )
-            )
+            runs.append(_run(jobs, "-", stdin=stdin))
     one, two = runs
     assert one.returncode == two.returncode == 4
     assert (two.stdout, two.stderr) == (one.stdout, one.stderr)
@@ -332,20 +324,24 @@ def test_stdin_from_a_file_is_read_by_the_parent(captures: dict[str, Path]) -> N
 
 
 def _run(
-    jobs: str,
+    jobs: str | None,
     *args: str | Path,
+    stdin: Any = subprocess.DEVNULL,
     stdout: Any = subprocess.PIPE,
     stderr: Any = subprocess.PIPE,
     limit: int | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """`wstail replay -j JOBS ARGS...` in a process of its own (small blocks: many of them)."""
+    """`wstail replay -j JOBS ARGS...` (None: the default -j) in a process of its own.
+
+    Small blocks: a small capture makes many pieces.
+    """
 
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     return subprocess.run(
-        [str(WSTAIL), "replay", "-j", jobs, *map(str, args)],
-        stdin=subprocess.DEVNULL,
+        [str(WSTAIL), "replay", *(() if jobs is None else ("-j", jobs)), *map(str, args)],
+        stdin=stdin,
         stdout=stdout,
         stderr=stderr,
         timeout=scaled(60),
@@ -398,22 +394,14 @@ def test_bad_lines_are_reported_in_their_place_among_the_records(
     assert b"bad.jsonl:401:" in outputs[0]
 
 
-def test_workers_append_to_a_regular_file_at_its_end(
-    captures: dict[str, Path], big_capture: Path, tmp_path: Path
-) -> None:
-    """`>> FILE`: what was there stays; the default -j (this process first, then workers) too."""
+def test_workers_append_to_a_regular_file_at_its_end(big_capture: Path, tmp_path: Path) -> None:
+    """`>> FILE`: what was there stays, with -j 2 and with the default -j."""
     expected = b"kept\n" + _run("1", big_capture).stdout
     for jobs in ("2", None):
         out = tmp_path / f"out.{jobs}"
         out.write_bytes(b"kept\n")
         with out.open("ab") as sink:
-            args = ("replay", big_capture) if jobs is None else ("replay", "-j", jobs, big_capture)
-            done = subprocess.run(
-                [str(WSTAIL), *map(str, args)],
-                stdout=sink,
-                stderr=subprocess.PIPE,
-                timeout=scaled(60),
-            )
+            done = _run(jobs, big_capture, stdout=sink)
         assert done.returncode == 4, done.stderr
         assert out.read_bytes() == expected
 
