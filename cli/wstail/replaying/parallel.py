@@ -190,7 +190,7 @@ class WorkerPool:
         if self.wake is not None:
             try:
                 os.write(self.wake[1], b"!")
-            except (BlockingIOError, OSError):  # full of wake-ups already, or closed
+            except OSError:  # full of wake-ups already (BlockingIOError), or closed
                 pass
 
     def next_event(self, timeout: float | None = None) -> tuple[Any, ...] | None:
